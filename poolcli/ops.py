@@ -1,0 +1,588 @@
+"""Pooling, convolution and shape arithmetic in pure numpy.
+
+Semantics follow Keras/TensorFlow (``padding="same"``) and PyTorch (explicit
+integer padding, ``ceil_mode``, ``count_include_pad``, dilation, adaptive
+pooling, ``return_indices``). Arrays are (H, W) or (H, W, C); channels are
+pooled independently.
+
+The work is done as separable passes: first along the rows (axis 0), then
+along the columns (axis 1), each pass a handful of in-place ``np.maximum`` /
+``np.add`` calls over strided slices. Nothing loops over pixels or windows in
+Python; the loops run over the few offsets inside one window.
+
+This module imports nothing from the rest of the project and never prints.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional, Tuple, Union
+
+import numpy as np
+
+__all__ = ["pool2d", "conv2d", "output_shape", "MODES"]
+
+IntPair = Union[int, Tuple[int, int]]
+Padding = Union[str, int, Tuple[int, int]]
+
+#: Canonical pooling modes, and the aliases accepted for them.
+MODES = ("max", "avg", "min", "sum")
+_MODE_ALIASES = {"average": "avg", "mean": "avg"}
+
+
+class _AxisPlan(NamedTuple):
+    """How the windows sit along one axis."""
+
+    n: int  # input length
+    k: int  # window size
+    s: int  # stride
+    d: int  # dilation
+    out: int  # number of windows
+    before: int  # padding cells before the input
+    after: int  # cells the last window reaches past the input (padding + ceil overhang)
+    count_lo: int  # avg divides by the window cells inside [count_lo, count_hi)
+    count_hi: int
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _pair(value, name: str) -> Tuple[int, int]:
+    """Normalise an int or an (h, w) pair of ints to a pair, checking >= 1."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    else:
+        try:
+            items = tuple(value)
+        except TypeError:
+            raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}") from None
+        if len(items) != 2 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items
+        ):
+            raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+        pair = (int(items[0]), int(items[1]))
+    if min(pair) < 1:
+        shown = pair[0] if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+        raise ValueError(f"{name} must be >= 1, got {shown}")
+    return pair
+
+
+def _padding(padding) -> Union[str, Tuple[int, int]]:
+    """Normalise padding to "valid", "same" or an (h, w) pair of ints >= 0."""
+    if isinstance(padding, str):
+        low = padding.lower()
+        if low in ("valid", "same"):
+            return low
+        raise ValueError(f"padding must be 'valid', 'same' or an int, got {padding!r}")
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+        pair = (int(padding), int(padding))
+    else:
+        try:
+            items = tuple(padding)
+        except TypeError:
+            raise ValueError(f"padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}") from None
+        if len(items) != 2 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items
+        ):
+            raise ValueError(f"padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
+        pair = (int(items[0]), int(items[1]))
+    if min(pair) < 0:
+        raise ValueError(f"padding must be >= 0, got {padding!r}")
+    return pair
+
+
+def _mode(mode: str) -> str:
+    if not isinstance(mode, str):
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    low = mode.lower()
+    low = _MODE_ALIASES.get(low, low)
+    if low not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)} (or 'average'/'mean' for avg)")
+    return low
+
+
+def _fmt_pair(pair: Tuple[int, int]) -> str:
+    return f"{pair[0]}x{pair[1]}"
+
+
+def _check_array(x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "iuf":
+        raise ValueError(f"input must be an integer or float array, got dtype {x.dtype}")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"input must be 2-D (H, W) or 3-D (H, W, C), got {x.ndim}-D with shape {x.shape}")
+    if 0 in x.shape:
+        raise ValueError(f"input is empty (shape {x.shape})")
+    return x
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _plan_axis(n: int, k: int, s: int, d: int, padding, ceil_mode: bool, count_pad: bool) -> _AxisPlan:
+    """Place the windows along one axis (see SEMANTICS: valid / same / explicit, ceil_mode)."""
+    e = d * (k - 1) + 1
+    if padding == "same":
+        out = -(-n // s)
+        total = max((out - 1) * s + e - n, 0)
+        before = total // 2
+        after = total - before
+        return _AxisPlan(n, k, s, d, out, before, after, 0, n)
+    p = 0 if padding == "valid" else padding
+    span = n + 2 * p - e
+    if span < 0:
+        raise _NoFit()
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        # the last window would start in the right padding: PyTorch drops it
+        out -= 1
+    after = max((out - 1) * s + e - p - n, 0)
+    lo, hi = (-p, n + p) if count_pad else (0, n)
+    return _AxisPlan(n, k, s, d, out, p, after, lo, hi)
+
+
+class _NoFit(Exception):
+    pass
+
+
+def _plans(shape, size, stride, padding, dilation, ceil_mode, count_pad=True):
+    k = _pair(size, "pool size")
+    s = k if stride is None else _pair(stride, "stride")
+    d = _pair(dilation, "dilation")
+    pad = _padding(padding)
+    if len(shape) not in (2, 3):
+        raise ValueError(f"shape must be (H, W) or (H, W, C), got {tuple(shape)}")
+    if min(shape) < 1:
+        raise ValueError(f"input is empty (shape {tuple(shape)})")
+    if pad not in ("valid", "same"):
+        for axis in (0, 1):
+            e = d[axis] * (k[axis] - 1) + 1
+            if pad[axis] > e // 2:
+                raise ValueError(
+                    f"padding {_fmt_pair(pad)} is more than half the pool window "
+                    f"{_fmt_pair(tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d)))}; "
+                    f"use padding <= {min(dd * (kk - 1) + 1 for kk, dd in zip(k, d)) // 2}"
+                )
+    try:
+        return tuple(
+            _plan_axis(int(shape[a]), k[a], s[a], d[a], pad if isinstance(pad, str) else pad[a], ceil_mode, count_pad)
+            for a in (0, 1)
+        )
+    except _NoFit:
+        e = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
+        what = f"pool size {_fmt_pair(k)}" + (f" with dilation {_fmt_pair(d)} (window {_fmt_pair(e)})" if d != (1, 1) else "")
+        shown_pad = f"'{pad}'" if isinstance(pad, str) else _fmt_pair(pad)
+        raise ValueError(
+            f"{what} does not fit the {shape[0]}x{shape[1]} input with padding {shown_pad}; "
+            f"use padding 'same' or a smaller size"
+        ) from None
+
+
+def _output_size(output_size) -> Optional[Tuple[int, int]]:
+    if output_size is None:
+        return None
+    if isinstance(output_size, str):
+        if output_size.lower() == "global":
+            return (1, 1)
+        raise ValueError(f"output_size must be 'global', an int or an (h, w) pair, got {output_size!r}")
+    return _pair(output_size, "output size")
+
+
+def _check_adaptive_alone(size, stride, padding, dilation, ceil_mode):
+    given = []
+    if size not in (None, 2):
+        given.append("size")
+    if stride is not None:
+        given.append("stride")
+    if not (isinstance(padding, str) and padding.lower() == "valid"):
+        given.append("padding")
+    if dilation not in (1, (1, 1)):
+        given.append("dilation")
+    if ceil_mode:
+        given.append("ceil_mode")
+    if given:
+        raise ValueError(
+            f"output_size sets the windows itself; it cannot be combined with {', '.join(given)}"
+        )
+
+
+def output_shape(
+    shape,
+    size: IntPair = 2,
+    stride: Optional[IntPair] = None,
+    padding: Padding = "valid",
+    *,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    output_size=None,
+) -> Tuple[int, ...]:
+    """Return the shape that :func:`pool2d` gives for an input of ``shape``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` or ``(H, W, C)``.
+    size, stride, padding, dilation, ceil_mode, output_size
+        As in :func:`pool2d`.
+
+    Returns
+    -------
+    tuple of int
+        ``(OH, OW)`` or ``(OH, OW, C)``.
+
+    Raises
+    ------
+    ValueError
+        When a window does not fit, or an argument is out of range.
+
+    Examples
+    --------
+    >>> output_shape((26, 26), 2)
+    (13, 13)
+    >>> output_shape((5, 5, 3), 2, padding="same")
+    (3, 3, 3)
+    """
+    shape = tuple(int(v) for v in shape)
+    adaptive = _output_size(output_size)
+    if adaptive is not None:
+        _check_adaptive_alone(size, stride, padding, dilation, ceil_mode)
+        if len(shape) not in (2, 3) or min(shape) < 1:
+            raise ValueError(f"shape must be a non-empty (H, W) or (H, W, C), got {shape}")
+        return adaptive + shape[2:]
+    ph, pw = _plans(shape, size, stride, padding, dilation, ceil_mode)
+    return (ph.out, pw.out) + shape[2:]
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+def _neutral(dtype: np.dtype, mode: str):
+    """The value a padded cell holds so that it never wins (max/min) or adds nothing (sum/avg)."""
+    if mode in ("sum", "avg"):
+        return 0
+    if dtype.kind == "f":
+        return -np.inf if mode == "max" else np.inf
+    info = np.iinfo(dtype)
+    return info.min if mode == "max" else info.max
+
+
+def _pad_axis(x: np.ndarray, axis: int, before: int, after: int, value) -> np.ndarray:
+    if before == 0 and after == 0:
+        return x
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (before, after)
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _take(x: np.ndarray, axis: int, start: int, stop: int, step: int) -> np.ndarray:
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(start, stop, step)
+    return x[tuple(index)]
+
+
+def _reduce_axis(x: np.ndarray, axis: int, plan: _AxisPlan, ufunc, acc_dtype, fill) -> np.ndarray:
+    """One separable pass: reduce each window along ``axis`` with ``ufunc``."""
+    xp = _pad_axis(x, axis, plan.before, plan.after, fill)
+    span = (plan.out - 1) * plan.s + 1
+    out = np.array(_take(xp, axis, 0, span, plan.s), dtype=acc_dtype, copy=True)
+    for j in range(1, plan.k):
+        off = j * plan.d
+        ufunc(out, _take(xp, axis, off, off + span, plan.s), out=out)
+    return out
+
+
+def _window_counts(plan: _AxisPlan) -> np.ndarray:
+    """For each window, how many of its cells lie in [count_lo, count_hi)."""
+    starts = np.arange(plan.out) * plan.s - plan.before
+    cells = starts[:, None] + np.arange(plan.k)[None, :] * plan.d
+    return ((cells >= plan.count_lo) & (cells < plan.count_hi)).sum(axis=1)
+
+
+def _sum_dtype(dtype: np.dtype, cells: int) -> np.dtype:
+    """An accumulator that holds a sum of ``cells`` values exactly (integers) or well (floats)."""
+    if dtype.kind == "f":
+        return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
+    info = np.iinfo(dtype)
+    for cand in (np.int16, np.int32, np.int64) if info.min < 0 else (np.uint16, np.uint32, np.uint64):
+        ci = np.iinfo(cand)
+        if np.dtype(cand).itemsize >= dtype.itemsize and info.max * cells <= ci.max and info.min * cells >= ci.min:
+            return np.dtype(cand)
+    return np.dtype(np.float64)
+
+
+def _result_float(dtype: np.dtype) -> np.dtype:
+    """avg and sum keep a float input's type; integer input gives float64."""
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _argmax_axis(vals: np.ndarray, idx: np.ndarray, axis: int, plan: _AxisPlan, mode: str):
+    """Reduce (value, index) pairs along an axis; the first best wins, NaN beats numbers."""
+    fill = _neutral(vals.dtype, mode)
+    vp = _pad_axis(vals, axis, plan.before, plan.after, fill)
+    ip = _pad_axis(idx, axis, plan.before, plan.after, -1)
+    span = (plan.out - 1) * plan.s + 1
+    best = np.array(_take(vp, axis, 0, span, plan.s), copy=True)
+    where = np.array(_take(ip, axis, 0, span, plan.s), copy=True)
+    floats = vals.dtype.kind == "f"
+    for j in range(1, plan.k):
+        off = j * plan.d
+        v = _take(vp, axis, off, off + span, plan.s)
+        better = v > best if mode == "max" else v < best
+        if floats:
+            better |= np.isnan(v) & ~np.isnan(best)
+        np.copyto(best, v, where=better)
+        np.copyto(where, _take(ip, axis, off, off + span, plan.s), where=better)
+    return best, where
+
+
+def _adaptive_bounds(n: int, o: int):
+    i = np.arange(o)
+    starts = (i * n) // o
+    ends = -((-(i + 1) * n) // o)
+    return starts, ends
+
+
+def _adaptive_axis(x: np.ndarray, axis: int, o: int, mode: str, acc_dtype):
+    """Adaptive pooling along one axis: window i covers [floor(i*n/o), ceil((i+1)*n/o))."""
+    n = x.shape[axis]
+    starts, ends = _adaptive_bounds(n, o)
+    width = int((ends - starts).max())
+    out = np.array(np.take(x, starts, axis=axis), dtype=acc_dtype, copy=True)
+    shape = [1] * x.ndim
+    shape[axis] = o
+    for j in range(1, width):
+        pos = starts + j
+        inside = pos < ends
+        v = np.take(x, np.minimum(pos, ends - 1), axis=axis)
+        if mode == "max":
+            np.maximum(out, v, out=out)  # repeating the last cell is harmless for max/min
+        elif mode == "min":
+            np.minimum(out, v, out=out)
+        else:
+            np.add(out, np.where(inside.reshape(shape), v, 0), out=out, casting="unsafe")
+    return out, (ends - starts)
+
+
+def _adaptive_indices(x: np.ndarray, oh: int, ow: int, mode: str):
+    h, w = x.shape[:2]
+    flat = (np.arange(h)[:, None] * w + np.arange(w)[None, :]).astype(np.int64)
+    if x.ndim == 3:
+        flat = np.broadcast_to(flat[:, :, None], x.shape)
+    vals, idx = x, flat
+    for axis, o in ((0, oh), (1, ow)):
+        n = vals.shape[axis]
+        starts, ends = _adaptive_bounds(n, o)
+        width = int((ends - starts).max())
+        best = np.array(np.take(vals, starts, axis=axis), copy=True)
+        where = np.array(np.take(idx, starts, axis=axis), copy=True)
+        for j in range(1, width):
+            pos = np.minimum(starts + j, ends - 1)
+            v = np.take(vals, pos, axis=axis)
+            better = v > best if mode == "max" else v < best
+            if vals.dtype.kind == "f":
+                better |= np.isnan(v) & ~np.isnan(best)
+            np.copyto(best, v, where=better)
+            np.copyto(where, np.take(idx, pos, axis=axis), where=better)
+        vals, idx = best, where
+    return vals, idx
+
+
+def pool2d(
+    x,
+    size: IntPair = 2,
+    stride: Optional[IntPair] = None,
+    padding: Padding = "valid",
+    mode: str = "max",
+    *,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    count_pad: Optional[bool] = None,
+    output_size=None,
+    return_indices: bool = False,
+):
+    """Return ``x`` pooled over windows of ``size`` moved by ``stride``.
+
+    Parameters
+    ----------
+    x : array_like
+        2-D (H, W) or 3-D (H, W, C) integer or float array. Channels are pooled
+        independently.
+    size : int or (int, int)
+        Pool window, default 2.
+    stride : int or (int, int), optional
+        Step between windows; default the pool size (as Keras and PyTorch).
+    padding : {"valid", "same"} or int or (int, int)
+        ``"valid"`` (no padding), ``"same"`` (Keras/TF: output ``ceil(n/s)``,
+        the odd padding cell at the bottom/right), or PyTorch's explicit
+        symmetric padding, at most half the window.
+    mode : {"max", "avg", "min", "sum"}
+        The reduction; ``"average"`` and ``"mean"`` mean ``"avg"``. Padded
+        cells never win max/min and add nothing to a sum.
+    dilation : int or (int, int)
+        Spacing between window cells (PyTorch ``dilation``).
+    ceil_mode : bool
+        Round the output length up (PyTorch ``ceil_mode``); a window that would
+        start in the right padding is dropped.
+    count_pad : bool, optional
+        avg with explicit padding: whether padded cells count in the divisor.
+        None means PyTorch's default (they do). With ``"same"`` they never
+        count (Keras), and the ceil_mode overhang never counts.
+    output_size : int or (int, int) or "global", optional
+        Adaptive pooling to this output shape (PyTorch AdaptiveMax/AvgPool2d),
+        or ``"global"`` for one value per channel, returned as shape (1, 1[, C]).
+        Not combined with size, stride, padding, dilation or ceil_mode.
+    return_indices : bool
+        max/min only: also return, for each output cell, the flat index
+        ``row * W + col`` in the unpadded input of the chosen cell (the first
+        in row-major order on ties; a NaN wins over numbers).
+
+    Returns
+    -------
+    numpy.ndarray or (numpy.ndarray, numpy.ndarray)
+        max and min keep the input dtype. avg and sum keep a float input's
+        dtype and give float64 for integer input. A window holding NaN gives NaN.
+        Indices are int64.
+
+    Raises
+    ------
+    ValueError
+        For a window that does not fit, an argument out of range, an unknown
+        mode, or an input that is not a non-empty 2-D/3-D numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(1, 17).reshape(4, 4)
+    >>> pool2d(x, 2)
+    array([[ 6,  8],
+           [14, 16]])
+    >>> pool2d(x, 2, mode="avg")
+    array([[ 3.5,  5.5],
+           [11.5, 13.5]])
+    """
+    x = _check_array(x)
+    mode = _mode(mode)
+    if return_indices and mode not in ("max", "min"):
+        raise ValueError(f"return_indices applies to max (and min) pooling, not {mode}")
+    if count_pad is True and isinstance(padding, str) and padding.lower() == "same":
+        raise ValueError("count_pad=True cannot be used with padding 'same': Keras never counts its padding")
+    adaptive = _output_size(output_size)
+    if adaptive is not None:
+        _check_adaptive_alone(size, stride, padding, dilation, ceil_mode)
+        return _pool_adaptive(x, adaptive, mode, return_indices)
+    count = True if count_pad is None else bool(count_pad)
+    ph, pw = _plans(x.shape, size, stride, padding, dilation, ceil_mode, count)
+
+    if mode in ("max", "min"):
+        if return_indices:
+            h, w = x.shape[:2]
+            flat = np.arange(h * w, dtype=np.int64).reshape(h, w)
+            if x.ndim == 3:
+                flat = np.broadcast_to(flat[:, :, None], x.shape)
+            v, i = _argmax_axis(x, flat, 1, pw, mode)
+            return _argmax_axis(v, i, 0, ph, mode)
+        ufunc = np.maximum if mode == "max" else np.minimum
+        fill = _neutral(x.dtype, mode)
+        rows = _reduce_axis(x, 0, ph, ufunc, x.dtype, fill)
+        return _reduce_axis(rows, 1, pw, ufunc, x.dtype, fill)
+
+    acc = _sum_dtype(x.dtype, ph.k * pw.k)
+    rows = _reduce_axis(x, 0, ph, np.add, acc, 0)
+    total = _reduce_axis(rows, 1, pw, np.add, acc, 0)
+    result_dtype = _result_float(x.dtype)
+    if mode == "sum":
+        return total.astype(result_dtype, copy=False)
+    counts = np.multiply.outer(_window_counts(ph), _window_counts(pw)).astype(result_dtype)
+    if x.ndim == 3:
+        counts = counts[:, :, None]
+    out = total.astype(result_dtype, copy=False)
+    np.divide(out, counts, out=out)
+    return out
+
+
+def _pool_adaptive(x: np.ndarray, out_hw: Tuple[int, int], mode: str, return_indices: bool):
+    oh, ow = out_hw
+    if return_indices:
+        return _adaptive_indices(x, oh, ow, mode)
+    if mode in ("max", "min"):
+        rows, _ = _adaptive_axis(x, 0, oh, mode, x.dtype)
+        out, _ = _adaptive_axis(rows, 1, ow, mode, x.dtype)
+        return out
+    h, w = x.shape[:2]
+    acc = _sum_dtype(x.dtype, math.ceil(h / oh + 1) * math.ceil(w / ow + 1))
+    rows, ch = _adaptive_axis(x, 0, oh, mode, acc)
+    total, cw = _adaptive_axis(rows, 1, ow, mode, acc)
+    result_dtype = _result_float(x.dtype)
+    out = total.astype(result_dtype, copy=False)
+    if mode == "sum":
+        return out
+    counts = np.multiply.outer(ch, cw).astype(result_dtype)
+    if x.ndim == 3:
+        counts = counts[:, :, None]
+    np.divide(out, counts, out=out)
+    return out
+
+
+# --------------------------------------------------------------------------- convolution
+
+
+def conv2d(x, kernel, padding: str = "valid") -> np.ndarray:
+    """Return the cross-correlation of ``x`` with ``kernel``, as a CNN layer computes it.
+
+    The kernel is not flipped (Keras ``Conv2D``, PyTorch ``conv2d``, OpenCV
+    ``filter2D``). Channels of a 3-D input are filtered independently.
+
+    Parameters
+    ----------
+    x : array_like
+        2-D (H, W) or 3-D (H, W, C) integer or float array.
+    kernel : array_like
+        2-D array of weights, 3x3 the common case.
+    padding : {"valid", "same"}
+        ``"valid"``: output ``(H - kh + 1, W - kw + 1)`` (28x28 becomes 26x26
+        with a 3x3 kernel). ``"same"``: zero padding, ``(kh - 1) // 2`` before
+        and the rest after, so the output has the input's shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 for float32 (or narrower float) input, float64 otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one = np.zeros((5, 5)); one[2, 2] = 1
+    >>> conv2d(one, np.arange(1, 10).reshape(3, 3), padding="same")[1:4, 1:4]
+    array([[9., 8., 7.],
+           [6., 5., 4.],
+           [3., 2., 1.]])
+    """
+    x = _check_array(x)
+    k = np.asarray(kernel)
+    if k.ndim != 2 or 0 in k.shape:
+        raise ValueError(f"kernel must be a non-empty 2-D array, got shape {k.shape}")
+    if k.dtype.kind not in "iuf":
+        raise ValueError(f"kernel must be numeric, got dtype {k.dtype}")
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"conv padding must be 'valid' or 'same', got {padding!r}")
+    padding = padding.lower()
+    dtype = np.dtype(np.float32) if x.dtype.kind == "f" and x.dtype.itemsize <= 4 else np.dtype(np.float64)
+    kh, kw = k.shape
+    k = k.astype(np.float64)
+    if padding == "same":
+        widths = [((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)]
+        widths += [(0, 0)] * (x.ndim - 2)
+        x = np.pad(x, widths, mode="constant")
+    h, w = x.shape[:2]
+    oh, ow = h - kh + 1, w - kw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(
+            f"filter {kh}x{kw} does not fit the {h}x{w} input with conv padding 'valid'; use conv padding 'same'"
+        )
+    out = np.zeros((oh, ow) + x.shape[2:], dtype=dtype)
+    tmp = np.empty_like(out)
+    for i in range(kh):
+        for j in range(kw):
+            np.multiply(x[i : i + oh, j : j + ow], dtype.type(k[i, j]), out=tmp, casting="unsafe")
+            out += tmp
+    return out
