@@ -1,0 +1,432 @@
+"""The `poolcli` commands: parse the options, then io -> pipeline -> io/render. Nothing else.
+
+Errors are handled once, at the edge (:class:`Command`): a library ValueError or
+OSError becomes one line on stderr and exit 1, bad usage exits 2, Ctrl-C 130, a
+closed pipe ends quietly. ``--debug`` shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import click
+from click.core import ParameterSource
+
+from . import __version__
+from . import io
+from .pipeline import PoolSpec
+
+CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
+
+
+# --------------------------------------------------------------------------- option types
+
+
+class PairType(click.ParamType):
+    """K or HxW: a positive int or a pair of them."""
+
+    name = "K|HxW"
+
+    def __init__(self, minimum: int = 1):
+        self.minimum = minimum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, tuple)):
+            return value
+        text = str(value).strip().lower()
+        parts = text.replace("×", "x").split("x")
+        try:
+            nums = [int(p) for p in parts]
+        except ValueError:
+            self.fail(f"{value!r} is not K or HxW (for example 2 or 3x2)", param, ctx)
+        if len(nums) not in (1, 2):
+            self.fail(f"{value!r} is not K or HxW (for example 2 or 3x2)", param, ctx)
+        if min(nums) < self.minimum:
+            self.fail(f"must be >= {self.minimum}, got {value}", param, ctx)
+        return nums[0] if len(nums) == 1 else (nums[0], nums[1])
+
+
+class PaddingType(click.ParamType):
+    name = "valid|same|P|PxQ"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        if value.lower() in ("valid", "same"):
+            return value.lower()
+        try:
+            return PairType(minimum=0).convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not valid, same, P or PxQ", param, ctx)
+
+
+class OutputSizeType(click.ParamType):
+    name = "HxW|N|global"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.lower() == "global":
+            return "global"
+        return PairType().convert(value, param, ctx)
+
+
+class DelimiterType(click.ParamType):
+    name = "D"
+
+    def convert(self, value, param, ctx):
+        names = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
+        value = names.get(value.lower(), value) if isinstance(value, str) else value
+        if not value or "\n" in value or "\r" in value:
+            self.fail("must be a non-empty string without newlines", param, ctx)
+        return value
+
+
+MODE_CHOICE = click.Choice(["max", "avg", "min", "sum", "average", "mean"], case_sensitive=False)
+FORMAT_CHOICE = click.Choice(list(io.OUTPUT_FORMATS), case_sensitive=False)
+
+
+# --------------------------------------------------------------------------- errors at the edge
+
+
+class Command(click.Command):
+    """A command whose library errors become one line on stderr (or a traceback with --debug)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            if ctx.params.get("debug"):
+                raise
+            click.echo("poolcli: interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            ctx.exit(0)
+        except (ValueError, OSError, MemoryError) as exc:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(_message(exc)) from None
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory; try a smaller input or raise nothing (see --max-pixels)"
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror.lower()}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _quiet_broken_pipe() -> None:
+    # the reader went away (| head): stop writing, and keep Python's exit-time flush quiet
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+class Group(click.Group):
+    command_class = Command
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def _apply(decorators):
+    def wrap(fn):
+        for d in reversed(decorators):
+            fn = d(fn)
+        return fn
+
+    return wrap
+
+
+def pooling_options(fn):
+    """-k -s -p -m -d --ceil-mode --count-pad --output-size: declared once for pool, batch and explain."""
+    return _apply(
+        [
+            click.option("-k", "--size", type=PairType(), default=2, show_default=True, help="Pool window K or HxW."),
+            click.option("-s", "--stride", type=PairType(), default=None, help="Step K or HxW  [default: the size]"),
+            click.option(
+                "-p", "--padding", type=PaddingType(), default="valid", show_default=True,
+                help="valid (none), same (Keras: output ceil(n/s)), or P / PxQ cells each side (PyTorch).",
+            ),
+            click.option("-m", "--mode", type=MODE_CHOICE, default="max", show_default=True, help="Reduction."),
+            click.option("-d", "--dilation", type=PairType(), default=1, show_default=True, help="Spacing of window cells."),
+            click.option("--ceil-mode", is_flag=True, help="Round the output size up (PyTorch ceil_mode)."),
+            click.option(
+                "--count-pad/--no-count-pad", default=None,
+                help="avg with explicit padding: count padded cells in the divisor  [default: count, as PyTorch]",
+            ),
+            click.option(
+                "--output-size", type=OutputSizeType(), default=None,
+                help="Adaptive pooling to HxW or N, or 'global' (one value per channel).",
+            ),
+        ]
+    )(fn)
+
+
+def filter_options(fn):
+    return _apply(
+        [
+            click.option(
+                "-c", "--conv", "conv", metavar="FILTER", default=None,
+                help="3x3 filter before pooling: a name (see 'poolcli filters'), 'a,b,c;d,e,f;g,h,i', or a matrix file.",
+            ),
+            click.option(
+                "--conv-padding", type=click.Choice(["valid", "same"]), default="valid", show_default=True,
+                help="valid: 28x28 becomes 26x26; same: zero padding keeps the size.",
+            ),
+            click.option("--relu", is_flag=True, help="max(0, x) after the filter, as a CNN layer."),
+        ]
+    )(fn)
+
+
+def channel_options(fn):
+    return _apply(
+        [
+            click.option("--gray", is_flag=True, help="Convert colour to one channel first (Pillow's L weights)."),
+            click.option("--channel", type=click.IntRange(min=0), default=None, help="Take channel N only."),
+        ]
+    )(fn)
+
+
+def output_options(fn):
+    return _apply(
+        [
+            click.option("-t", "--to", "to", type=FORMAT_CHOICE, default=None, help="Output format (overrides the extension)."),
+            click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals in text output [default: exact]."),
+            click.option("--delimiter", type=DelimiterType(), default=None, help="Text delimiter [default: comma; tab for .tsv]."),
+            click.option(
+                "--rescale", type=click.Choice(["auto", "clip", "minmax"]), default="auto", show_default=True,
+                help="Images: values that do not fit the pixel type. auto: exact when they fit, else stretched.",
+            ),
+            click.option(
+                "--compress-level", type=click.IntRange(0, 9), default=1, show_default=True,
+                help="PNG zlib level (1 is measured fastest for a small size cost).",
+            ),
+        ]
+    )(fn)
+
+
+def common_options(fn):
+    return _apply(
+        [
+            click.option(
+                "--max-pixels", type=click.IntRange(min=1), default=io.DEFAULT_MAX_PIXELS, show_default=True,
+                help="Largest image (pixels) or text matrix (cells) accepted.",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="No notes on stderr."),
+            click.option("--debug", is_flag=True, help="Show full tracebacks."),
+        ]
+    )(fn)
+
+
+def make_spec(ctx: click.Context, params: dict) -> PoolSpec:
+    """Build the PoolSpec from parsed options, refusing combinations that contradict each other."""
+    explicit = {
+        name
+        for name in ("size", "stride", "padding", "dilation", "ceil_mode")
+        if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    }
+    if params.get("output_size") is not None and explicit:
+        flags = ", ".join("--" + n.replace("_", "-") for n in sorted(explicit))
+        raise click.UsageError(f"--output-size sets the windows itself; drop {flags}")
+    kernel = None
+    if params.get("conv"):
+        kernel = load_kernel(params["conv"])
+    mode = params.get("mode", "max").lower()
+    mode = {"average": "avg", "mean": "avg"}.get(mode, mode)
+    if params.get("count_pad") is not None and mode != "avg":
+        raise click.UsageError("--count-pad/--no-count-pad applies to --mode avg only")
+    if params.get("gray") and params.get("channel") is not None:
+        raise click.UsageError("--gray and --channel both choose the channel; give one")
+    return PoolSpec(
+        size=params.get("size", 2),
+        stride=params.get("stride"),
+        padding=params.get("padding", "valid"),
+        mode=mode,
+        dilation=params.get("dilation", 1),
+        ceil_mode=params.get("ceil_mode", False),
+        count_pad=params.get("count_pad"),
+        output_size=params.get("output_size"),
+        kernel=kernel,
+        conv_padding=params.get("conv_padding", "valid"),
+        relu=params.get("relu", False),
+        gray=params.get("gray", False),
+        channel=params.get("channel"),
+        precision=params.get("precision"),
+        delimiter=params.get("delimiter"),
+        rescale=params.get("rescale", "auto"),
+        compress_level=params.get("compress_level", 1),
+        max_pixels=params.get("max_pixels", io.DEFAULT_MAX_PIXELS),
+    )
+
+
+def load_kernel(text: str):
+    """A filter name or inline kernel, or the path of a text matrix."""
+    from .filters import parse_filter
+
+    if os.path.isfile(text):
+        loaded = io.read_input(text)
+        if loaded.array.ndim != 2:
+            raise io.InputError(f"{text}: a filter must be a 2-D matrix, got shape {loaded.array.shape}")
+        return loaded.array.astype(float)
+    try:
+        return parse_filter(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'-c' / '--conv'") from None
+
+
+def resolve_input(input_path: Optional[str]) -> str:
+    if input_path is not None:
+        return input_path
+    if sys.stdin is None or sys.stdin.isatty():
+        raise click.UsageError(
+            "no INPUT given and standard input is a terminal; give a file (image, CSV, NPY) "
+            "or pipe data in, e.g. 'cat m.csv | poolcli pool -'"
+        )
+    return "-"
+
+
+def note(quiet: bool, message: str) -> None:
+    if not quiet:
+        click.echo(f"poolcli: {message}", err=True)
+
+
+def stderr_console(color: Optional[bool] = None):
+    from rich.console import Console
+
+    return Console(stderr=True, force_terminal=color, no_color=None if color is None else not color, highlight=False)
+
+
+def stdout_console(color: Optional[bool] = None):
+    from rich.console import Console
+
+    return Console(force_terminal=color, no_color=None if color is None else not color, highlight=False)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="poolcli")
+def main():
+    """Max, average, min and sum pooling of images and matrices, as Keras and PyTorch define them.
+
+    \b
+    Examples:
+      poolcli pool sample_images/digit7.png -o pooled.png
+      poolcli pool sample_images/seven_conv_26x26.txt -k 2 -s 2
+      poolcli pool a.csv | poolcli pool - -m avg
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.option("-o", "--output", default="-", show_default=True, help="Output path; format from the extension. - is stdout.")
+@pooling_options
+@click.option("--indices", "indices_path", default=None, metavar="PATH", help="max/min: also write the chosen cells' flat indices.")
+@filter_options
+@channel_options
+@output_options
+@click.option("--show", is_flag=True, help="Also print the input (after the filter) and the result as matrices on stderr.")
+@click.option("--color/--no-color", default=None, help="Colour in matrix views [default: when the stream is a terminal].")
+@common_options
+@click.pass_context
+def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, **params):
+    """Pool an image or a matrix (CSV, TSV, whitespace text, NPY) and write the result.
+
+    INPUT is a path or - for standard input (also read when INPUT is omitted and
+    stdin is a pipe). Images are recognised by content. The result goes to
+    -o (format from the extension, or --to), else to stdout as CSV; on a
+    terminal it is shown as a table.
+    """
+    params.update(to=to)
+    spec = make_spec(ctx, params)
+    source = resolve_input(input_path)
+    mode = spec.mode
+    if indices_path is not None and mode not in ("max", "min"):
+        raise click.UsageError(f"--indices applies to --mode max or min, not {mode}")
+    if source != "-" and output != "-" and io.same_file(source, output):
+        raise click.UsageError(f"output {output} is the input; choose another path")
+    if indices_path is not None and indices_path != "-" and source != "-" and io.same_file(source, indices_path):
+        raise click.UsageError(f"--indices {indices_path} is the input; choose another path")
+    table_on_terminal = output == "-" and to is None and sys.stdout.isatty()
+    fmt = None if table_on_terminal else _format(output, to)
+    if output == "-" and fmt is not None and fmt not in io.TEXT_FORMATS and sys.stdout.isatty():
+        raise click.UsageError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
+    idx_fmt = None
+    if indices_path is not None:
+        idx_fmt = io.format_for_path(indices_path) if indices_path != "-" else "csv"
+        if idx_fmt not in tuple(io.TEXT_FORMATS) + ("npy",):
+            raise click.UsageError(f"--indices {indices_path}: indices are written as .csv, .tsv, .txt or .npy")
+        if indices_path == "-" and output == "-":
+            raise click.UsageError("--indices - and the result cannot both go to stdout; give -o or an --indices file")
+
+    from .pipeline import apply_filter, apply_pool, encode, select_channels
+
+    loaded = io.read_input(source, max_pixels=spec.max_pixels)
+    for n in loaded.notes:
+        note(quiet, n)
+    arr = select_channels(loaded, spec)
+    filtered = apply_filter(arr, spec)
+    if indices_path is not None:
+        result, indices = apply_pool(filtered, spec, indices=True)
+    else:
+        result, indices = apply_pool(filtered, spec), None
+
+    if show:
+        from .render import render_matrix
+
+        console = stderr_console(color)
+        console.print(render_matrix(filtered, title="input" + (" (filtered)" if spec.kernel is not None else ""), width=console.width, color=console.color_system is not None))
+        console.print(render_matrix(result, title="output", width=console.width, color=console.color_system is not None))
+
+    out_name = "<stdout>" if output == "-" else output
+    payloads = []
+    if table_on_terminal:
+        payloads.append(("table", output, None))
+    else:
+        data, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=out_name)
+        for n in notes:
+            note(quiet, n)
+        payloads.append(("data", output, data))
+    if indices is not None:
+        idx_data, _ = encode(indices, idx_fmt, spec, source_dtype=indices.dtype, name=indices_path)
+        payloads.append(("data", indices_path, idx_data))
+    # everything is computed and encoded before the first byte is written
+    for kind, path, data in payloads:
+        if kind == "table":
+            from .render import render_matrix
+
+            console = stdout_console(color)
+            console.print(render_matrix(result, title="result", width=console.width, color=console.color_system is not None))
+        else:
+            io.write_output(path, data)
+
+
+def _format(output: str, to: Optional[str]) -> str:
+    from .pipeline import resolve_format
+
+    try:
+        return resolve_format(output, to)
+    except io.OutputError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--debug", is_flag=True, hidden=True)
+def filters(debug):
+    """List the named 3x3 filters and their weights (for --conv)."""
+    from .filters import FILTER_ALIASES, FILTERS
+    from .render import render_filters
+
+    stdout_console().print(render_filters(FILTERS, FILTER_ALIASES))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

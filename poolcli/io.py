@@ -1,0 +1,544 @@
+"""Reading and writing matrices and images: text, NPY and whatever Pillow opens.
+
+``-`` means standard input or output. Formats are recognised by content
+(image magic bytes, the NPY magic, otherwise text), never by a file's name.
+Outputs are written atomically: a temporary file in the target folder, then a
+rename, so a failed or interrupted run leaves no partial file behind.
+
+Errors are :class:`InputError` / :class:`OutputError` (ValueError subclasses)
+with a message that names the file, line and column at fault.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+import sys
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+__all__ = [
+    "InputError",
+    "OutputError",
+    "Loaded",
+    "DEFAULT_MAX_PIXELS",
+    "TEXT_FORMATS",
+    "IMAGE_FORMATS",
+    "OUTPUT_FORMATS",
+    "read_input",
+    "read_bytes",
+    "parse_matrix",
+    "format_matrix",
+    "format_for_path",
+    "write_output",
+    "atomic_writer",
+    "to_image_array",
+    "same_file",
+]
+
+#: Pillow refuses images above twice its MAX_IMAGE_PIXELS; that is our default limit too.
+DEFAULT_MAX_PIXELS = 178_956_970
+#: Text input is refused past this many bytes per allowed cell (a long float with its delimiter is < 32).
+TEXT_BYTES_PER_CELL = 32
+
+TEXT_FORMATS = {"csv": ",", "tsv": "\t", "txt": " "}
+IMAGE_FORMATS = {
+    "png": "PNG",
+    "jpg": "JPEG",
+    "jpeg": "JPEG",
+    "bmp": "BMP",
+    "tif": "TIFF",
+    "tiff": "TIFF",
+    "webp": "WEBP",
+    "gif": "GIF",
+}
+OUTPUT_FORMATS = tuple(TEXT_FORMATS) + ("npy",) + tuple(IMAGE_FORMATS)
+_SIXTEEN_BIT = {"PNG", "TIFF"}
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+class InputError(ValueError):
+    """Input that cannot be read: the message names the file, line or column."""
+
+
+class OutputError(ValueError):
+    """Output that cannot be written as asked."""
+
+
+@dataclass
+class Loaded:
+    """A loaded input: the array and what is known of where it came from."""
+
+    array: np.ndarray
+    kind: str  # "image", "npy" or "text"
+    name: str  # the path, or "<stdin>"
+    image_format: Optional[str] = None  # Pillow's format name for images
+    image_mode: Optional[str] = None  # Pillow's mode as read, before conversion
+    notes: List[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_bytes(source: str, limit: Optional[int] = None) -> bytes:
+    """Return the bytes of a path, or of standard input for ``-``, refusing more than ``limit``."""
+    name = "<stdin>" if source == "-" else source
+    try:
+        if source == "-":
+            stream = sys.stdin.buffer
+            data = stream.read(limit + 1) if limit is not None else stream.read()
+        else:
+            if os.path.isdir(source):
+                raise InputError(f"{source}: is a folder, not a file")
+            with open(source, "rb") as f:
+                data = f.read(limit + 1) if limit is not None else f.read()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if limit is not None and len(data) > limit:
+        raise InputError(f"{name}: more than {limit:,} bytes; raise --max-pixels if this input is meant")
+    return data
+
+
+def _looks_like_image(head: bytes) -> bool:
+    from PIL import Image
+
+    Image.preinit()
+    Image.init()
+    for plugin_id in Image.ID:
+        accept = Image.OPEN[plugin_id][1]
+        if accept is not None:
+            try:
+                if accept(head):
+                    return True
+            except Exception:  # a plugin's sniffer must not decide for us
+                continue
+    return False
+
+
+_SNIFFABLE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF", b"P1", b"P2", b"P3", b"P4", b"P5", b"P6")
+
+
+def sniff(data: bytes) -> str:
+    """Return "npy", "image" or "text" for the content ``data`` starts with."""
+    head = data[:64]
+    if head.startswith(_NPY_MAGIC):
+        return "npy"
+    if head.startswith(_SNIFFABLE_MAGIC[:7]):
+        return "image"
+    if _is_text_start(head):
+        return "text"
+    return "image" if _looks_like_image(head) else "text"
+
+
+def _is_text_start(head: bytes) -> bool:
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return True
+    try:
+        head.decode("ascii")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def read_input(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
+    """Return the array held by ``source`` (a path or ``-``), recognised by content.
+
+    Images come back as uint8 (or uint16 for 16-bit grayscale, int32/float32
+    for Pillow's I/F modes), H x W or H x W x C; text as float64; NPY as stored.
+    """
+    name = "<stdin>" if source == "-" else source
+    data = read_bytes(source, limit=max_pixels * TEXT_BYTES_PER_CELL + (1 << 20))
+    if not data:
+        raise InputError(f"{name}: is empty")
+    kind = sniff(data)
+    if kind == "npy":
+        return Loaded(_read_npy(data, name), "npy", name)
+    if kind == "image":
+        return _read_image(data, name, max_pixels)
+    array, notes = parse_matrix(data, name, max_cells=max_pixels)
+    return Loaded(array, "text", name, notes=notes)
+
+
+def _read_npy(data: bytes, name: str) -> np.ndarray:
+    try:
+        arr = np.load(_io.BytesIO(data), allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise InputError(f"{name}: NPY holds Python objects; refused (it would need unpickling)") from None
+        raise InputError(f"{name}: not a readable NPY file ({exc})") from None
+    except (EOFError, OSError) as exc:
+        raise InputError(f"{name}: truncated or damaged NPY file ({exc})") from None
+    if arr.dtype.kind not in "iuf":
+        what = "complex" if arr.dtype.kind == "c" else str(arr.dtype)
+        raise InputError(f"{name}: NPY dtype {what} is not supported; poolcli reads integer and float arrays")
+    if arr.ndim not in (2, 3):
+        raise InputError(f"{name}: NPY array is {arr.ndim}-D with shape {arr.shape}; poolcli reads 2-D (H, W) or 3-D (H, W, C)")
+    if 0 in arr.shape:
+        raise InputError(f"{name}: NPY array is empty (shape {arr.shape})")
+    return arr
+
+
+def _read_image(data: bytes, name: str, max_pixels: int) -> Loaded:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                im = Image.open(_io.BytesIO(data))
+                fmt, mode = im.format, im.mode
+                n_frames = getattr(im, "n_frames", 1)
+                im = ImageOps.exif_transpose(im)
+                im.load()
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+                raise InputError(
+                    f"{name}: image has more than {max_pixels:,} pixels; "
+                    f"pass --max-pixels N to allow it (a guard against decompression bombs)"
+                ) from None
+    except UnidentifiedImageError:
+        raise InputError(f"{name}: not an image Pillow can read") from None
+    except InputError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError(f"{name}: damaged or truncated image ({exc})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    notes = []
+    if n_frames > 1:
+        notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
+    arr = _image_to_array(im)
+    if arr.shape[0] * arr.shape[1] > max_pixels:
+        raise InputError(f"{name}: image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it")
+    return Loaded(arr, "image", name, image_format=fmt, image_mode=mode, notes=notes)
+
+
+def _image_to_array(im) -> np.ndarray:
+    mode = im.mode
+    if mode == "1":
+        im = im.convert("L")
+    elif mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+        im = im.convert("RGB")
+    elif mode == "La":
+        im = im.convert("LA")
+    elif mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16, copy=False)
+    arr = np.asarray(im)
+    if im.mode == "I" and arr.size and arr.min() >= 0 and arr.max() <= 65535:
+        arr = arr.astype(np.uint16)  # 16-bit PNG/TIFF read as Pillow's 32-bit mode
+    return arr
+
+
+# --------------------------------------------------------------------------- text
+
+
+_INF_WORDS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: damaged UTF-16 text") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{name}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+
+
+def _delimiter(line: str) -> Optional[str]:
+    for delim in (",", "\t", ";"):
+        if delim in line:
+            return delim
+    return None  # whitespace
+
+
+def _split(line: str, delim: Optional[str]) -> List[str]:
+    if delim is None:
+        return line.split()
+    return [c.strip() for c in line.split(delim)]
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False
+
+
+def parse_matrix(data, name: str = "<stdin>", *, max_cells: int = DEFAULT_MAX_PIXELS) -> Tuple[np.ndarray, List[str]]:
+    """Return the float64 matrix in ``data`` (bytes or str) and notes about it.
+
+    Comma, tab, semicolon or whitespace separated (detected from the first data
+    row); ``#`` comment lines and blank lines skipped; CRLF, a UTF-8 BOM and
+    UTF-16 with a BOM accepted; ``nan`` and ``inf`` accepted. A first row with
+    no number in it is a header and is skipped, with a note. Ragged rows,
+    non-numeric cells, numbers beyond float64 and empty input raise
+    :class:`InputError` naming the line and column.
+    """
+    text = _decode(data, name) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    lines = text.splitlines()
+    rows: List[Tuple[int, str]] = [
+        (i, line) for i, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not rows:
+        raise InputError(f"{name}: no numbers (empty, or only comments and blank lines)")
+    delim = _delimiter(rows[0][1])
+    notes = []
+    first = _split(rows[0][1], delim)
+    if not any(_is_number(c) for c in first):
+        notes.append(f"{name}: line {rows[0][0]} looks like a header ({', '.join(first[:4])}{', ...' if len(first) > 4 else ''}); skipped it")
+        rows = rows[1:]
+        if not rows:
+            raise InputError(f"{name}: only a header row, no numbers")
+    width = len(_split(rows[0][1], delim))
+    if width * len(rows) > max_cells:
+        raise InputError(f"{name}: {len(rows):,} x {width:,} cells is more than {max_cells:,}; raise --max-pixels to allow it")
+    body = "\n".join(line for _, line in rows)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            arr = np.loadtxt(_io.StringIO(body), delimiter=delim, dtype=np.float64, ndmin=2, comments=None)
+        ok = arr.shape == (len(rows), width)
+    except (ValueError, Warning):
+        ok = False
+    if not ok:
+        arr = _parse_slowly(rows, delim, width, name)
+    if np.isinf(arr).any():
+        _check_infinities(arr, rows, delim, name)
+    return arr, notes
+
+
+def _parse_slowly(rows, delim, width, name) -> np.ndarray:
+    """Parse row by row to say exactly which line and column is at fault."""
+    first_line = rows[0][0]
+    out = np.empty((len(rows), width), dtype=np.float64)
+    for r, (lineno, line) in enumerate(rows):
+        cells = _split(line, delim)
+        if len(cells) != width:
+            shown = {None: "whitespace", "\t": "tab"}.get(delim, repr(delim))
+            raise InputError(
+                f"{name}: line {lineno} has {len(cells)} values, expected {width} as on line {first_line} "
+                f"(separated by {shown})"
+            )
+        for c, cell in enumerate(cells):
+            try:
+                out[r, c] = float(cell)
+            except ValueError:
+                shown = cell if len(cell) <= 20 else cell[:20] + "..."
+                raise InputError(f"{name}: line {lineno}, column {c + 1}: {shown!r} is not a number") from None
+    return out
+
+
+def _check_infinities(arr, rows, delim, name) -> None:
+    """Allow inf only where the text says inf: 1e999 is out of range, not infinity."""
+    for r, c in zip(*np.nonzero(np.isinf(arr))):
+        lineno, line = rows[r]
+        cell = _split(line, delim)[c]
+        if cell.lower() not in _INF_WORDS:
+            raise InputError(f"{name}: line {lineno}, column {c + 1}: {cell!r} is beyond the float64 range")
+
+
+def _shortest(arr: np.ndarray) -> np.ndarray:
+    """Shortest round-trip strings; integral values without a decimal point."""
+    if arr.dtype.kind in "iu":
+        return arr.astype(str)
+    a = arr.astype(np.float64, copy=False)
+    out = np.array([repr(v) for v in a.ravel().tolist()], dtype=object).reshape(a.shape)
+    with np.errstate(invalid="ignore"):
+        integral = np.isfinite(a) & (np.abs(a) < 1e16) & (a == np.round(a))
+    if integral.any():
+        out[integral] = [str(int(v)) for v in a[integral].tolist()]
+    negzero = (a == 0) & np.signbit(a)
+    if negzero.any():
+        out[negzero] = "-0"
+    return out
+
+
+def format_matrix(arr: np.ndarray, *, delimiter: str = ",", precision: Optional[int] = None) -> str:
+    """Return a 2-D matrix as delimited text, one row per line.
+
+    Without ``precision`` every value is written in its shortest form that
+    reads back as the same float64 (integral values without a decimal point).
+    """
+    if arr.ndim != 2:
+        raise OutputError(f"text output needs a 2-D matrix, got shape {arr.shape}")
+    if precision is not None and arr.dtype.kind == "f":
+        cells = np.char.mod(f"%.{precision}f", arr.astype(np.float64))
+    else:
+        cells = _shortest(arr)
+    return "".join(delimiter.join(row) + "\n" for row in cells.tolist())
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def format_for_path(path: str) -> Optional[str]:
+    """Return the output format named by a path's extension, or None."""
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    return ext if ext in OUTPUT_FORMATS else None
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name the same file (the second may not exist yet)."""
+    if a == "-" or b == "-":
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+@contextmanager
+def atomic_writer(path: str) -> Iterator[IO[bytes]]:
+    """Yield a binary file that replaces ``path`` only once it is completely written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OutputError(f"{path}: output folder {os.path.dirname(path) or '.'} does not exist")
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a folder; give a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    except PermissionError:
+        raise OutputError(f"{path}: cannot write in {folder}: permission denied") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_output(path: str, payload: bytes) -> None:
+    """Write bytes to ``path`` atomically, or to standard output for ``-``."""
+    if path == "-":
+        out = sys.stdout.buffer
+        out.write(payload)
+        out.flush()
+        return
+    with atomic_writer(path) as f:
+        f.write(payload)
+
+
+def to_image_array(arr: np.ndarray, *, bits: int, rescale: str = "auto") -> Tuple[np.ndarray, Optional[str]]:
+    """Return ``arr`` as uint8/uint16 pixels, and a note when values were stretched or clipped.
+
+    ``auto``: exact (rounded half up) when every value fits ``0 .. 2**bits-1``,
+    otherwise a min-max stretch. ``clip``: clip to the range. ``minmax``:
+    always stretch the smallest value to 0 and the largest to the top. Values
+    never wrap around; NaN becomes 0.
+    """
+    top = (1 << bits) - 1
+    target = np.uint8 if bits == 8 else np.uint16
+    note = None
+    if arr.dtype.kind in "iu" and rescale != "minmax":
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo >= 0 and hi <= top:
+            return arr.astype(target, copy=False), None
+    a = arr.astype(np.float64)
+    nan = np.isnan(a)
+    if nan.any():
+        a[nan] = 0
+        note = f"{int(nan.sum())} NaN values written as 0"
+    if rescale != "minmax" and a.dtype.kind == "f":
+        r = np.floor(a + 0.5)
+        finite = np.isfinite(r)
+        if rescale == "clip" or (finite.all() and r.min() >= 0 and r.max() <= top):
+            if rescale == "clip":
+                r = np.clip(r, 0, top)
+                if not (finite.all() and a.min() >= 0 and a.max() <= top):
+                    note = _join(note, f"values outside 0..{top} clipped")
+            return r.astype(target), note
+    finite = a[np.isfinite(a)]
+    lo = float(finite.min()) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 0.0
+    a = np.clip(a, lo, hi)
+    scaled = np.zeros_like(a) if hi == lo else (a - lo) * (top / (hi - lo))
+    if rescale == "auto":
+        note = _join(note, f"values span {lo:g}..{hi:g}, beyond 0..{top}; stretched to 0..{top} (--rescale clip to clip instead)")
+    return np.floor(scaled + 0.5).astype(target), note
+
+
+def _join(a: Optional[str], b: str) -> str:
+    return b if a is None else f"{a}; {b}"
+
+
+def image_bits(fmt: str, source_dtype: np.dtype) -> int:
+    """16 where the source was 16-bit and the format can hold it, else 8."""
+    return 16 if np.dtype(source_dtype) == np.uint16 and IMAGE_FORMATS[fmt] in _SIXTEEN_BIT else 8
+
+
+def encode_image(pixels: np.ndarray, fmt: str, *, compress_level: int = 1, name: str = "output") -> bytes:
+    """Return ``pixels`` (uint8/uint16, H x W or H x W x 1..4) encoded in an image format."""
+    from PIL import Image
+
+    pil_format = IMAGE_FORMATS[fmt]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if pixels.ndim == 3 and channels == 1:
+        pixels = pixels[:, :, 0]
+    if channels not in (1, 2, 3, 4):
+        raise OutputError(f"{name}: {channels} channels cannot be written as an image; use .npy or --channel")
+    if pixels.dtype == np.uint16:
+        if channels != 1:
+            raise OutputError(f"{name}: 16-bit images with {channels} channels are not supported by Pillow; use .npy")
+        im = Image.fromarray(pixels)  # mode I;16
+    else:
+        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+        im = Image.fromarray(np.ascontiguousarray(pixels), mode=mode) if channels > 1 else Image.fromarray(pixels)
+    if pil_format == "JPEG" and im.mode in ("LA", "RGBA"):
+        raise OutputError(f"{name}: JPEG has no alpha channel; write .png, or take --channel/--gray first")
+    if pil_format in ("BMP", "GIF") and im.mode == "LA":
+        im = im.convert("RGBA")
+    kwargs = {}
+    if pil_format == "PNG":
+        kwargs["compress_level"] = compress_level
+    elif pil_format == "JPEG":
+        kwargs["quality"] = 95
+    elif pil_format == "WEBP":
+        kwargs["lossless"] = True
+    buf = _io.BytesIO()
+    im.save(buf, format=pil_format, **kwargs)
+    return buf.getvalue()
+
+
+def gray(loaded: Loaded) -> np.ndarray:
+    """Return one channel by Pillow's "L" weights (ITU-R 601-2), exactly as Pillow converts 8-bit images."""
+    arr = loaded.array
+    if arr.ndim == 2:
+        return arr
+    if arr.shape[2] in (1, 2):  # L or LA: the luminance is the first channel
+        return arr[:, :, 0]
+    if arr.dtype == np.uint8 and arr.shape[2] in (3, 4):
+        from PIL import Image
+
+        return np.asarray(Image.fromarray(np.ascontiguousarray(arr[:, :, :3]), mode="RGB").convert("L"))
+    rgb = arr[:, :, :3].astype(np.float64)
+    return rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114

@@ -1,0 +1,128 @@
+"""The load -> channels -> filter -> pool -> encode path that `pool` and `batch` share.
+
+A :class:`PoolSpec` holds every choice made on the command line; the functions
+here apply it. No click, no printing: notes for the user are returned.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import io
+from .ops import pool2d, conv2d
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """Everything that decides what one input becomes."""
+
+    size: Union[int, Tuple[int, int]] = 2
+    stride: Optional[Union[int, Tuple[int, int]]] = None
+    padding: Union[str, int, Tuple[int, int]] = "valid"
+    mode: str = "max"
+    dilation: Union[int, Tuple[int, int]] = 1
+    ceil_mode: bool = False
+    count_pad: Optional[bool] = None
+    output_size: Optional[Union[str, int, Tuple[int, int]]] = None
+    kernel: Optional[np.ndarray] = None
+    conv_padding: str = "valid"
+    relu: bool = False
+    gray: bool = False
+    channel: Optional[int] = None
+    precision: Optional[int] = None
+    delimiter: Optional[str] = None
+    rescale: str = "auto"
+    compress_level: int = 1
+    max_pixels: int = io.DEFAULT_MAX_PIXELS
+
+    def pool_kwargs(self) -> dict:
+        if self.output_size is not None:
+            return dict(mode=self.mode, output_size=self.output_size)
+        return dict(
+            size=self.size,
+            stride=self.stride,
+            padding=self.padding,
+            mode=self.mode,
+            dilation=self.dilation,
+            ceil_mode=self.ceil_mode,
+            count_pad=self.count_pad,
+        )
+
+
+def select_channels(loaded: io.Loaded, spec: PoolSpec) -> np.ndarray:
+    """Return the array to work on: all channels, the gray conversion, or one channel."""
+    arr = loaded.array
+    if spec.gray:
+        return io.gray(loaded)
+    if spec.channel is not None:
+        channels = 1 if arr.ndim == 2 else arr.shape[2]
+        if not 0 <= spec.channel < channels:
+            raise io.InputError(
+                f"{loaded.name}: --channel {spec.channel} is out of range; the input has {channels} "
+                f"channel{'s' if channels != 1 else ''} (0..{channels - 1})"
+            )
+        return arr if arr.ndim == 2 else arr[:, :, spec.channel]
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        return arr[:, :, 0]
+    return arr
+
+
+def apply_filter(arr: np.ndarray, spec: PoolSpec) -> np.ndarray:
+    """Return the input after the optional filter and ReLU."""
+    if spec.kernel is None:
+        return np.maximum(arr, 0) if spec.relu and arr.dtype.kind in "if" else arr
+    out = conv2d(arr, spec.kernel, spec.conv_padding)
+    if spec.relu:
+        np.maximum(out, 0, out=out)
+    return out
+
+
+def apply_pool(arr: np.ndarray, spec: PoolSpec, indices: bool = False):
+    """Return the pooled array (and the indices when asked)."""
+    return pool2d(arr, return_indices=indices, **spec.pool_kwargs())
+
+
+def resolve_format(output: str, to: Optional[str]) -> str:
+    """Return the output format: ``to`` if given, else the extension's; CSV on stdout."""
+    if to:
+        return to.lower()
+    if output == "-":
+        return "csv"
+    fmt = io.format_for_path(output)
+    if fmt is None:
+        ext = os.path.splitext(output)[1] or "(none)"
+        raise io.OutputError(
+            f"{output}: unknown output extension {ext}; use one of "
+            f"{', '.join('.' + f for f in io.OUTPUT_FORMATS)} or choose with --to"
+        )
+    return fmt
+
+
+def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[bytes, List[str]]:
+    """Return the bytes of ``result`` in ``fmt`` and any notes (a stretch, a clip)."""
+    notes: List[str] = []
+    if result.ndim == 3 and result.shape[2] == 1:
+        result = result[:, :, 0]
+    if fmt == "npy":
+        import io as _stdio
+
+        buf = _stdio.BytesIO()
+        np.save(buf, result, allow_pickle=False)
+        return buf.getvalue(), notes
+    if fmt in io.TEXT_FORMATS:
+        if result.ndim == 3:
+            raise io.OutputError(
+                f"{name}: the result has {result.shape[2]} channels and {fmt.upper()} holds one matrix; "
+                f"use --gray, --channel N, or write .npy"
+            )
+        delim = spec.delimiter if spec.delimiter is not None else io.TEXT_FORMATS[fmt]
+        return io.format_matrix(result, delimiter=delim, precision=spec.precision).encode(), notes
+    bits = io.image_bits(fmt, source_dtype)
+    pixels, note = io.to_image_array(result, bits=bits, rescale=spec.rescale)
+    if note:
+        notes.append(f"{name}: {note}")
+    return io.encode_image(pixels, fmt, compress_level=spec.compress_level, name=name), notes

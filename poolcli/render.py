@@ -1,0 +1,196 @@
+"""Matrices as rich renderables: heat-map tables, the explain walk, the layer summary.
+
+Everything here returns renderables and never prints; the caller chooses the
+console (stdout for output that was asked for, stderr for views meant for eyes).
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from rich import box
+from rich.color import Color
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["format_cells", "render_matrix", "render_filters", "ELLIPSIS"]
+
+ELLIPSIS = "…"
+# a sequential palette (dark blue -> teal -> yellow, like viridis) and a diverging one (blue -> white -> red)
+_SEQUENTIAL = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
+_DIVERGING = [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)]
+
+
+def decimals_for(values: np.ndarray, precision: Optional[int] = None, most: int = 4) -> int:
+    """The number of decimals to show: ``precision`` if given, else the fewest (<= most) that show every value."""
+    if precision is not None:
+        return precision
+    if values.dtype.kind in "iu":
+        return 0
+    finite = values[np.isfinite(values)]
+    for d in range(most + 1):
+        if np.array_equal(np.round(finite, d), finite):
+            return d
+    return most
+
+
+def format_cells(values: np.ndarray, decimals: int) -> List[List[str]]:
+    """Return a 2-D array's values as strings with ``decimals`` decimals (integers without)."""
+    if values.dtype.kind in "iu":
+        return [[str(v) for v in row] for row in values.tolist()]
+    out = []
+    for row in values.tolist():
+        cells = []
+        for v in row:
+            if v != v:
+                cells.append("nan")
+            elif v in (float("inf"), float("-inf")):
+                cells.append("inf" if v > 0 else "-inf")
+            else:
+                cells.append(f"{v:.{decimals}f}")
+        out.append(cells)
+    return out
+
+
+def _lerp(palette, t: float) -> Tuple[int, int, int]:
+    t = min(max(t, 0.0), 1.0) * (len(palette) - 1)
+    i = min(int(t), len(palette) - 2)
+    f = t - i
+    a, b = palette[i], palette[i + 1]
+    return tuple(int(round(a[c] + (b[c] - a[c]) * f)) for c in range(3))
+
+
+def _cell_style(v: float, lo: float, hi: float, diverging: bool) -> Style:
+    if v != v:
+        return Style(color="white", bgcolor="grey30", italic=True)
+    if diverging:
+        m = max(abs(lo), abs(hi)) or 1.0
+        rgb = _lerp(_DIVERGING, 0.5 + 0.5 * v / m)
+    else:
+        rgb = _lerp(_SEQUENTIAL, 0.0 if hi == lo else (v - lo) / (hi - lo))
+    light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 140
+    return Style(color="black" if light else "white", bgcolor=Color.from_rgb(*rgb))
+
+
+def _pick(n: int, most: int) -> Tuple[List[int], Optional[int]]:
+    """Indices to show of ``n`` (the first and last halves when n > most), and where the ellipsis goes."""
+    if n <= most:
+        return list(range(n)), None
+    head = (most + 1) // 2
+    tail = most - head
+    return list(range(head)) + list(range(n - tail, n)), head
+
+
+def _stats(a: np.ndarray) -> str:
+    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+    if finite.size == 0:
+        return "no finite values"
+    fmt = (lambda v: f"{v:g}") if a.dtype.kind == "f" else (lambda v: str(v))
+    mean = float(finite.mean(dtype=np.float64))
+    return f"min {fmt(finite.min())}  max {fmt(finite.max())}  mean {mean:.4g}"
+
+
+def render_matrix(
+    values: np.ndarray,
+    *,
+    title: Optional[str] = None,
+    precision: Optional[int] = None,
+    max_rows: int = 32,
+    max_cols: Optional[int] = None,
+    width: int = 80,
+    color: bool = True,
+    highlight=None,
+) -> RenderableType:
+    """Return a heat-map table of a 2-D matrix (or one table per channel of a 3-D one).
+
+    Rows and columns carry their indices; a matrix larger than ``max_rows`` or
+    than the ``width`` shows its corners around an ellipsis row and column and
+    says so in the caption. ``highlight`` maps (row, col) to a Style that
+    overrides the heat map (used by explain).
+    """
+    if values.ndim == 3:
+        parts = []
+        for c in range(values.shape[2]):
+            parts.append(
+                render_matrix(
+                    values[:, :, c],
+                    title=f"{title or ''} channel {c}".strip(),
+                    precision=precision,
+                    max_rows=max_rows,
+                    max_cols=max_cols,
+                    width=width,
+                    color=color,
+                )
+            )
+        return Group(*parts)
+    h, w = values.shape
+    dec = decimals_for(values, precision)
+    rows, row_gap = _pick(h, max_rows)
+    # fit the width: each column takes its widest cell plus one space; the index column likewise
+    sample_cols = list(range(min(w, 64))) + list(range(max(64, w - 64), w))
+    sample = values[np.ix_(rows, sample_cols)]
+    cell_w = max(max(len(s) for r in format_cells(sample, dec) for s in r), len(str(w - 1)))
+    index_w = len(str(h - 1))
+    fit = max(2, (width - index_w - 1) // (cell_w + 1) - 1)
+    cols, col_gap = _pick(w, min(fit, max_cols) if max_cols else fit)
+    shown = values[np.ix_(rows, cols)]
+    text = format_cells(shown, dec)
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    lo = float(finite.min()) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 0.0
+    diverging = lo < 0 < hi or hi <= 0 < -lo
+
+    head = f"{h}x{w} {values.dtype}  {_stats(values)}"
+    table = Table(box=None, padding=(0, 0, 0, 1), show_header=True, header_style="dim", pad_edge=False)
+    table.add_column("", justify="right", style="dim", no_wrap=True)
+    for pos, c in enumerate(cols):
+        if col_gap is not None and pos == col_gap:
+            table.add_column(ELLIPSIS, justify="center", header_style="dim")
+        table.add_column(str(c), justify="right", no_wrap=True, min_width=cell_w)
+    for ri, r in enumerate(rows):
+        if row_gap is not None and ri == row_gap:
+            table.add_row(ELLIPSIS, *([ELLIPSIS] * (len(cols) + (col_gap is not None))))
+        cells = []
+        for pos, c in enumerate(cols):
+            if col_gap is not None and pos == col_gap:
+                cells.append(Text(ELLIPSIS))
+            style = None
+            if highlight is not None and (r, c) in highlight:
+                style = highlight[(r, c)]
+            elif color:
+                style = _cell_style(float(shown[ri, pos]), lo, hi, diverging)
+            cells.append(Text(text[ri][pos], style=style or ""))
+        table.add_row(str(r), *cells)
+    parts = [Text(f"{title}  {head}" if title else head, style="bold" if color else ""), table]
+    if row_gap is not None or col_gap is not None:
+        parts.append(Text(_caption(h, w, rows, cols), style="dim" if color else ""))
+    return Group(*parts)
+
+
+def _caption(h: int, w: int, rows: Sequence[int], cols: Sequence[int]) -> str:
+    return f"showing {len(rows)} of {h} rows and {len(cols)} of {w} columns"
+
+
+def render_filters(filters, aliases) -> RenderableType:
+    """Return a table of the named filters with their weights."""
+    from fractions import Fraction
+
+    table = Table(box=box.SIMPLE, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("name", no_wrap=True)
+    table.add_column("weights (row by row)")
+    table.add_column("also", style="dim")
+    back = {}
+    for alias, name in aliases.items():
+        back.setdefault(name, []).append(alias)
+    for name, k in filters.items():
+        fr = [[Fraction(v).limit_denominator(1000) for v in row] for row in k.tolist()]
+        common = max((f.denominator for row in fr for f in row), default=1)
+        if common > 1 and all((f * common).denominator == 1 for row in fr for f in row):
+            body = "; ".join(",".join(str(int(f * common)) for f in row) for row in fr) + f"  / {common}"
+        else:
+            body = "; ".join(",".join(str(f) for f in row) for row in fr)
+        table.add_row(name, body, ", ".join(back.get(name, [])))
+    return table

@@ -1,0 +1,229 @@
+"""Reading and writing: text matrices, NPY, images, atomic writes."""
+
+import io as stdio
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from PIL import Image
+
+from poolcli import io
+
+
+def parse(text):
+    return io.parse_matrix(text.encode() if isinstance(text, str) else text, "m.csv")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1,2,3\n4,5,6\n",
+        "1\t2\t3\n4\t5\t6",
+        "1;2;3\n4;5;6\n",
+        "1 2 3\n4   5 6\n",
+        "# comment\n\n1, 2, 3\r\n4, 5, 6\r\n\n",
+        "\ufeff1,2,3\n4,5,6\n",
+        "x,y,z\n1,2,3\n4,5,6\n",
+    ],
+)
+def test_delimiters_comments_crlf_bom_header(text):
+    arr, _ = parse(text)
+    assert arr.dtype == np.float64
+    assert arr.tolist() == [[1, 2, 3], [4, 5, 6]]
+
+
+def test_header_is_skipped_with_a_note():
+    _, notes = parse("a,b\n1,2\n")
+    assert notes == ["m.csv: line 1 looks like a header (a, b); skipped it"]
+
+
+def test_utf16_with_bom_is_read():
+    arr, _ = parse("1,2\n3,4\n".encode("utf-16"))
+    assert arr.tolist() == [[1, 2], [3, 4]]
+
+
+def test_nan_and_inf_accepted():
+    arr, _ = parse("nan,inf\n-inf,1\n")
+    assert np.isnan(arr[0, 0]) and arr[0, 1] == np.inf and arr[1, 0] == -np.inf
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "m.csv: no numbers (empty, or only comments and blank lines)"),
+        ("# only\n# comments\n", "m.csv: no numbers"),
+        ("1,2,3\n4,5\n", "m.csv: line 2 has 2 values, expected 3 as on line 1 (separated by ',')"),
+        ("1,2\n3,abc\n", "m.csv: line 2, column 2: 'abc' is not a number"),
+        ("1,2\n3,1e999\n", "m.csv: line 2, column 2: '1e999' is beyond the float64 range"),
+        ("1,2\n3;4\n", "m.csv: line 2 has 1 values, expected 2"),
+        ("a,b\n", "m.csv: only a header row, no numbers"),
+        (b"1,2\n\xff\xfe\x00,3\n"[0:4] + b"\xff,1\n", "m.csv: line 2: not UTF-8 text (byte 0xff)"),
+    ],
+)
+def test_text_errors_name_line_and_column(text, message):
+    with pytest.raises(io.InputError) as err:
+        parse(text)
+    assert message in str(err.value)
+
+
+def test_single_cell_row_and_column():
+    assert parse("7\n")[0].tolist() == [[7]]
+    assert parse("1,2,3\n")[0].shape == (1, 3)
+    assert parse("1\n2\n3\n")[0].shape == (3, 1)
+
+
+def test_too_many_cells_refused():
+    with pytest.raises(io.InputError, match="more than 5"):
+        io.parse_matrix(b"1,2,3\n4,5,6\n", "m.csv", max_cells=5)
+
+
+def test_format_integral_without_point_and_shortest_form():
+    a = np.array([[1.0, -0.0, 0.1, 2.5e-300], [1e20, np.nan, np.inf, -np.inf]])
+    assert io.format_matrix(a) == "1,-0,0.1,2.5e-300\n1e+20,nan,inf,-inf\n"
+    assert io.format_matrix(np.array([[1, 2]], np.uint8), delimiter="\t") == "1\t2\n"
+    assert io.format_matrix(np.array([[1 / 3, 2.0]]), precision=3) == "0.333,2.000\n"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=8),
+        elements=st.floats(allow_nan=True, allow_infinity=True, width=64),
+    ),
+    st.sampled_from([",", "\t", ";", " "]),
+)
+def test_text_round_trip_is_exact(arr, delim):
+    text = io.format_matrix(arr, delimiter=delim)
+    back, _ = io.parse_matrix(text.encode(), "rt")
+    assert back.shape == arr.shape
+    assert np.array_equal(back, arr, equal_nan=True)
+    real = ~np.isnan(arr)
+    assert np.array_equal(np.signbit(back[real]), np.signbit(arr[real]))  # -0 stays -0
+
+
+def test_sniff_by_content():
+    buf = stdio.BytesIO()
+    Image.new("L", (2, 2)).save(buf, "PNG")
+    assert io.sniff(buf.getvalue()) == "image"
+    npy = stdio.BytesIO()
+    np.save(npy, np.zeros((2, 2)))
+    assert io.sniff(npy.getvalue()) == "npy"
+    assert io.sniff(b"1,2\n3,4\n") == "text"
+    for fmt in ["JPEG", "GIF", "BMP", "TIFF", "WEBP"]:
+        b = stdio.BytesIO()
+        Image.new("RGB", (4, 4)).save(b, fmt)
+        assert io.sniff(b.getvalue()) == "image", fmt
+
+
+def _write_npy(path, arr, allow_pickle=False):
+    with open(path, "wb") as f:
+        np.save(f, arr, allow_pickle=allow_pickle)
+
+
+def test_npy_object_array_is_refused_not_unpickled(tmp_path):
+    p = tmp_path / "obj.npy"
+    _write_npy(p, np.array([[{"a": 1}]], dtype=object), allow_pickle=True)
+    with pytest.raises(io.InputError, match="holds Python objects; refused"):
+        io.read_input(str(p))
+
+
+@pytest.mark.parametrize(
+    "arr, message",
+    [
+        (np.zeros((2, 2, 2, 2)), "NPY array is 4-D"),
+        (np.zeros((2, 2), complex), "NPY dtype complex is not supported"),
+        (np.zeros((0, 2)), "NPY array is empty"),
+    ],
+)
+def test_npy_refusals(tmp_path, arr, message):
+    p = tmp_path / "a.npy"
+    _write_npy(p, arr)
+    with pytest.raises(io.InputError, match=message):
+        io.read_input(str(p))
+
+
+def test_npy_truncated(tmp_path):
+    p = tmp_path / "t.npy"
+    _write_npy(p, np.arange(100.0).reshape(10, 10))
+    p.write_bytes(p.read_bytes()[:-50])
+    with pytest.raises(io.InputError, match="t.npy"):
+        io.read_input(str(p))
+
+
+@pytest.mark.parametrize(
+    "mode, expect_shape, expect_dtype",
+    [
+        ("L", (5, 7), np.uint8),
+        ("RGB", (5, 7, 3), np.uint8),
+        ("RGBA", (5, 7, 4), np.uint8),
+        ("LA", (5, 7, 2), np.uint8),
+        ("1", (5, 7), np.uint8),
+        ("P", (5, 7, 3), np.uint8),
+        ("I;16", (5, 7), np.uint16),
+    ],
+)
+def test_image_modes(tmp_path, mode, expect_shape, expect_dtype):
+    p = tmp_path / "im.png"
+    Image.new(mode, (7, 5)).save(p)
+    loaded = io.read_input(str(p))
+    assert loaded.kind == "image"
+    assert loaded.array.shape == expect_shape and loaded.array.dtype == expect_dtype
+
+
+def test_cmyk_jpeg_becomes_rgb(tmp_path):
+    p = tmp_path / "c.jpg"
+    Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(p)
+    arr = io.read_input(str(p)).array
+    assert arr.shape == (8, 8, 3)
+    assert arr[0, 0, 0] > 200 and arr[0, 0, 1] < 60
+
+
+def test_exif_orientation_applied(tmp_path):
+    p = tmp_path / "o.jpg"
+    im = Image.new("L", (4, 2))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    im.save(p, exif=exif)
+    assert io.read_input(str(p)).array.shape == (4, 2)
+
+
+def test_decompression_bomb_guard(tmp_path):
+    p = tmp_path / "big.png"
+    Image.new("L", (200, 100)).save(p)
+    with pytest.raises(io.InputError, match="more than 10,000 pixels; pass --max-pixels N"):
+        io.read_input(str(p), max_pixels=10_000)
+    assert io.read_input(str(p), max_pixels=20_000).array.shape == (100, 200)
+
+
+def test_to_image_array_rules():
+    exact, note = io.to_image_array(np.array([[0.5, 1.49, 254.5]]), bits=8)
+    assert exact.tolist() == [[1, 1, 255]] and note is None
+    stretched, note = io.to_image_array(np.array([[-10.0, 0.0, 10.0]]), bits=8)
+    assert stretched.tolist() == [[0, 128, 255]] and "stretched to 0..255" in note
+    clipped, note = io.to_image_array(np.array([[-10.0, 300.0]]), bits=8, rescale="clip")
+    assert clipped.tolist() == [[0, 255]] and "clipped" in note
+    mm, _ = io.to_image_array(np.array([[2, 4]], np.uint8), bits=8, rescale="minmax")
+    assert mm.tolist() == [[0, 255]]
+    wide, _ = io.to_image_array(np.array([[70000, 0]], np.int32), bits=16)
+    assert wide.dtype == np.uint16 and wide.tolist() == [[65535, 0]]  # stretched, never wrapped
+
+
+def test_atomic_writer_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    with pytest.raises(OSError):
+        with io.atomic_writer(str(target)) as f:
+            f.write(b"new partial")
+            raise OSError(28, "No space left on device")
+    assert target.read_text() == "old\n"
+    assert os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_atomic_writer_missing_folder(tmp_path):
+    with pytest.raises(io.OutputError, match="output folder .* does not exist"):
+        with io.atomic_writer(str(tmp_path / "nope" / "x.csv")):
+            pass
