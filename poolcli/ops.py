@@ -20,7 +20,7 @@ from typing import NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
-__all__ = ["pool2d", "conv2d", "output_shape", "MODES"]
+__all__ = ["pool2d", "conv2d", "output_shape", "window_cells", "MODES"]
 
 IntPair = Union[int, Tuple[int, int]]
 Padding = Union[str, int, Tuple[int, int]]
@@ -164,7 +164,7 @@ def _plans(shape, size, stride, padding, dilation, ceil_mode, count_pad=True):
                     f"use padding <= {min(dd * (kk - 1) + 1 for kk, dd in zip(k, d)) // 2}"
                 )
     try:
-        return tuple(
+        plans = tuple(
             _plan_axis(int(shape[a]), k[a], s[a], d[a], pad if isinstance(pad, str) else pad[a], ceil_mode, count_pad)
             for a in (0, 1)
         )
@@ -176,6 +176,23 @@ def _plans(shape, size, stride, padding, dilation, ceil_mode, count_pad=True):
             f"{what} does not fit the {shape[0]}x{shape[1]} input with padding {shown_pad}; "
             f"use padding 'same' or a smaller size"
         ) from None
+    for axis, plan in enumerate(plans):
+        empty = _windows_without_real_cell(plan)
+        if empty is not None:
+            raise ValueError(
+                f"with dilation {_fmt_pair(d)} and padding {pad if isinstance(pad, str) else _fmt_pair(pad)}, "
+                f"window {empty} along {('rows', 'columns')[axis]} holds only padding cells "
+                f"of the {shape[0]}x{shape[1]} input; use a smaller dilation or padding"
+            )
+    return plans
+
+
+def _windows_without_real_cell(plan: _AxisPlan) -> Optional[int]:
+    """The first window (0-based) whose cells all fall in the padding, or None."""
+    starts = np.arange(plan.out) * plan.s - plan.before
+    cells = starts[:, None] + np.arange(plan.k)[None, :] * plan.d
+    real = ((cells >= 0) & (cells < plan.n)).any(axis=1)
+    return None if real.all() else int(np.argmin(real))
 
 
 def _output_size(output_size) -> Optional[Tuple[int, int]]:
@@ -253,6 +270,49 @@ def output_shape(
     return (ph.out, pw.out) + shape[2:]
 
 
+def window_cells(
+    shape,
+    size: IntPair = 2,
+    stride: Optional[IntPair] = None,
+    padding: Padding = "valid",
+    *,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    count_pad: Optional[bool] = None,
+    output_size=None,
+):
+    """Return, for each axis, the cells of every window: lists of (index, counted) pairs.
+
+    ``index`` may lie outside ``[0, n)`` (a padded cell); ``counted`` says
+    whether avg counts the cell in its divisor. The slow, explicit view of
+    the same plan :func:`pool2d` follows, for explaining and for tests.
+
+    Examples
+    --------
+    >>> rows, cols = window_cells((3, 3), 3, 2, 1)
+    >>> rows[0]
+    [(-1, True), (0, True), (1, True)]
+    """
+    adaptive = _output_size(output_size)
+    if adaptive is not None:
+        _check_adaptive_alone(size, stride, padding, dilation, ceil_mode)
+        result = []
+        for n, o in zip(shape[:2], adaptive):
+            starts, ends = _adaptive_bounds(int(n), o)
+            result.append([[(i, True) for i in range(a, b)] for a, b in zip(starts.tolist(), ends.tolist())])
+        return tuple(result)
+    count = True if count_pad is None else bool(count_pad)
+    result = []
+    for plan in _plans(tuple(shape), size, stride, padding, dilation, ceil_mode, count):
+        windows = []
+        for i in range(plan.out):
+            start = i * plan.s - plan.before
+            cells = [start + j * plan.d for j in range(plan.k)]
+            windows.append([(c, plan.count_lo <= c < plan.count_hi) for c in cells])
+        result.append(windows)
+    return tuple(result)
+
+
 # --------------------------------------------------------------------------- pooling
 
 
@@ -327,11 +387,15 @@ def _argmax_axis(vals: np.ndarray, idx: np.ndarray, axis: int, plan: _AxisPlan, 
     for j in range(1, plan.k):
         off = j * plan.d
         v = _take(vp, axis, off, off + span, plan.s)
+        vi = _take(ip, axis, off, off + span, plan.s)
         better = v > best if mode == "max" else v < best
         if floats:
             better |= np.isnan(v) & ~np.isnan(best)
+        # a real cell beats padding even when it only ties with the padding value
+        better |= (where < 0) & (vi >= 0)
+        better &= vi >= 0
         np.copyto(best, v, where=better)
-        np.copyto(where, _take(ip, axis, off, off + span, plan.s), where=better)
+        np.copyto(where, vi, where=better)
     return best, where
 
 
@@ -369,7 +433,8 @@ def _adaptive_indices(x: np.ndarray, oh: int, ow: int, mode: str):
     if x.ndim == 3:
         flat = np.broadcast_to(flat[:, :, None], x.shape)
     vals, idx = x, flat
-    for axis, o in ((0, oh), (1, ow)):
+    # along the columns first, then the rows: the first best cell in row-major order wins ties
+    for axis, o in ((1, ow), (0, oh)):
         n = vals.shape[axis]
         starts, ends = _adaptive_bounds(n, o)
         width = int((ends - starts).max())

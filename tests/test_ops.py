@@ -278,3 +278,18 @@ def test_parse_filter_errors(text, message):
 def test_kernel_must_be_2d():
     with pytest.raises(ValueError, match="kernel must be a non-empty 2-D array"):
         conv2d(np.ones((4, 4)), np.ones(3))
+
+
+def test_window_of_only_padding_is_refused():
+    # 1x1 input, k=2, dilation 3, padding 2: the window's cells are -2 and 1, both outside the input
+    with pytest.raises(ValueError) as err:
+        pool2d(np.ones((1, 1), np.uint8), 2, 1, 2, dilation=3)
+    assert "window 0 along rows holds only padding cells of the 1x1 input" in str(err.value)
+
+
+def test_indices_never_point_into_padding():
+    # the real cell ties with the padding value (0 for uint8 max): it must still be chosen
+    _, idx = pool2d(np.zeros((1, 1), np.uint8), (1, 2), padding=(0, 1), return_indices=True)
+    assert idx.tolist() == [[0]]
+    _, idx = pool2d(np.array([[0, 0, 1], [1, 0, 0]]), output_size=1, return_indices=True)
+    assert idx.tolist() == [[2]]

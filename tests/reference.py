@@ -1,0 +1,194 @@
+"""Slow, loop-by-loop reference for poolcli.pool2d / output_shape / conv2d.
+
+Written from /work/shared/SEMANTICS.md alone (not from poolcli/ops.py), to serve as a
+test oracle.  Every output cell is computed by listing its window's cells explicitly:
+
+    window start = i*s - pad_before,   cells = start + j*d   (j = 0..k-1)
+
+and classifying each cell along an axis as
+    real      -- inside [0, n)
+    counted   -- padding that counts in an avg divisor ([-p, n+p) with count_pad)
+    uncounted -- "same" padding, --no-count-pad padding, or the ceil_mode overhang.
+The 2-D window is the product of the two axes' windows.  Numpy is used for storage only.
+"""
+import math
+
+import numpy as np
+
+MODES = ("max", "avg", "min", "sum")
+
+
+class EmptyWindowError(ValueError):
+    """A window that holds no real cell.  SEMANTICS.md: "cannot occur; keep it that way"."""
+
+
+def _pair(v, name):
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        v = (int(v), int(v))
+    if not (isinstance(v, (tuple, list)) and len(v) == 2
+            and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in v)):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+    return int(v[0]), int(v[1])
+
+
+def _axis(n, k, s, d, pad, ceil_mode, count_pad):
+    """Windows along one axis: a list of (cells, counted) with counted = #cells in the divisor range."""
+    if k < 1 or s < 1 or d < 1:
+        raise ValueError("size, stride and dilation must be >= 1")
+    e = d * (k - 1) + 1
+    if pad == "same":
+        out = -(-n // s)                                  # ceil(n / s); ceil_mode changes nothing
+        total = max((out - 1) * s + e - n, 0)
+        before = total // 2
+        lo, hi = 0, n                                     # avg divides by real cells only
+    else:
+        p = 0 if pad == "valid" else pad                  # "valid" is explicit p = 0
+        if p < 0 or p > e // 2:
+            raise ValueError(f"padding {p} must be in [0, e//2 = {e // 2}]")
+        if n + 2 * p < e:
+            raise ValueError(f"window {e} does not fit in {n} + 2*{p}")
+        num = n + 2 * p - e
+        out = (-(-num // s) if ceil_mode else num // s) + 1
+        if ceil_mode and (out - 1) * s >= n + p:          # last window starts past the left pad + input
+            out -= 1
+        before = p
+        lo, hi = (-p, n + p) if (count_pad is None or count_pad) else (0, n)
+    windows = []
+    for i in range(out):
+        start = i * s - before
+        cells = [start + j * d for j in range(k)]
+        windows.append((cells, sum(1 for c in cells if lo <= c < hi)))
+    return windows
+
+
+def _adaptive_axis(n, o):
+    if o < 1:
+        raise ValueError("output_size must be >= 1")
+    windows = []
+    for i in range(o):
+        a, b = (i * n) // o, -(-((i + 1) * n) // o)       # [floor(i*n/o), ceil((i+1)*n/o))
+        windows.append((list(range(a, b)), b - a))
+    return windows
+
+
+def _windows(shape, size, stride, padding, dilation, ceil_mode, count_pad, output_size):
+    if len(shape) not in (2, 3):
+        raise ValueError("input must be 2-D or 3-D")
+    H, W = shape[0], shape[1]
+    if output_size is not None:
+        if isinstance(output_size, str):
+            if output_size != "global":
+                raise ValueError(f"bad output_size {output_size!r}")
+            oh, ow = 1, 1
+        else:
+            oh, ow = _pair(output_size, "output_size")
+        return _adaptive_axis(H, oh), _adaptive_axis(W, ow)
+    kh, kw = _pair(size, "size")
+    sh, sw = _pair(size if stride is None else stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(f"bad padding {padding!r}")
+        ph = pw = padding
+    else:
+        ph, pw = _pair(padding, "padding")
+    return (_axis(H, kh, sh, dh, ph, ceil_mode, count_pad),
+            _axis(W, kw, sw, dw, pw, ceil_mode, count_pad))
+
+
+def ref_output_shape(shape, size=2, stride=None, padding="valid", *, dilation=1,
+                     ceil_mode=False, output_size=None):
+    rows, cols = _windows(tuple(shape), size, stride, padding, dilation, ceil_mode, None, output_size)
+    return (len(rows), len(cols)) + tuple(shape[2:])
+
+
+def ref_pool2d(x, size=2, stride=None, padding="valid", mode="max", *, dilation=1,
+               ceil_mode=False, count_pad=None, output_size=None, return_indices=False):
+    x = np.asarray(x)
+    if mode not in MODES:
+        raise ValueError(f"bad mode {mode!r}")
+    if return_indices and mode not in ("max", "min"):
+        raise ValueError("return_indices needs max or min")
+    if x.dtype.kind not in "iuf":
+        raise ValueError("integer or float input expected")
+    rows, cols = _windows(x.shape, size, stride, padding, dilation, ceil_mode, count_pad, output_size)
+    H, W = x.shape[0], x.shape[1]
+    x3 = x.reshape(H, W, -1)
+    C = x3.shape[2]
+    is_int = x.dtype.kind in "iu"
+    out_dtype = x.dtype if (mode in ("max", "min") or not is_int) else np.dtype(np.float64)
+    out = np.zeros((len(rows), len(cols), C), dtype=out_dtype)
+    idx = np.zeros((len(rows), len(cols), C), dtype=np.int64)
+
+    for oi, (rcells, rcount) in enumerate(rows):
+        for oj, (ccells, ccount) in enumerate(cols):
+            # Real cells in row-major order of the input (cells increase along each axis).
+            real = [(r, c) for r in rcells if 0 <= r < H for c in ccells if 0 <= c < W]
+            if not real:
+                raise EmptyWindowError(f"output cell ({oi}, {oj}) has no real cell")
+            for ch in range(C):
+                vals = [int(x3[r, c, ch]) if is_int else float(x3[r, c, ch]) for r, c in real]
+                nans = [t for t, v in enumerate(vals) if v != v]
+                if mode in ("max", "min"):
+                    if nans:
+                        best = nans[0]                    # first NaN in row-major order wins
+                    else:
+                        best = 0
+                        for t, v in enumerate(vals):      # strict comparison: ties keep the first
+                            if (v > vals[best]) if mode == "max" else (v < vals[best]):
+                                best = t
+                    out[oi, oj, ch] = vals[best]
+                    r, c = real[best]
+                    idx[oi, oj, ch] = r * W + c
+                else:
+                    if nans:
+                        total = math.nan
+                    elif is_int:
+                        total = sum(vals)                 # exact Python int
+                    else:
+                        total = math.fsum(vals)           # exactly rounded float64 sum
+                    if mode == "avg":
+                        divisor = rcount * ccount if output_size is None else len(real)
+                        total = total / divisor          # int / int is correctly rounded
+                    out[oi, oj, ch] = total
+    out = out.reshape(out.shape[:2] + x.shape[2:])
+    if return_indices:
+        return out, idx.reshape(out.shape)
+    return out
+
+
+def ref_conv2d(x, kernel, padding="valid"):
+    x = np.asarray(x)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if x.ndim not in (2, 3) or kernel.ndim != 2:
+        raise ValueError("x must be 2-D or 3-D and kernel 2-D")
+    H, W = x.shape[0], x.shape[1]
+    kh, kw = kernel.shape
+    if padding == "valid":
+        if H < kh or W < kw:
+            raise ValueError("kernel larger than input")
+        bh = bw = 0
+        oh, ow = H - kh + 1, W - kw + 1
+    elif padding == "same":
+        bh, bw = (kh - 1) // 2, (kw - 1) // 2
+        oh, ow = H, W
+    else:
+        raise ValueError(f"bad padding {padding!r}")
+    x3 = x.reshape(H, W, -1)
+    C = x3.shape[2]
+    out = np.zeros((oh, ow, C), dtype=np.float64)
+    for i in range(oh):
+        for j in range(ow):
+            for ch in range(C):
+                terms = []
+                for a in range(kh):
+                    for b in range(kw):
+                        r, c = i + a - bh, j + b - bw
+                        if 0 <= r < H and 0 <= c < W:   # zero padding contributes nothing
+                            terms.append(float(kernel[a, b]) * float(x3[r, c, ch]))
+                if any(t != t for t in terms):
+                    out[i, j, ch] = math.nan
+                else:
+                    out[i, j, ch] = math.fsum(terms)
+    out_dtype = np.float32 if x.dtype == np.float32 else np.float64
+    return out.reshape((oh, ow) + x.shape[2:]).astype(out_dtype)
