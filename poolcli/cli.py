@@ -428,5 +428,198 @@ def filters(debug):
     stdout_console().print(render_filters(FILTERS, FILTER_ALIASES))
 
 
+
+def color_option(fn):
+    return click.option("--color/--no-color", default=None, help="Force colour on or off [default: when the stream is a terminal and NO_COLOR is unset].")(fn)
+
+
+class RegionType(click.ParamType):
+    """R0:R1,C0:C1 - a block of rows and columns (end exclusive, as in Python)."""
+
+    name = "R0:R1,C0:C1"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            rows, cols = value.split(",")
+            r0, r1 = (int(v) if v else None for v in rows.split(":"))
+            c0, c1 = (int(v) if v else None for v in cols.split(":"))
+        except ValueError:
+            self.fail(f"{value!r} is not R0:R1,C0:C1 (for example 0:8,0:8)", param, ctx)
+        return (slice(r0, r1), slice(c0, c1))
+
+
+def _one_matrix(loaded, channel, name):
+    arr = loaded.array
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if channel is not None:
+        from .pipeline import select_channels
+
+        arr = select_channels(loaded, PoolSpec(channel=channel))
+    return arr
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals [default: the fewest that show every value, up to 4].")
+@click.option("--channel", type=click.IntRange(min=0), default=None, help="Show channel N only [default: each channel].")
+@click.option("--max-rows", type=click.IntRange(min=2), default=32, show_default=True, help="Rows shown before eliding the middle.")
+@click.option("--max-cols", type=click.IntRange(min=2), default=None, help="Columns shown [default: as many as fit the width].")
+@color_option
+@common_options
+def show(input_path, precision, channel, max_rows, max_cols, color, max_pixels, quiet, debug):
+    """Show an image or matrix as a heat-map table with row and column indices."""
+    from .render import render_matrix
+
+    source = resolve_input(input_path)
+    loaded = io.read_input(source, max_pixels=max_pixels)
+    for n in loaded.notes:
+        note(quiet, n)
+    arr = _one_matrix(loaded, channel, loaded.name)
+    console = stdout_console(color)
+    console.print(
+        render_matrix(
+            arr, title=os.path.basename(loaded.name), precision=precision, max_rows=max_rows, max_cols=max_cols,
+            width=console.width, color=console.color_system is not None,
+        )
+    )
+
+
+EXPLAIN_LIMIT = 16
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("input_path", metavar="[INPUT]", required=False)
+@pooling_options
+@click.option("--region", type=RegionType(), default=None, help="Explain only these rows and columns, e.g. 0:8,0:8.")
+@click.option("--channel", type=click.IntRange(min=0), default=None, help="Channel N of a colour input.")
+@click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals shown.")
+@click.option("--step", is_flag=True, help="On a terminal, wait for a key between windows (q stops).")
+@color_option
+@common_options
+@click.pass_context
+def explain(ctx, input_path, region, channel, precision, step, color, max_pixels, quiet, debug, **params):
+    """Walk through pooling a small matrix (up to 16x16), one window at a time.
+
+    Each step shows the input with the window marked, the reduction written
+    out, and the output filling up. For max and min, the end shows every
+    winning cell.
+    """
+    from .ops import window_cells
+    from .pipeline import apply_pool
+    from .render import explain_steps, render_winners
+
+    spec = make_spec(ctx, params)
+    source = resolve_input(input_path)
+    loaded = io.read_input(source, max_pixels=max_pixels)
+    arr = _one_matrix(loaded, channel, loaded.name)
+    if arr.ndim == 3:
+        raise click.UsageError(f"{loaded.name} has {arr.shape[2]} channels; explain walks one: add --channel N")
+    origin = (0, 0)
+    if region is not None:
+        origin = tuple(sl.indices(n)[0] for sl, n in zip(region, arr.shape))
+        arr = arr[region]
+        if arr.size == 0:
+            raise click.UsageError("--region selects no cells of the input")
+    h, w = arr.shape
+    if h > EXPLAIN_LIMIT or w > EXPLAIN_LIMIT:
+        raise click.UsageError(
+            f"{loaded.name} is {h}x{w}; explain walks every window, so it takes up to {EXPLAIN_LIMIT}x{EXPLAIN_LIMIT}: "
+            f"pick a part with --region, e.g. --region 0:8,0:8"
+        )
+    out = apply_pool(arr, spec)
+    rows, cols = window_cells(arr.shape, **spec.pool_kwargs_for_cells())
+    console = stdout_console(color)
+    colour = console.color_system is not None
+    interactive = step and sys.stdin.isatty() and sys.stdout.isatty()
+    for n, view in enumerate(explain_steps(arr, out, rows, cols, spec.mode, precision=precision, color=colour, origin=origin)):
+        if n and interactive:
+            click.echo("press a key for the next window, q to stop", err=True)
+            if click.getchar() in ("q", "Q", "\x03"):
+                return
+        console.print(view)
+    if spec.mode in ("max", "min"):
+        _, idx = apply_pool(arr, spec, indices=True)
+        console.print(render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {spec.mode}, marked"))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("layers", nargs=-1, required=True)
+@color_option
+@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+def summary(layers, color, debug):
+    """Output shapes and parameter counts through a stack of layers, like Keras model.summary().
+
+    \b
+    One layer per argument, or several separated by ';':
+      input HxWxC               the input shape (first)
+      dense N                   N units on the last axis
+      conv N KxK [same|valid] [stride=S] [dilation=D] [nobias]
+      maxpool K [stride=S] [same|valid|P] [dilation=D] [ceil]
+      avgpool K ...             as maxpool
+      globalmaxpool  globalavgpool  flatten  relu  dropout  batchnorm
+
+    \b
+    Example (the tutorial's model):
+      poolcli summary "input 20x20x3; dense 16; conv 32 3x3 same; maxpool 2 stride=2 valid; conv 64 5x5 same; flatten; dense 2"
+    """
+    from .layers import LayerError, summarise
+    from .render import render_summary
+
+    try:
+        rows = summarise(layers)
+    except LayerError as exc:
+        raise click.UsageError(str(exc)) from None
+    from .layers import parse_layers, _dims
+
+    first = parse_layers(layers)[0]
+    input_shape = _dims(first[1][0], "shape", "layer 1")
+    stdout_console(color).print(render_summary(rows, input_shape))
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--steps", type=click.IntRange(min=0), default=4, show_default=True, help="Explain steps to show.")
+@color_option
+@click.option("--debug", is_flag=True, hidden=True)
+def demo(steps, color, debug):
+    """The tutorial's worked example: a 26x26 convolution output max-pooled 2x2, stride 2, to 13x13."""
+    from importlib.resources import files
+
+    import numpy as np
+
+    from .ops import pool2d, window_cells
+    from .render import explain_steps, render_matrix
+
+    data = files("poolcli") / "data"
+    conv, _ = io.parse_matrix(data.joinpath("seven_conv_26x26.txt").read_bytes(), "seven_conv_26x26.txt")
+    expected, _ = io.parse_matrix(data.joinpath("seven_maxpool_13x13.txt").read_bytes(), "seven_maxpool_13x13.txt")
+    console = stdout_console(color)
+    colour = console.color_system is not None
+    say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
+    say("The tutorial's example: a 28x28 image of a 7, convolved with a 3x3 filter, gives this 26x26 output.")
+    console.print(render_matrix(conv, title="convolution output", width=max(console.width, 120), color=colour))
+    pooled = pool2d(conv, 2, 2)
+    say("")
+    say("Max pooling with a 2x2 window and stride 2 keeps the largest value of each 2x2 block:")
+    say("  poolcli pool seven_conv_26x26.txt -k 2 -s 2")
+    console.print(render_matrix(pooled, title="max pooled", width=console.width, color=colour))
+    same = bool(np.array_equal(pooled, expected))
+    say(f"Every one of the 169 cells equals the tutorial's 13x13 table: {'yes' if same else 'NO'}.")
+    if steps:
+        say("")
+        say(f"The first {steps} windows of rows 6..9, columns 0..7 (poolcli explain --region 6:10,0:8):")
+        part = conv[6:10, 0:8]
+        rows, cols = window_cells(part.shape, 2, 2)
+        views = explain_steps(part, pool2d(part, 2, 2), rows, cols, "max", color=colour, origin=(6, 0))
+        for n, view in enumerate(views):
+            if n >= steps:
+                break
+            console.print(view)
+    if not same:
+        raise click.ClickException("the pooled table differs from the tutorial's")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -39,6 +39,12 @@ class PoolSpec:
     compress_level: int = 1
     max_pixels: int = io.DEFAULT_MAX_PIXELS
 
+    def pool_kwargs_for_cells(self) -> dict:
+        """The window arguments of :func:`poolcli.ops.window_cells`."""
+        kwargs = self.pool_kwargs()
+        kwargs.pop("mode")
+        return kwargs
+
     def pool_kwargs(self) -> dict:
         if self.output_size is not None:
             return dict(mode=self.mode, output_size=self.output_size)

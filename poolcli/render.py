@@ -194,3 +194,155 @@ def render_filters(filters, aliases) -> RenderableType:
             body = "; ".join(",".join(str(f) for f in row) for row in fr)
         table.add_row(name, body, ", ".join(back.get(name, [])))
     return table
+
+
+# --------------------------------------------------------------------------- explain
+
+#: window colours in the order the tutorial draws its 2x2 regions: orange, green, blue, yellow, then more
+WINDOW_COLOURS = ["dark_orange", "green3", "dodger_blue2", "yellow3", "orchid", "turquoise2", "salmon1", "chartreuse3"]
+
+
+def _cell(text: str, width: int, colour: Optional[str], color: bool) -> Text:
+    body = text.rjust(width)
+    if colour is None:
+        return Text(f" {body} ")
+    return Text(f"[{body}]", style=Style(color="black", bgcolor=colour, bold=True) if color else "")
+
+
+def _matrix_grid(
+    values: Optional[np.ndarray],
+    row_ids: Sequence[int],
+    col_ids: Sequence[int],
+    texts: dict,
+    marks: dict,
+    width: int,
+    color: bool,
+    title: str,
+    origin: Tuple[int, int] = (0, 0),
+) -> Table:
+    """Draw cells keyed by (row id, col id); ids outside the matrix are padding, drawn as '·'.
+
+    ``origin`` is added to the row and column labels (a region of a larger input keeps its numbers).
+    """
+    grid = Table.grid(padding=(0, 0))
+    grid.add_column(justify="right", no_wrap=True, style="dim")
+    grid.add_column(width=1)  # a gap between the row labels and the cells
+    for _ in col_ids:
+        # cells come padded to one width; left-justified so that rich's trimming of a trailing space is harmless
+        grid.add_column(justify="left", no_wrap=True)
+    grid.add_row(Text(""), Text(""), *[Text(f" {str(c + origin[1]).rjust(width)} ", style="dim") for c in col_ids])
+    for r in row_ids:
+        row = [Text(f"{r + origin[0]}", style="dim"), Text("")]
+        for c in col_ids:
+            row.append(_cell(texts.get((r, c), "·"), width, marks.get((r, c)), color))
+        grid.add_row(*row)
+    outer = Table.grid()
+    outer.add_row(Text(title, style="bold" if color else ""))
+    outer.add_row(grid)
+    return outer
+
+
+def _fmt(v: float, decimals: int) -> str:
+    return format_cells(np.array([[v]]), decimals)[0][0]
+
+
+def explain_steps(
+    x: np.ndarray,
+    out: np.ndarray,
+    rows,
+    cols,
+    mode: str,
+    *,
+    precision: Optional[int] = None,
+    color: bool = True,
+    origin: Tuple[int, int] = (0, 0),
+):
+    """Yield one renderable per window: the input with the window marked, the reduction, the output so far.
+
+    ``rows``/``cols`` are :func:`poolcli.ops.window_cells` lists; ``out`` is
+    the engine's result, whose cells fill the output as the walk goes.
+    """
+    h, w = x.shape
+    dec = decimals_for(x, precision)
+    out_dec = decimals_for(out, precision)
+    in_text = {(r, c): _fmt(float(x[r, c]), dec) for r in range(h) for c in range(w)}
+    row_ids = sorted({i for win in rows for i, _ in win} | set(range(h)))
+    col_ids = sorted({j for win in cols for j, _ in win} | set(range(w)))
+    oh, ow = len(rows), len(cols)
+    in_w = max([len(t) for t in in_text.values()] + [len(str(v)) for v in (row_ids[0], row_ids[-1], col_ids[0], col_ids[-1])])
+    out_w = max([len(_fmt(float(v), out_dec)) for v in out.ravel()] + [len(str(max(oh, ow) - 1))])
+    filled: dict = {}
+    total = oh * ow
+    for step, (i, j) in enumerate(((i, j) for i in range(oh) for j in range(ow)), 1):
+        colour = WINDOW_COLOURS[(step - 1) % len(WINDOW_COLOURS)]
+        win = [(r, rc, c, cc) for r, rc in rows[i] for c, cc in cols[j]]
+        marks = {(r, c): colour for r, _, c, _ in win}
+        real = [float(x[r, c]) for r, _, c, _ in win if 0 <= r < h and 0 <= c < w]
+        pads = [(rc and cc) for r, rc, c, cc in win if not (0 <= r < h and 0 <= c < w)]
+        value = out[i, j]
+        filled[(i, j)] = _fmt(float(value), out_dec)
+        expr = _expression(mode, real, sum(pads), len(pads), float(value), dec, out_dec)
+        r_lo, r_hi = rows[i][0][0] + origin[0], rows[i][-1][0] + origin[0]
+        c_lo, c_hi = cols[j][0][0] + origin[1], cols[j][-1][0] + origin[1]
+        head = Text(
+            f"window {step} of {total}: rows {r_lo}..{r_hi}, columns {c_lo}..{c_hi} -> output [{i}, {j}]",
+            style="bold" if color else "",
+        )
+        left = _matrix_grid(x, row_ids, col_ids, in_text, marks, in_w, color, f"input {h}x{w}", origin)
+        right = _matrix_grid(out, list(range(oh)), list(range(ow)), dict(filled), {(i, j): colour}, out_w, color, f"output {oh}x{ow}")
+        side = Table.grid(padding=(0, 4))
+        side.add_row(left, right)
+        yield Group(head, side, Text(expr, style=Style(color=colour, bold=True) if color else ""), Text(""))
+
+
+def _expression(mode: str, real: List[float], counted_pad: int, pad: int, value: float, dec: int, out_dec: int) -> str:
+    """The reduction written out: max(1, 9, 3, 4) = 9, avg(1, 2, pad 0) = 3 / 3 = 1."""
+    args = [_fmt(v, dec) for v in real]
+    if mode in ("max", "min"):
+        note = f"  ({pad} padding cell{'s' if pad != 1 else ''} ignored)" if pad else ""
+        return f"{mode}({', '.join(args)}) = {_fmt(value, out_dec)}{note}"
+    if mode == "sum":
+        return f"sum({', '.join(args)}) = {_fmt(value, out_dec)}"
+    count = len(real) + counted_pad
+    uncounted = pad - counted_pad
+    note = f"  ({uncounted} padding cell{'s' if uncounted != 1 else ''} not counted)" if uncounted else ""
+    terms = ", ".join(args + ["pad 0"] * counted_pad)
+    return f"avg({terms}) = {_fmt(sum(real), dec)} / {count} = {_fmt(value, out_dec)}{note}"
+
+
+def render_winners(x: np.ndarray, indices: np.ndarray, *, precision: Optional[int] = None, color: bool = True, title: str = "") -> RenderableType:
+    """The input with every chosen cell (from max/min indices) marked."""
+    h, w = x.shape
+    dec = decimals_for(x, precision)
+    texts = {(r, c): _fmt(float(x[r, c]), dec) for r in range(h) for c in range(w)}
+    marks = {}
+    for n, flat in enumerate(indices.ravel().tolist()):
+        marks[divmod(int(flat), w)] = WINDOW_COLOURS[n % len(WINDOW_COLOURS)]
+    cell_w = max(max(len(t) for t in texts.values()), len(str(max(h, w) - 1)))
+    return _matrix_grid(x, list(range(h)), list(range(w)), texts, marks, cell_w, color, title)
+
+
+# --------------------------------------------------------------------------- layer summary
+
+
+def render_summary(layers, input_shape) -> RenderableType:
+    """A Keras-style model summary: layer (type), output shape with the batch axis, parameters, totals."""
+    table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", pad_edge=False, show_footer=False)
+    table.add_column("Layer (type)", no_wrap=True)
+    table.add_column("Output Shape", no_wrap=True)
+    table.add_column("Param #", justify="right", no_wrap=True)
+    table.add_row("input (InputLayer)", _keras_shape(input_shape), "0", style="dim")
+    for layer in layers:
+        table.add_row(f"{layer.name} ({layer.kind})", _keras_shape(layer.shape), f"{layer.params:,}")
+    total = sum(layer.params for layer in layers)
+    nontrainable = sum(layer.params // 2 for layer in layers if layer.kind == "BatchNormalization")
+    return Group(
+        table,
+        Text(f"Total params: {total:,}"),
+        Text(f"Trainable params: {total - nontrainable:,}"),
+        Text(f"Non-trainable params: {nontrainable:,}"),
+    )
+
+
+def _keras_shape(shape) -> str:
+    return "(None, " + ", ".join(str(v) for v in shape) + ")"
