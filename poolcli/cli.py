@@ -621,5 +621,111 @@ def demo(steps, color, debug):
         raise click.ClickException("the pooled table differs from the tutorial's")
 
 
+class ShardType(click.ParamType):
+    name = "I/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            i, n = (int(v) for v in str(value).split("/"))
+        except ValueError:
+            self.fail(f"{value!r} is not I/N (for example 0/4)", param, ctx)
+        if n < 1 or not 0 <= i < n:
+            self.fail(f"{value!r}: I must be 0..N-1 (counted from 0, as a Kubernetes completion index)", param, ctx)
+        return (i, n)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("input_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("output_dir", type=click.Path(file_okay=False))
+@click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Files to take (repeatable) [default: every image type Pillow opens].")
+@click.option("-r", "--recursive", is_flag=True, help="Walk subfolders too, mirrored under OUTPUT_DIR.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: the number of cores].")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write one JSON line per file (input, output, status, error, ms).")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first file that fails.")
+@click.option("--skip-existing", is_flag=True, help="Skip files whose output exists and is newer (resume a run).")
+@click.option("--shard", type=ShardType(), default=None, help="Process only share I of N of the sorted files (I from 0).")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None, help="Run on a Dask distributed scheduler, e.g. tcp://host:8786.")
+@pooling_options
+@filter_options
+@channel_options
+@output_options
+@common_options
+@click.pass_context
+def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_fast, skip_existing, shard, dask_address, to, quiet, debug, **params):
+    """Pool every image in INPUT_DIR into OUTPUT_DIR, in parallel.
+
+    Each output keeps its input's relative path and name, in the input's
+    format unless --to says otherwise. A file that fails is reported and the
+    run goes on (exit 1 at the end); Ctrl-C stops cleanly (exit 130).
+    """
+    from .batch import plan_tasks, run_batch
+
+    params.update(to=to)
+    spec = make_spec(ctx, params)
+    if io.same_file(input_dir, output_dir):
+        raise click.UsageError("OUTPUT_DIR is INPUT_DIR; inputs are never overwritten: choose another folder")
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"{output_dir}: cannot create the output folder ({exc.strerror})") from None
+    jobs = jobs or os.cpu_count() or 1
+    tasks = plan_tasks(input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1))
+
+    console = stderr_console()
+    show_progress = not quiet and console.is_terminal
+    report = open(report_path, "w", encoding="utf-8") if report_path else None
+    progress = None
+    failures = 0
+
+    def on_outcome(o):
+        nonlocal failures
+        if report:
+            report.write(o.report_line() + "\n")
+            report.flush()
+        if o.status == "failed":
+            failures += 1
+            console.print(f"poolcli: {o.input}: {o.error}", highlight=False, markup=False, soft_wrap=True)
+        elif not quiet:
+            for n in o.notes:
+                console.print(f"poolcli: {n}", highlight=False, markup=False, soft_wrap=True)
+        if progress is not None:
+            task = progress.tasks[0]
+            rate = f"{task.speed:.1f} files/s" if task.speed else ""
+            progress.update(bar, advance=1, failed=failures, rate=rate)
+
+    def on_total(n):
+        if progress is not None:
+            progress.update(bar, total=n)
+
+    try:
+        if show_progress:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            progress = Progress(
+                TextColumn("pooling"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                TextColumn("{task.fields[failed]} failed"), console=console, transient=True,
+            )
+            progress.start()
+            bar = progress.add_task("pool", total=None, failed=0, rate="")
+        stats = run_batch(
+            tasks, spec, to=to, jobs=jobs, skip_existing=skip_existing, fail_fast=fail_fast,
+            on_outcome=on_outcome, on_total=on_total, dask_address=dask_address,
+        )
+    finally:
+        if progress is not None:
+            progress.stop()
+        if report:
+            report.close()
+    if not quiet or stats.interrupted or stats.failed:
+        console.print(f"poolcli: {stats.line()}", highlight=False, markup=False, soft_wrap=True)
+    if stats.interrupted:
+        ctx.exit(130)
+    if stats.failed:
+        ctx.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

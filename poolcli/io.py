@@ -166,7 +166,13 @@ def read_input(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
         return Loaded(_read_npy(data, name), "npy", name)
     if kind == "image":
         return _read_image(data, name, max_pixels)
-    array, notes = parse_matrix(data, name, max_cells=max_pixels)
+    try:
+        array, notes = parse_matrix(data, name, max_cells=max_pixels)
+    except InputError as exc:
+        ext = os.path.splitext(source)[1].lower().lstrip(".")
+        if ext in IMAGE_FORMATS or ext in ("ppm", "pgm", "pbm", "ico"):
+            raise InputError(f"{name}: not an image Pillow can read, nor a text matrix") from exc
+        raise
     return Loaded(array, "text", name, notes=notes)
 
 

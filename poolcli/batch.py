@@ -1,0 +1,391 @@
+"""Pool whole folders: walk, shard, run in worker processes (or on a Dask cluster), report.
+
+The walk streams: each folder is listed once, its entries sorted, and files are
+handed to the workers as they are found, so a folder of 100,000 files starts at
+once. Each worker loads, filters, pools and writes whole files (atomically);
+the parent only schedules, counts and reports.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob as _glob
+import json
+import os
+import signal
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from . import io
+from .pipeline import PoolSpec, apply_filter, apply_pool, encode, select_channels
+
+__all__ = ["Task", "Outcome", "BatchStats", "walk", "plan_tasks", "process_file", "run_batch", "image_extensions"]
+
+TEXT_AND_NPY = (".csv", ".tsv", ".txt", ".npy")
+
+
+def image_extensions() -> Tuple[str, ...]:
+    """The file extensions Pillow opens, lower case with the dot."""
+    from PIL import Image
+
+    Image.init()
+    return tuple(sorted({ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}))
+
+
+@dataclass(frozen=True)
+class Task:
+    """One input file and where its result goes."""
+
+    src: str
+    dst: str
+    rel: str
+
+
+@dataclass
+class Outcome:
+    """What happened to one task (sent back from a worker; one line of the report)."""
+
+    input: str
+    output: str
+    status: str  # "ok", "skipped" or "failed"
+    error: Optional[str] = None
+    ms: float = 0.0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    notes: List[str] = field(default_factory=list)
+
+    def report_line(self) -> str:
+        return json.dumps(
+            {"input": self.input, "output": self.output, "status": self.status, "error": self.error, "ms": round(self.ms, 3)}
+        )
+
+
+@dataclass
+class BatchStats:
+    processed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    interrupted: bool = False
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def add(self, o: Outcome) -> None:
+        if o.status == "ok":
+            self.processed += 1
+        elif o.status == "skipped":
+            self.skipped += 1
+        else:
+            self.failed += 1
+        self.bytes_in += o.bytes_in
+        self.bytes_out += o.bytes_out
+
+    def line(self) -> str:
+        rate = self.processed / self.elapsed if self.elapsed > 0 else 0.0
+        head = "interrupted: " if self.interrupted else ""
+        return (
+            f"{head}{self.processed} processed, {self.skipped} skipped, {self.failed} failed; "
+            f"{_size(self.bytes_in)} in, {_size(self.bytes_out)} out; {self.elapsed:.2f} s, {rate:.1f} files/s"
+        )
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+def walk(root: str, *, recursive: bool, exclude: Optional[str] = None) -> Iterator[str]:
+    """Yield relative paths of regular files under ``root`` in sorted order, as they are listed.
+
+    Hidden files and folders (a leading dot) are skipped, ``exclude`` (the
+    output folder) is not entered, and a folder reached twice through
+    symlinks is entered once.
+    """
+    seen = set()
+    excluded = os.path.realpath(exclude) if exclude else None
+
+    def visit(folder: str, rel: str) -> Iterator[str]:
+        try:
+            st = os.stat(folder)
+        except OSError:
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            return  # a symlink loop, or the same folder twice
+        seen.add(key)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = os.path.join(folder, entry.name)
+            try:
+                is_dir = entry.is_dir()  # follows symlinks; loops stopped by `seen`
+                is_file = entry.is_file()
+            except OSError:
+                continue
+            if is_dir:
+                if recursive and os.path.realpath(path) != excluded:
+                    yield from visit(path, os.path.join(rel, entry.name))
+            elif is_file:
+                yield os.path.join(rel, entry.name)
+
+    yield from visit(root, "")
+
+
+def _selected(rel: str, globs: Sequence[str], extensions: Tuple[str, ...]) -> bool:
+    name = os.path.basename(rel)
+    if globs:
+        return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(rel, g) for g in globs)
+    return os.path.splitext(name)[1].lower() in extensions
+
+
+def output_name(rel: str, to: Optional[str]) -> str:
+    """The output's relative path: the input's folder and stem, with the format's extension."""
+    stem, ext = os.path.splitext(rel)
+    fmt = to or ext.lower().lstrip(".")
+    if fmt not in io.OUTPUT_FORMATS:
+        fmt = "png"  # an image type poolcli does not write (say .ppm) becomes PNG
+    return f"{stem}.{fmt}"
+
+
+def plan_tasks(
+    input_dir: str,
+    output_dir: str,
+    *,
+    globs: Sequence[str] = (),
+    recursive: bool = False,
+    to: Optional[str] = None,
+    shard: Tuple[int, int] = (0, 1),
+) -> Iterator[Task]:
+    """Yield the tasks for this shard: file number i of the sorted selection goes to shard i % N."""
+    extensions = image_extensions()
+    index, count = shard
+    n = 0
+    for rel in walk(input_dir, recursive=recursive, exclude=output_dir):
+        if not _selected(rel, globs, extensions):
+            continue
+        if n % count == index:
+            yield Task(os.path.join(input_dir, rel), os.path.join(output_dir, output_name(rel, to)), rel)
+        n += 1
+
+
+# --------------------------------------------------------------------------- one file
+
+
+def process_file(task: Task, spec: PoolSpec, to: Optional[str], skip_existing: bool) -> Outcome:
+    """Load, filter, pool and write one file; never raises for a bad file."""
+    t0 = time.perf_counter()
+    out = Outcome(task.src, task.dst, "ok")
+    try:
+        if skip_existing and os.path.exists(task.dst) and os.path.getmtime(task.dst) >= os.path.getmtime(task.src):
+            out.status = "skipped"
+            return out
+        out.bytes_in = os.path.getsize(task.src)
+        loaded = io.read_input(task.src, max_pixels=spec.max_pixels)
+        out.notes.extend(loaded.notes)
+        result = apply_pool(apply_filter(select_channels(loaded, spec), spec), spec)
+        fmt = os.path.splitext(task.dst)[1].lstrip(".")
+        data, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=task.dst)
+        out.notes.extend(notes)
+        os.makedirs(os.path.dirname(task.dst) or ".", exist_ok=True)
+        io.write_output(task.dst, data)
+        out.bytes_out = len(data)
+    except (ValueError, OSError, MemoryError) as exc:
+        out.status = "failed"
+        out.error = _reason(exc, task.src)
+    finally:
+        out.ms = (time.perf_counter() - t0) * 1000
+    return out
+
+
+def _reason(exc: BaseException, src: str) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    prefix = src + ": "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _worker_init() -> None:
+    # SIGTERM in a worker unwinds like Ctrl-C, so the atomic writer removes its temporary file
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_batch(
+    tasks: Iterator[Task],
+    spec: PoolSpec,
+    *,
+    to: Optional[str],
+    jobs: int,
+    skip_existing: bool = False,
+    fail_fast: bool = False,
+    on_outcome: Callable[[Outcome], None] = lambda o: None,
+    on_total: Callable[[int], None] = lambda n: None,
+    dask_address: Optional[str] = None,
+) -> BatchStats:
+    """Run every task, calling ``on_outcome`` as each finishes; stop early on Ctrl-C, SIGTERM or fail_fast.
+
+    ``on_total`` is called with the number of tasks once the walk has finished.
+    """
+    stats = BatchStats()
+    old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    in_flight: Dict[object, Task] = {}
+    try:
+        if dask_address:
+            _run_dask(tasks, spec, to, skip_existing, fail_fast, stats, on_outcome, on_total, dask_address, in_flight)
+        elif jobs <= 1:
+            n = 0
+            for task in tasks:
+                n += 1
+                in_flight[task] = task
+                outcome = process_file(task, spec, to, skip_existing)
+                del in_flight[task]
+                stats.add(outcome)
+                on_outcome(outcome)
+                if fail_fast and outcome.status == "failed":
+                    break
+            else:
+                on_total(n)
+        else:
+            _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome, on_total, in_flight)
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        _sweep_temporaries(in_flight.values())
+    return stats
+
+
+def _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome, on_total, in_flight):
+    window = jobs * 4  # enough queued work to keep every worker busy, without listing ahead of need
+    executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    pending: Dict[Future, Task] = in_flight  # type: ignore[assignment]
+    clean = False
+    try:
+        n = 0
+        source = iter(tasks)
+        exhausted = False
+        stop = False
+        while not stop:
+            while not exhausted and len(pending) < window:
+                try:
+                    task = next(source)
+                except StopIteration:
+                    exhausted = True
+                    on_total(n)
+                    break
+                n += 1
+                pending[executor.submit(process_file, task, spec, to, skip_existing)] = task
+            if not pending:
+                break
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                pending.pop(fut)
+                outcome = fut.result()
+                stats.add(outcome)
+                on_outcome(outcome)
+                if fail_fast and outcome.status == "failed":
+                    stop = True
+        clean = True
+    finally:
+        if clean:
+            for fut in list(pending):
+                fut.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
+        else:
+            _stop_workers(executor)
+
+
+def _stop_workers(executor: ProcessPoolExecutor) -> None:
+    """Interrupted: stop the workers at once (each removes its temporary file), then wait for them."""
+    procs = list(getattr(executor, "_processes", {}).values())
+    for p in procs:
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+        except OSError:
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.join(timeout=10)
+
+
+def _sweep_temporaries(tasks) -> None:
+    """Remove temporary files a killed worker may have left beside an output it was writing."""
+    for task in list(tasks):
+        if not isinstance(task, Task):
+            continue
+        folder, name = os.path.split(task.dst)
+        for tmp in _glob.glob(os.path.join(_glob.escape(folder or "."), _glob.escape("." + name + ".") + "*.tmp")):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _run_dask(tasks, spec, to, skip_existing, fail_fast, stats, on_outcome, on_total, address, in_flight):
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise io.OutputError("--dask needs Dask distributed: pip install 'poolcli[dask]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise io.OutputError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
+    try:
+        window = max(8, 4 * sum(client.nthreads().values()))
+        source = iter(tasks)
+        n = 0
+        futures = as_completed()
+        exhausted = False
+
+        def top_up():
+            nonlocal n, exhausted
+            while not exhausted and futures.count() < window:
+                try:
+                    task = next(source)
+                except StopIteration:
+                    exhausted = True
+                    on_total(n)
+                    return
+                n += 1
+                fut = client.submit(process_file, task, spec, to, skip_existing, pure=False)
+                in_flight[fut] = task
+                futures.add(fut)
+
+        top_up()
+        while futures.count():
+            fut = next(futures)
+            in_flight.pop(fut, None)
+            outcome = fut.result()
+            stats.add(outcome)
+            on_outcome(outcome)
+            if fail_fast and outcome.status == "failed":
+                for other in list(in_flight):
+                    other.cancel()
+                break
+            top_up()
+    finally:
+        client.close()
