@@ -222,9 +222,28 @@ def _reason(exc: BaseException, src: str) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
+_busy = False
+
+
 def _worker_init() -> None:
-    # SIGTERM in a worker unwinds like Ctrl-C, so the atomic writer removes its temporary file
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _worker_signal)
+    signal.signal(signal.SIGINT, _worker_signal)
+
+
+def _worker_signal(signum, frame):
+    # busy: unwind like Ctrl-C, so the atomic writer removes its temporary file; idle: just leave, quietly
+    if _busy:
+        raise KeyboardInterrupt
+    os._exit(130)
+
+
+def _process_in_worker(task: Task, spec: PoolSpec, to: Optional[str], skip_existing: bool) -> Outcome:
+    global _busy
+    _busy = True
+    try:
+        return process_file(task, spec, to, skip_existing)
+    finally:
+        _busy = False
 
 
 def _raise_interrupt(signum, frame):
@@ -298,7 +317,7 @@ def _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome
                     on_total(n)
                     break
                 n += 1
-                pending[executor.submit(process_file, task, spec, to, skip_existing)] = task
+                pending[executor.submit(_process_in_worker, task, spec, to, skip_existing)] = task
             if not pending:
                 break
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
