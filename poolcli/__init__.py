@@ -8,8 +8,7 @@ The engine is pure numpy and follows Keras/TensorFlow and PyTorch cell for cell:
            [14, 16]])
 """
 
-from .filters import FILTER_ALIASES, FILTERS, FilterError, parse_filter
-from .ops import MODES, conv2d, output_shape, pool2d
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -17,6 +16,7 @@ __all__ = [
     "pool2d",
     "conv2d",
     "output_shape",
+    "window_cells",
     "FILTERS",
     "FILTER_ALIASES",
     "FilterError",
@@ -24,3 +24,34 @@ __all__ = [
     "parse_filter",
     "__version__",
 ]
+
+# The public names load numpy on first use, so the command line starts without it (`poolcli --help`).
+_HOME = {
+    "pool2d": "ops",
+    "conv2d": "ops",
+    "output_shape": "ops",
+    "window_cells": "ops",
+    "MODES": "ops",
+    "FILTERS": "filters",
+    "FILTER_ALIASES": "filters",
+    "FilterError": "filters",
+    "parse_filter": "filters",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .filters import FILTER_ALIASES, FILTERS, FilterError, parse_filter
+    from .ops import MODES, conv2d, output_shape, pool2d, window_cells
+
+
+def __getattr__(name):
+    if name in _HOME:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'poolcli' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_HOME))

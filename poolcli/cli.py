@@ -14,9 +14,22 @@ from typing import Optional
 import click
 from click.core import ParameterSource
 
-from . import __version__
-from . import io
-from .pipeline import PoolSpec
+from . import __version__, formats
+
+
+class _OnFirstUse:
+    """A module imported when first used: io brings numpy and Pillow, which `--help` does not need."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr):
+        import importlib
+
+        return getattr(importlib.import_module(self._name, __package__), attr)
+
+
+io = _OnFirstUse(".io")
 
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 
@@ -83,7 +96,7 @@ class DelimiterType(click.ParamType):
 
 
 MODE_CHOICE = click.Choice(["max", "avg", "min", "sum", "average", "mean"], case_sensitive=False)
-FORMAT_CHOICE = click.Choice(list(io.OUTPUT_FORMATS), case_sensitive=False)
+FORMAT_CHOICE = click.Choice(list(formats.OUTPUT_FORMATS), case_sensitive=False)
 
 
 # --------------------------------------------------------------------------- errors at the edge
@@ -216,7 +229,7 @@ def common_options(fn):
     return _apply(
         [
             click.option(
-                "--max-pixels", type=click.IntRange(min=1), default=io.DEFAULT_MAX_PIXELS, show_default=True,
+                "--max-pixels", type=click.IntRange(min=1), default=formats.DEFAULT_MAX_PIXELS, show_default=True,
                 help="Largest image (pixels) or text matrix (cells) accepted.",
             ),
             click.option("-q", "--quiet", is_flag=True, help="No notes on stderr."),
@@ -225,8 +238,10 @@ def common_options(fn):
     )(fn)
 
 
-def make_spec(ctx: click.Context, params: dict) -> PoolSpec:
+def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
     """Build the PoolSpec from parsed options, refusing combinations that contradict each other."""
+    from .pipeline import PoolSpec
+
     explicit = {
         name
         for name in ("size", "stride", "padding", "dilation", "ceil_mode")
@@ -262,7 +277,7 @@ def make_spec(ctx: click.Context, params: dict) -> PoolSpec:
         delimiter=params.get("delimiter"),
         rescale=params.get("rescale", "auto"),
         compress_level=params.get("compress_level", 1),
-        max_pixels=params.get("max_pixels", io.DEFAULT_MAX_PIXELS),
+        max_pixels=params.get("max_pixels", formats.DEFAULT_MAX_PIXELS),
     )
 
 
@@ -455,7 +470,7 @@ def _one_matrix(loaded, channel, name):
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if channel is not None:
-        from .pipeline import select_channels
+        from .pipeline import PoolSpec, select_channels
 
         arr = select_channels(loaded, PoolSpec(channel=channel))
     return arr

@@ -22,6 +22,8 @@ from typing import IO, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from .formats import DEFAULT_MAX_PIXELS, IMAGE_FORMATS, OUTPUT_FORMATS, TEXT_FORMATS
+
 __all__ = [
     "InputError",
     "OutputError",
@@ -41,23 +43,8 @@ __all__ = [
     "same_file",
 ]
 
-#: Pillow refuses images above twice its MAX_IMAGE_PIXELS; that is our default limit too.
-DEFAULT_MAX_PIXELS = 178_956_970
 #: Text input is refused past this many bytes per allowed cell (a long float with its delimiter is < 32).
 TEXT_BYTES_PER_CELL = 32
-
-TEXT_FORMATS = {"csv": ",", "tsv": "\t", "txt": " "}
-IMAGE_FORMATS = {
-    "png": "PNG",
-    "jpg": "JPEG",
-    "jpeg": "JPEG",
-    "bmp": "BMP",
-    "tif": "TIFF",
-    "tiff": "TIFF",
-    "webp": "WEBP",
-    "gif": "GIF",
-}
-OUTPUT_FORMATS = tuple(TEXT_FORMATS) + ("npy",) + tuple(IMAGE_FORMATS)
 _SIXTEEN_BIT = {"PNG", "TIFF"}
 _NPY_MAGIC = b"\x93NUMPY"
 

@@ -5,6 +5,7 @@ reference itself to the cases listed in that document.
 """
 import os
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -347,3 +348,33 @@ def test_conv2d_matches_reference(data):
     rtol = 1e-5 if x.dtype == np.float32 else 1e-12
     scale = ref_conv2d(np.abs(np.nan_to_num(x)).astype(np.float64), np.abs(kernel), padding)
     assert_close(got, want, rtol, scale)
+
+
+@contextmanager
+def tiny_bands_and_threads():
+    """Force the banded engine to use one output row per band and two threads, even on tiny inputs."""
+    from poolcli import ops
+
+    saved = ops._BAND_BYTES, ops._THREAD_MIN_ELEMENTS, ops._THREADS
+    ops._BAND_BYTES, ops._THREAD_MIN_ELEMENTS, ops._THREADS = 1, 1, 2
+    try:
+        yield
+    finally:
+        ops._BAND_BYTES, ops._THREAD_MIN_ELEMENTS, ops._THREADS = saved
+
+
+@settings(max_examples=400, **SETTINGS)
+@given(data=st.data())
+def test_fast_paths_match_reference(data):
+    """Bands, threads and the doubling windows (stride 1, up to 9 wide) against the reference."""
+    x = data.draw(images(max_side=20))
+    k = data.draw(int_or_pair(1, 9))
+    kw = dict(size=k, stride=data.draw(st.sampled_from([1, 1, 2, None])),
+              padding=data.draw(st.sampled_from(["valid", "same"])), ceil_mode=data.draw(st.booleans()),
+              mode=data.draw(st.sampled_from(MODES)))
+    try:
+        ref_pool2d(np.zeros(x.shape[:2]), **{k2: v for k2, v in kw.items() if k2 != "mode"})
+    except ValueError:
+        assume(False)
+    with tiny_bands_and_threads():
+        check_pool(x, kw)
