@@ -442,19 +442,7 @@ def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.n
             ch = count_h[i0:i1].reshape((-1,) + (1,) * (x.ndim - 1))
             np.divide(target, ch * count_w, out=target)
 
-    bands = [(i, min(i + per_band, ph.out)) for i in range(0, ph.out, per_band)]
-    threads = _THREADS or os.cpu_count() or 1
-    if threads > 1 and len(bands) > 1 and x.size >= _THREAD_MIN_ELEMENTS:
-        from concurrent.futures import ThreadPoolExecutor
-
-        # contiguous groups of bands, one per thread
-        groups = [bands[t::threads] for t in range(threads)]
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for f in [pool.submit(lambda g: [band(*b) for b in g], g) for g in groups if g]:
-                f.result()
-    else:
-        for b in bands:
-            band(*b)
+    _run_bands(band, ph.out, per_band, x.size)
     return out
 
 
@@ -725,20 +713,86 @@ def conv2d(x, kernel, padding: str = "valid") -> np.ndarray:
     dtype = np.dtype(np.float32) if x.dtype.kind == "f" and x.dtype.itemsize <= 4 else np.dtype(np.float64)
     kh, kw = k.shape
     k = k.astype(np.float64)
-    if padding == "same":
-        widths = [((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)]
-        widths += [(0, 0)] * (x.ndim - 2)
-        x = np.pad(x, widths, mode="constant")
     h, w = x.shape[:2]
-    oh, ow = h - kh + 1, w - kw + 1
+    if padding == "same":
+        pads = ((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)
+    else:
+        pads = ((0, 0), (0, 0))
+    oh, ow = h + sum(pads[0]) - kh + 1, w + sum(pads[1]) - kw + 1
     if oh < 1 or ow < 1:
         raise ValueError(
             f"filter {kh}x{kw} does not fit the {h}x{w} input with conv padding 'valid'; use conv padding 'same'"
         )
-    out = np.zeros((oh, ow) + x.shape[2:], dtype=dtype)
-    tmp = np.empty_like(out)
-    for i in range(kh):
-        for j in range(kw):
-            np.multiply(x[i : i + oh, j : j + ow], dtype.type(k[i, j]), out=tmp, casting="unsafe")
-            out += tmp
+    # 0 * NaN is NaN: zero weights may be skipped only when the input has no NaN or infinity
+    skip_zeros = x.dtype.kind in "iu" or bool(np.isfinite(x).all())
+    factors = _separable(k)
+    out = np.empty((oh, ow) + x.shape[2:], dtype=dtype)
+    row_bytes = max(1, (x.nbytes // h) * dtype.itemsize // x.dtype.itemsize)
+    per_band = max(1, _BAND_BYTES // row_bytes)
+
+    def band(i0: int, i1: int) -> None:
+        r0, r1 = i0 - pads[0][0], i1 - 1 + kh - pads[0][0]
+        part = x[max(r0, 0) : min(r1, h)]
+        if r0 < 0 or r1 > h or pads[1] != (0, 0):
+            widths = [(max(-r0, 0), max(r1 - h, 0)), pads[1]] + [(0, 0)] * (x.ndim - 2)
+            part = np.pad(part, widths, mode="constant")
+        target = out[i0:i1]
+        if factors is not None:
+            u, v = factors
+            cols = np.empty((i1 - i0, part.shape[1]) + x.shape[2:], dtype=dtype)
+            _taps(cols, [(part[i : i + i1 - i0], u[i]) for i in range(kh)], skip_zeros)
+            _taps(target, [(cols[:, j : j + ow], v[j]) for j in range(kw)], skip_zeros)
+        else:
+            taps = [(part[i : i + i1 - i0, j : j + ow], k[i, j]) for i in range(kh) for j in range(kw)]
+            _taps(target, taps, skip_zeros)
+
+    _run_bands(band, oh, per_band, x.size)
     return out
+
+
+def _separable(k: np.ndarray):
+    """(u, v) with outer(u, v) == k exactly, or None: a rank-one kernel runs as two 1-D passes."""
+    r, c = np.unravel_index(int(np.argmax(np.abs(k))), k.shape)
+    if k[r, c] == 0 or min(k.shape) == 1:
+        return None
+    v = k[r, :]
+    u = k[:, c] / k[r, c]
+    return (u, v) if np.array_equal(np.outer(u, v), k) else None
+
+
+def _taps(out: np.ndarray, taps, skip_zeros: bool) -> None:
+    """out = sum of weight * slice over the taps, with one temporary buffer."""
+    if skip_zeros:
+        taps = [(a, wt) for a, wt in taps if wt != 0] or taps[:1]
+    tmp = None
+    first = True
+    for a, wt in taps:
+        wt = out.dtype.type(wt)
+        if first:
+            np.multiply(a, wt, out=out, casting="unsafe")
+            first = False
+        elif wt == 1:
+            np.add(out, a, out=out, casting="unsafe")
+        elif wt == -1:
+            np.subtract(out, a, out=out, casting="unsafe")
+        else:
+            if tmp is None:
+                tmp = np.empty_like(out)
+            np.multiply(a, wt, out=tmp, casting="unsafe")
+            np.add(out, tmp, out=out)
+
+
+def _run_bands(band, n_out: int, per_band: int, size: int) -> None:
+    """Call band(i0, i1) over the output rows, on several threads when the input is large."""
+    bands = [(i, min(i + per_band, n_out)) for i in range(0, n_out, per_band)]
+    threads = _THREADS or os.cpu_count() or 1
+    if threads > 1 and len(bands) > 1 and size >= _THREAD_MIN_ELEMENTS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        groups = [bands[t::threads] for t in range(threads)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for f in [pool.submit(lambda g: [band(*b) for b in g], g) for g in groups if g]:
+                f.result()
+    else:
+        for b in bands:
+            band(*b)

@@ -5,7 +5,7 @@ reference itself to the cases listed in that document.
 """
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import pytest
@@ -326,30 +326,6 @@ def test_indices_padding_never_wins(x, mode):
     assert poolcli.pool2d(x, **kw)[1].tolist() == [[0]]
 
 
-# --------------------------------------------------------------------------------------------
-# conv2d
-# --------------------------------------------------------------------------------------------
-@settings(max_examples=250, **SETTINGS)
-@given(data=st.data())
-def test_conv2d_matches_reference(data):
-    x = data.draw(images(max_side=12))
-    kshape = (data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5)))
-    kel = st.one_of(st.integers(-4, 4).map(float), st.floats(-10, 10, allow_subnormal=False))
-    kernel = data.draw(arrays(np.float64, kshape, elements=kel))
-    padding = data.draw(st.sampled_from(["valid", "same"]))
-    try:
-        want = ref_conv2d(x, kernel, padding)
-    except ValueError:
-        with pytest.raises(ValueError):
-            poolcli.conv2d(x, kernel, padding)
-        return
-    got = poolcli.conv2d(x, kernel, padding)
-    assert got.shape == want.shape and got.dtype == want.dtype
-    rtol = 1e-5 if x.dtype == np.float32 else 1e-12
-    scale = ref_conv2d(np.abs(np.nan_to_num(x)).astype(np.float64), np.abs(kernel), padding)
-    assert_close(got, want, rtol, scale)
-
-
 @contextmanager
 def tiny_bands_and_threads():
     """Force the banded engine to use one output row per band and two threads, even on tiny inputs."""
@@ -361,6 +337,33 @@ def tiny_bands_and_threads():
         yield
     finally:
         ops._BAND_BYTES, ops._THREAD_MIN_ELEMENTS, ops._THREADS = saved
+
+
+# --------------------------------------------------------------------------------------------
+# conv2d
+# --------------------------------------------------------------------------------------------
+@settings(max_examples=250, **SETTINGS)
+@given(data=st.data())
+def test_conv2d_matches_reference(data):
+    x = data.draw(images(max_side=12))
+    kshape = (data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5)))
+    kel = st.one_of(st.integers(-4, 4).map(float), st.floats(-10, 10, allow_subnormal=False))
+    kernel = data.draw(arrays(np.float64, kshape, elements=kel))
+    if data.draw(st.booleans()):  # the named filters: several are separable, some have zero weights
+        kernel = data.draw(st.sampled_from(list(poolcli.FILTERS.values())))
+    padding = data.draw(st.sampled_from(["valid", "same"]))
+    try:
+        want = ref_conv2d(x, kernel, padding)
+    except ValueError:
+        with pytest.raises(ValueError):
+            poolcli.conv2d(x, kernel, padding)
+        return
+    with tiny_bands_and_threads() if data.draw(st.booleans()) else nullcontext():
+        got = poolcli.conv2d(x, kernel, padding)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    rtol = 1e-5 if x.dtype == np.float32 else 1e-12
+    scale = ref_conv2d(np.abs(np.nan_to_num(x)).astype(np.float64), np.abs(kernel), padding)
+    assert_close(got, want, rtol, scale)
 
 
 @settings(max_examples=400, **SETTINGS)
