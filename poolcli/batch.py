@@ -237,11 +237,11 @@ def _worker_signal(signum, frame):
     os._exit(130)
 
 
-def _process_in_worker(task: Task, spec: PoolSpec, to: Optional[str], skip_existing: bool) -> Outcome:
+def _process_in_worker(tasks: List[Task], spec: PoolSpec, to: Optional[str], skip_existing: bool) -> List[Outcome]:
     global _busy
     _busy = True
     try:
-        return process_file(task, spec, to, skip_existing)
+        return [process_file(task, spec, to, skip_existing) for task in tasks]
     finally:
         _busy = False
 
@@ -298,10 +298,15 @@ def run_batch(
     return stats
 
 
+#: Files sent to a worker at a time: small files cost less than the round trip of sending them one by one.
+CHUNK = 8
+
+
 def _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome, on_total, in_flight):
-    window = jobs * 4  # enough queued work to keep every worker busy, without listing ahead of need
+    window = jobs * 3  # chunks queued: every worker busy, without listing far ahead of need
+    chunk = 1 if fail_fast else CHUNK
     executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
-    pending: Dict[Future, Task] = in_flight  # type: ignore[assignment]
+    pending: Dict[Future, List[Task]] = in_flight  # type: ignore[assignment]
     clean = False
     try:
         n = 0
@@ -310,24 +315,27 @@ def _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome
         stop = False
         while not stop:
             while not exhausted and len(pending) < window:
-                try:
-                    task = next(source)
-                except StopIteration:
+                batch = []
+                for task in source:
+                    batch.append(task)
+                    if len(batch) == chunk:
+                        break
+                n += len(batch)
+                if len(batch) < chunk:
                     exhausted = True
                     on_total(n)
-                    break
-                n += 1
-                pending[executor.submit(_process_in_worker, task, spec, to, skip_existing)] = task
+                if batch:
+                    pending[executor.submit(_process_in_worker, batch, spec, to, skip_existing)] = batch
             if not pending:
                 break
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
                 pending.pop(fut)
-                outcome = fut.result()
-                stats.add(outcome)
-                on_outcome(outcome)
-                if fail_fast and outcome.status == "failed":
-                    stop = True
+                for outcome in fut.result():
+                    stats.add(outcome)
+                    on_outcome(outcome)
+                    if fail_fast and outcome.status == "failed":
+                        stop = True
         clean = True
     finally:
         if clean:
@@ -353,9 +361,13 @@ def _stop_workers(executor: ProcessPoolExecutor) -> None:
 
 def _sweep_temporaries(tasks) -> None:
     """Remove temporary files a killed worker may have left beside an output it was writing."""
-    for task in list(tasks):
-        if not isinstance(task, Task):
-            continue
+    for item in list(tasks):
+        for task in item if isinstance(item, list) else [item]:
+            _sweep_one(task)
+
+
+def _sweep_one(task) -> None:
+    if isinstance(task, Task):
         folder, name = os.path.split(task.dst)
         for tmp in _glob.glob(os.path.join(_glob.escape(folder or "."), _glob.escape("." + name + ".") + "*.tmp")):
             try:

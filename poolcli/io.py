@@ -12,6 +12,7 @@ with a message that names the file, line and column at fault.
 from __future__ import annotations
 
 import io as _io
+import math
 import os
 import sys
 import tempfile
@@ -353,19 +354,19 @@ def _check_infinities(arr, rows, delim, name) -> None:
             raise InputError(f"{name}: line {lineno}, column {c + 1}: {cell!r} is beyond the float64 range")
 
 
-def _shortest(arr: np.ndarray) -> np.ndarray:
-    """Shortest round-trip strings; integral values without a decimal point."""
-    if arr.dtype.kind in "iu":
-        return arr.astype(str)
-    a = arr.astype(np.float64, copy=False)
-    out = np.array([repr(v) for v in a.ravel().tolist()], dtype=object).reshape(a.shape)
-    with np.errstate(invalid="ignore"):
-        integral = np.isfinite(a) & (np.abs(a) < 1e16) & (a == np.round(a))
-    if integral.any():
-        out[integral] = [str(int(v)) for v in a[integral].tolist()]
-    negzero = (a == 0) & np.signbit(a)
-    if negzero.any():
-        out[negzero] = "-0"
+def _cells(a: np.ndarray) -> List[List[str]]:
+    """Per-value shortest round-trip strings, integral values without a decimal point (the slow, general path)."""
+    out = []
+    for row in a.tolist():
+        cells = []
+        for v in row:
+            if v == 0 and math.copysign(1.0, v) < 0:
+                cells.append("-0")
+            elif math.isfinite(v) and abs(v) < 1e16 and v == int(v):
+                cells.append(str(int(v)))
+            else:
+                cells.append(repr(v))
+        out.append(cells)
     return out
 
 
@@ -373,15 +374,32 @@ def format_matrix(arr: np.ndarray, *, delimiter: str = ",", precision: Optional[
     """Return a 2-D matrix as delimited text, one row per line.
 
     Without ``precision`` every value is written in its shortest form that
-    reads back as the same float64 (integral values without a decimal point).
+    reads back as the same float64, integral values without a decimal point
+    (``-0`` keeps its sign). With ``precision`` floats get that many decimals.
     """
     if arr.ndim != 2:
         raise OutputError(f"text output needs a 2-D matrix, got shape {arr.shape}")
-    if precision is not None and arr.dtype.kind == "f":
-        cells = np.char.mod(f"%.{precision}f", arr.astype(np.float64))
+    rows = None
+    if arr.dtype.kind in "iu":
+        fmt = "%d"
+    elif precision is not None:
+        fmt = f"%.{precision}f"
     else:
-        cells = _shortest(arr)
-    return "".join(delimiter.join(row) + "\n" for row in cells.tolist())
+        a = arr.astype(np.float64, copy=False)
+        with np.errstate(invalid="ignore"):
+            integral = np.isfinite(a) & (np.abs(a) < 1e16) & (a == np.round(a))
+        negzero = (a == 0) & np.signbit(a)
+        if integral.all() and not negzero.any():
+            fmt, rows = "%d", a.astype(np.int64).tolist()
+        elif not integral.any():
+            fmt = "%r"  # repr: the shortest string that reads back as the same float
+        else:
+            return "".join(delimiter.join(r) + "\n" for r in _cells(a))
+    if rows is None:
+        rows = arr.tolist()
+    # one format string per row, as np.savetxt does: far faster than formatting value by value
+    line = delimiter.replace("%", "%%").join([fmt] * arr.shape[1]) + "\n"
+    return "".join([line % tuple(r) for r in rows])
 
 
 # --------------------------------------------------------------------------- writing

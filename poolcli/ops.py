@@ -417,7 +417,9 @@ def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.n
     h = x.shape[0]
     out = np.empty((ph.out, pw.out) + x.shape[2:], dtype=out_dtype)
     e_h = ph.d * (ph.k - 1) + 1
-    row_bytes = max(1, x.nbytes // h)
+    # size bands by the widest array a band holds (the input, the sums, or a float64 output)
+    widest = max(x.dtype.itemsize, np.dtype(acc).itemsize, np.dtype(out_dtype).itemsize)
+    row_bytes = max(1, (x.size // h) * widest)
     per_band = max(1, _BAND_BYTES // (row_bytes * max(ph.s, 1)))
     if mode == "avg":
         count_h = _window_counts(ph).astype(out_dtype)
