@@ -142,7 +142,29 @@ def _quiet_broken_pipe() -> None:
 
 
 class Group(click.Group):
+    """The poolcli group: every error, usage errors included, is one line on stderr."""
+
     command_class = Command
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `poolcli`: the help, as click shows it
+                click.echo(exc.format_message(), err=True)
+                sys.exit(exc.exit_code)
+            where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "poolcli")
+            click.echo(f"Error: {exc.format_message()} (see '{where} --help')", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("poolcli: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 # --------------------------------------------------------------------------- shared options

@@ -44,8 +44,16 @@ __all__ = [
     "same_file",
 ]
 
-#: Text input is refused past this many bytes per allowed cell (a long float with its delimiter is < 32).
+#: Input is refused past this many bytes per allowed cell (a long float with its delimiter is < 32) ...
 TEXT_BYTES_PER_CELL = 32
+#: ... and past 1 GiB unless --max-pixels was raised above its default.
+DEFAULT_BYTE_LIMIT = 1 << 30
+
+
+def byte_limit(max_pixels: int) -> int:
+    """The most bytes read from one input: a 10 GB stream is refused, not loaded."""
+    limit = max_pixels * TEXT_BYTES_PER_CELL + (1 << 20)
+    return limit if max_pixels > DEFAULT_MAX_PIXELS else min(limit, DEFAULT_BYTE_LIMIT)
 _SIXTEEN_BIT = {"PNG", "TIFF"}
 _NPY_MAGIC = b"\x93NUMPY"
 
@@ -78,13 +86,15 @@ def read_bytes(source: str, limit: Optional[int] = None) -> bytes:
     name = "<stdin>" if source == "-" else source
     try:
         if source == "-":
-            stream = sys.stdin.buffer
-            data = stream.read(limit + 1) if limit is not None else stream.read()
+            data = _read_capped(sys.stdin.buffer, limit)
         else:
             if os.path.isdir(source):
                 raise InputError(f"{source}: is a folder, not a file")
             with open(source, "rb") as f:
-                data = f.read(limit + 1) if limit is not None else f.read()
+                size = os.fstat(f.fileno()).st_size
+                if limit is not None and size > limit:
+                    raise InputError(f"{name}: more than {limit:,} bytes; raise --max-pixels if this input is meant")
+                data = f.read() if size else _read_capped(f, limit)  # size 0: maybe a pipe or /proc file
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except PermissionError:
@@ -96,6 +106,20 @@ def read_bytes(source: str, limit: Optional[int] = None) -> bytes:
     if limit is not None and len(data) > limit:
         raise InputError(f"{name}: more than {limit:,} bytes; raise --max-pixels if this input is meant")
     return data
+
+
+def _read_capped(stream, limit: Optional[int]) -> bytes:
+    """Read a stream to its end, or to one byte past ``limit``, a chunk at a time (no huge buffer up front)."""
+    if limit is None:
+        return stream.read()
+    chunks, total = [], 0
+    while total <= limit:
+        chunk = stream.read(min(1 << 20, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _looks_like_image(head: bytes) -> bool:
@@ -146,7 +170,25 @@ def read_input(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
     for Pillow's I/F modes), H x W or H x W x C; text as float64; NPY as stored.
     """
     name = "<stdin>" if source == "-" else source
-    data = read_bytes(source, limit=max_pixels * TEXT_BYTES_PER_CELL + (1 << 20))
+    if source != "-" and os.path.isfile(source):
+        try:
+            with open(source, "rb") as f:
+                head = f.read(64)
+        except OSError:
+            head = b""  # read_bytes below says what is wrong
+        if head and sniff(head) == "image":
+            # Pillow reads the file itself: the compressed bytes never sit in memory beside the pixels
+            return _read_image(source, name, max_pixels)
+    data = read_bytes(source, limit=byte_limit(max_pixels))
+    return load_bytes(data, name, max_pixels=max_pixels)
+
+
+def load_bytes(data: bytes, name: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
+    """Return the array in ``data`` (image, NPY or text, by content); ``name`` is for messages.
+
+    Raises :class:`InputError` for anything that is not a readable numeric
+    matrix or image, and nothing else (the fuzz target holds it to that).
+    """
     if not data:
         raise InputError(f"{name}: is empty")
     kind = sniff(data)
@@ -157,7 +199,7 @@ def read_input(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
     try:
         array, notes = parse_matrix(data, name, max_cells=max_pixels)
     except InputError as exc:
-        ext = os.path.splitext(source)[1].lower().lstrip(".")
+        ext = os.path.splitext(name)[1].lower().lstrip(".")
         if ext in IMAGE_FORMATS or ext in ("ppm", "pgm", "pbm", "ico"):
             raise InputError(f"{name}: not an image Pillow can read, nor a text matrix") from exc
         raise
@@ -170,9 +212,9 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
     except ValueError as exc:
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
             raise InputError(f"{name}: NPY holds Python objects; refused (it would need unpickling)") from None
-        raise InputError(f"{name}: not a readable NPY file ({exc})") from None
-    except (EOFError, OSError) as exc:
         raise InputError(f"{name}: truncated or damaged NPY file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - numpy's header parser raises many kinds (tokenize, struct, EOF ...)
+        raise InputError(f"{name}: truncated or damaged NPY file ({type(exc).__name__}: {exc})") from None
     if arr.dtype.kind not in "iuf":
         what = "complex" if arr.dtype.kind == "c" else str(arr.dtype)
         raise InputError(f"{name}: NPY dtype {what} is not supported; poolcli reads integer and float arrays")
@@ -183,7 +225,8 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
     return arr
 
 
-def _read_image(data: bytes, name: str, max_pixels: int) -> Loaded:
+def _read_image(data, name: str, max_pixels: int) -> Loaded:
+    """Decode an image from bytes or a path."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     old = Image.MAX_IMAGE_PIXELS
@@ -192,7 +235,7 @@ def _read_image(data: bytes, name: str, max_pixels: int) -> Loaded:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
-                im = Image.open(_io.BytesIO(data))
+                im = Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data)
                 fmt, mode = im.format, im.mode
                 n_frames = getattr(im, "n_frames", 1)
                 im = ImageOps.exif_transpose(im)
@@ -206,8 +249,10 @@ def _read_image(data: bytes, name: str, max_pixels: int) -> Loaded:
         raise InputError(f"{name}: not an image Pillow can read") from None
     except InputError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputError(f"{name}: damaged or truncated image ({exc})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds (OSError, IndexError, struct ...)
+        raise InputError(f"{name}: damaged or truncated image ({type(exc).__name__}: {exc})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = old
     notes = []
@@ -431,8 +476,9 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
         raise OutputError(f"{path}: is a folder; give a file name")
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    except PermissionError:
-        raise OutputError(f"{path}: cannot write in {folder}: permission denied") from None
+    except OSError as exc:
+        why = (exc.strerror or str(exc)).lower()
+        raise OutputError(f"{path}: cannot write in {os.path.dirname(path) or '.'} ({why})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

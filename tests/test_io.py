@@ -227,3 +227,57 @@ def test_atomic_writer_missing_folder(tmp_path):
     with pytest.raises(io.OutputError, match="output folder .* does not exist"):
         with io.atomic_writer(str(tmp_path / "nope" / "x.csv")):
             pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6),
+               elements=st.floats(allow_nan=True, allow_infinity=True, width=64)),
+    st.sampled_from([",", "\t", ";", " "]),
+    st.lists(st.tuples(st.sampled_from(["delete", "insert", "replace"]), st.integers(0, 10_000), st.characters()), max_size=4),
+)
+def test_reader_gives_the_exact_matrix_or_a_clean_error(arr, delim, edits):
+    text = io.format_matrix(arr, delimiter=delim)
+    for op, pos, ch in edits:  # break it at random
+        pos %= len(text) + 1
+        if op == "delete":
+            text = text[:pos] + text[pos + 1:]
+        elif op == "insert":
+            text = text[:pos] + ch + text[pos:]
+        else:
+            text = text[:pos] + ch + text[pos + 1:]
+    try:
+        back, _ = io.parse_matrix(text.encode("utf-8", "surrogatepass"), "fz")
+    except io.InputError:
+        assert edits  # only a broken text may be refused
+        return
+    assert back.dtype == np.float64 and back.ndim == 2 and back.size
+    if not edits:
+        assert np.array_equal(back, arr, equal_nan=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.sampled_from([np.uint8, np.uint16]),
+    st.integers(1, 20), st.integers(1, 20), st.sampled_from([0, 3, 4]),
+    st.integers(1, 3), st.sampled_from(["valid", "same"]), st.integers(0, 2**32 - 1),
+)
+def test_random_images_through_pool_and_back_are_exact(tmp_path_factory, dtype, h, w, channels, k, padding, seed):
+    from click.testing import CliRunner
+
+    from poolcli import pool2d
+    from poolcli.cli import main
+
+    if dtype == np.uint16 and channels:
+        channels = 0  # Pillow writes 16-bit grayscale only
+    if padding == "valid" and (h < k or w < k):
+        return
+    shape = (h, w, channels) if channels else (h, w)
+    x = np.random.default_rng(seed).integers(0, np.iinfo(dtype).max, shape, dtype=dtype, endpoint=True)
+    d = tmp_path_factory.mktemp("img")
+    Image.fromarray(x).save(d / "in.png")
+    result = CliRunner().invoke(main, ["pool", str(d / "in.png"), "-k", str(k), "-p", padding, "-o", str(d / "out.png")])
+    assert result.exit_code == 0, result.output
+    got = np.asarray(Image.open(d / "out.png"))
+    assert got.dtype == dtype
+    assert np.array_equal(got, pool2d(x, k, padding=padding))
