@@ -201,11 +201,10 @@ def process_file(task: Task, spec: PoolSpec, to: Optional[str], skip_existing: b
         out.notes.extend(loaded.notes)
         result = apply_pool(apply_filter(select_channels(loaded, spec), spec), spec)
         fmt = os.path.splitext(task.dst)[1].lstrip(".")
-        data, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=task.dst)
+        writer, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=task.dst)
         out.notes.extend(notes)
         os.makedirs(os.path.dirname(task.dst) or ".", exist_ok=True)
-        io.write_output(task.dst, data)
-        out.bytes_out = len(data)
+        out.bytes_out = io.write_output(task.dst, writer)
     except (ValueError, OSError, MemoryError) as exc:
         out.status = "failed"
         out.error = _reason(exc, task.src)

@@ -424,26 +424,23 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
         console.print(render_matrix(result, title="output", width=console.width, color=console.color_system is not None))
 
     out_name = "<stdout>" if output == "-" else output
-    payloads = []
+    writers = []
+    if not table_on_terminal:
+        writer, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=out_name)
+        writers.append((output, writer))
+    if indices is not None:
+        writers.append((indices_path, encode(indices, idx_fmt, spec, source_dtype=indices.dtype, name=indices_path)[0]))
+    # every check has passed before the first byte is written; each file then appears whole or not at all
     if table_on_terminal:
-        payloads.append(("table", output, None))
+        from .render import render_matrix
+
+        console = stdout_console(color)
+        console.print(render_matrix(result, title="result", width=console.width, color=console.color_system is not None))
     else:
-        data, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=out_name)
         for n in notes:
             note(quiet, n)
-        payloads.append(("data", output, data))
-    if indices is not None:
-        idx_data, _ = encode(indices, idx_fmt, spec, source_dtype=indices.dtype, name=indices_path)
-        payloads.append(("data", indices_path, idx_data))
-    # everything is computed and encoded before the first byte is written
-    for kind, path, data in payloads:
-        if kind == "table":
-            from .render import render_matrix
-
-            console = stdout_console(color)
-            console.print(render_matrix(result, title="result", width=console.width, color=console.color_system is not None))
-        else:
-            io.write_output(path, data)
+    for path, writer in writers:
+        io.write_output(path, writer)
 
 
 def _format(output: str, to: Optional[str]) -> str:

@@ -19,7 +19,7 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Iterator, List, Optional, Tuple
+from typing import IO, Callable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -41,6 +41,7 @@ __all__ = [
     "write_output",
     "atomic_writer",
     "to_image_array",
+    "image_writer",
     "same_file",
 ]
 
@@ -238,7 +239,8 @@ def _read_image(data, name: str, max_pixels: int) -> Loaded:
                 im = Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data)
                 fmt, mode = im.format, im.mode
                 n_frames = getattr(im, "n_frames", 1)
-                im = ImageOps.exif_transpose(im)
+                if im.getexif().get(0x0112, 1) != 1:  # only then: exif_transpose copies the whole image
+                    im = ImageOps.exif_transpose(im)
                 im.load()
             except (Image.DecompressionBombError, Image.DecompressionBombWarning):
                 raise InputError(
@@ -277,11 +279,35 @@ def _image_to_array(im) -> np.ndarray:
     elif mode == "La":
         im = im.convert("LA")
     elif mode.startswith("I;16"):
-        return np.asarray(im).astype(np.uint16, copy=False)
-    arr = np.asarray(im)
+        return _pixels(im).astype(np.uint16, copy=False)
+    arr = _pixels(im)
     if im.mode == "I" and arr.size and arr.min() >= 0 and arr.max() <= 65535:
         arr = arr.astype(np.uint16)  # 16-bit PNG/TIFF read as Pillow's 32-bit mode
     return arr
+
+
+#: Images with more pixels than this are converted a band of rows at a time.
+_PIXEL_BAND_MIN = 1 << 22
+_PIXEL_BAND_ROWS = 512
+
+
+def _pixels(im) -> np.ndarray:
+    """The image's pixels as an array.
+
+    np.asarray(im) goes through im.tobytes(), which holds the pixels twice
+    more; a large image is copied band by band instead, so the peak is the
+    decoded image plus the array.
+    """
+    w, h = im.size
+    if w * h <= _PIXEL_BAND_MIN or h <= _PIXEL_BAND_ROWS:
+        return np.asarray(im)
+    first = np.asarray(im.crop((0, 0, w, _PIXEL_BAND_ROWS)))
+    out = np.empty((h,) + first.shape[1:], dtype=first.dtype)
+    out[:_PIXEL_BAND_ROWS] = first
+    for r0 in range(_PIXEL_BAND_ROWS, h, _PIXEL_BAND_ROWS):
+        r1 = min(r0 + _PIXEL_BAND_ROWS, h)
+        out[r0:r1] = np.asarray(im.crop((0, r0, w, r1)))
+    return out
 
 
 # --------------------------------------------------------------------------- text
@@ -494,15 +520,19 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
         raise
 
 
-def write_output(path: str, payload: bytes) -> None:
-    """Write bytes to ``path`` atomically, or to standard output for ``-``."""
+def write_output(path: str, payload: Union[bytes, Callable[[IO[bytes]], None]]) -> int:
+    """Write bytes, or what a writer function writes, to ``path`` atomically (or stdout for ``-``); return the size."""
+    writer = payload if callable(payload) else (lambda f: f.write(payload))
     if path == "-":
+        buf = _io.BytesIO()  # some encoders (TIFF) seek, which a pipe cannot
+        writer(buf)
         out = sys.stdout.buffer
-        out.write(payload)
+        out.write(buf.getvalue())
         out.flush()
-        return
+        return buf.tell()
     with atomic_writer(path) as f:
-        f.write(payload)
+        writer(f)
+        return f.tell()
 
 
 def to_image_array(arr: np.ndarray, *, bits: int, rescale: str = "auto") -> Tuple[np.ndarray, Optional[str]]:
@@ -553,8 +583,12 @@ def image_bits(fmt: str, source_dtype: np.dtype) -> int:
     return 16 if np.dtype(source_dtype) == np.uint16 and IMAGE_FORMATS[fmt] in _SIXTEEN_BIT else 8
 
 
-def encode_image(pixels: np.ndarray, fmt: str, *, compress_level: int = 1, name: str = "output") -> bytes:
-    """Return ``pixels`` (uint8/uint16, H x W or H x W x 1..4) encoded in an image format."""
+def image_writer(pixels: np.ndarray, fmt: str, *, compress_level: int = 1, name: str = "output") -> Callable[[IO[bytes]], None]:
+    """Check that ``pixels`` (uint8/uint16, H x W or H x W x 1..4) fit ``fmt``; return a function that writes them.
+
+    Every check happens here, before a file is opened; the returned writer
+    streams the encoded image into a binary file.
+    """
     from PIL import Image
 
     pil_format = IMAGE_FORMATS[fmt]
@@ -563,15 +597,15 @@ def encode_image(pixels: np.ndarray, fmt: str, *, compress_level: int = 1, name:
         pixels = pixels[:, :, 0]
     if channels not in (1, 2, 3, 4):
         raise OutputError(f"{name}: {channels} channels cannot be written as an image; use .npy or --channel")
+    if pixels.dtype == np.uint16 and channels != 1:
+        raise OutputError(f"{name}: 16-bit images with {channels} channels are not supported by Pillow; use .npy")
+    if pil_format == "JPEG" and channels in (2, 4):
+        raise OutputError(f"{name}: JPEG has no alpha channel; write .png, or take --channel/--gray first")
     if pixels.dtype == np.uint16:
-        if channels != 1:
-            raise OutputError(f"{name}: 16-bit images with {channels} channels are not supported by Pillow; use .npy")
         im = Image.fromarray(pixels)  # mode I;16
     else:
         mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
         im = Image.fromarray(np.ascontiguousarray(pixels), mode=mode) if channels > 1 else Image.fromarray(pixels)
-    if pil_format == "JPEG" and im.mode in ("LA", "RGBA"):
-        raise OutputError(f"{name}: JPEG has no alpha channel; write .png, or take --channel/--gray first")
     if pil_format in ("BMP", "GIF") and im.mode == "LA":
         im = im.convert("RGBA")
     kwargs = {}
@@ -581,9 +615,7 @@ def encode_image(pixels: np.ndarray, fmt: str, *, compress_level: int = 1, name:
         kwargs["quality"] = 95
     elif pil_format == "WEBP":
         kwargs["lossless"] = True
-    buf = _io.BytesIO()
-    im.save(buf, format=pil_format, **kwargs)
-    return buf.getvalue()
+    return lambda f: im.save(f, format=pil_format, **kwargs)
 
 
 def gray(loaded: Loaded) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Tuple, Union
+from typing import IO, Callable, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -108,17 +108,17 @@ def resolve_format(output: str, to: Optional[str]) -> str:
     return fmt
 
 
-def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[bytes, List[str]]:
-    """Return the bytes of ``result`` in ``fmt`` and any notes (a stretch, a clip)."""
+def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[Callable[[IO[bytes]], None], List[str]]:
+    """Check that ``result`` can be written as ``fmt``; return a function that writes it into a binary file, and notes.
+
+    Every refusal (channels a format cannot hold, alpha in JPEG ...) happens
+    here, before any file is opened.
+    """
     notes: List[str] = []
     if result.ndim == 3 and result.shape[2] == 1:
         result = result[:, :, 0]
     if fmt == "npy":
-        import io as _stdio
-
-        buf = _stdio.BytesIO()
-        np.save(buf, result, allow_pickle=False)
-        return buf.getvalue(), notes
+        return (lambda f: np.save(f, result, allow_pickle=False)), notes
     if fmt in io.TEXT_FORMATS:
         if result.ndim == 3:
             raise io.OutputError(
@@ -126,9 +126,10 @@ def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: 
                 f"use --gray, --channel N, or write .npy"
             )
         delim = spec.delimiter if spec.delimiter is not None else io.TEXT_FORMATS[fmt]
-        return io.format_matrix(result, delimiter=delim, precision=spec.precision).encode(), notes
+        text = io.format_matrix(result, delimiter=delim, precision=spec.precision).encode()
+        return (lambda f: f.write(text)), notes
     bits = io.image_bits(fmt, source_dtype)
     pixels, note = io.to_image_array(result, bits=bits, rescale=spec.rescale)
     if note:
         notes.append(f"{name}: {note}")
-    return io.encode_image(pixels, fmt, compress_level=spec.compress_level, name=name), notes
+    return io.image_writer(pixels, fmt, compress_level=spec.compress_level, name=name), notes

@@ -281,3 +281,17 @@ def test_random_images_through_pool_and_back_are_exact(tmp_path_factory, dtype, 
     got = np.asarray(Image.open(d / "out.png"))
     assert got.dtype == dtype
     assert np.array_equal(got, pool2d(x, k, padding=padding))
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "I;16", "P", "1", "CMYK"])
+def test_large_images_convert_band_by_band_to_the_same_pixels(tmp_path, monkeypatch, mode):
+    rng = np.random.default_rng(4)
+    base = Image.fromarray(rng.integers(0, 256, (23, 17, 3), dtype=np.uint8), "RGB")
+    im = base.convert(mode) if mode != "I;16" else Image.fromarray(rng.integers(0, 65536, (23, 17), dtype=np.uint16))
+    path = tmp_path / ("x.tif" if mode == "CMYK" else "x.png")
+    im.save(path)
+    whole = io.read_input(str(path)).array
+    monkeypatch.setattr(io, "_PIXEL_BAND_MIN", 1)
+    monkeypatch.setattr(io, "_PIXEL_BAND_ROWS", 5)
+    banded = io.read_input(str(path)).array
+    assert banded.dtype == whole.dtype and np.array_equal(banded, whole)
