@@ -48,20 +48,26 @@ class _AxisPlan(NamedTuple):
 # --------------------------------------------------------------------------- arguments
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _ints(value, name: str, forms: str) -> Tuple[int, int]:
+    """An int or an (h, w) pair of ints, as a pair; ``forms`` says what was expected."""
+    if _is_int(value):
+        return (int(value), int(value))
+    try:
+        items = tuple(value)
+    except TypeError:
+        items = ()
+    if len(items) != 2 or not all(_is_int(v) for v in items):
+        raise ValueError(f"{name} must be {forms}, got {value!r}")
+    return (int(items[0]), int(items[1]))
+
+
 def _pair(value, name: str) -> Tuple[int, int]:
     """Normalise an int or an (h, w) pair of ints to a pair, checking >= 1."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    else:
-        try:
-            items = tuple(value)
-        except TypeError:
-            raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}") from None
-        if len(items) != 2 or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items
-        ):
-            raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
-        pair = (int(items[0]), int(items[1]))
+    pair = _ints(value, name, "an int or an (h, w) pair of ints")
     if min(pair) < 1:
         shown = pair[0] if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
         raise ValueError(f"{name} must be >= 1, got {shown}")
@@ -75,18 +81,7 @@ def _padding(padding) -> Union[str, Tuple[int, int]]:
         if low in ("valid", "same"):
             return low
         raise ValueError(f"padding must be 'valid', 'same' or an int, got {padding!r}")
-    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
-        pair = (int(padding), int(padding))
-    else:
-        try:
-            items = tuple(padding)
-        except TypeError:
-            raise ValueError(f"padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}") from None
-        if len(items) != 2 or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items
-        ):
-            raise ValueError(f"padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
-        pair = (int(items[0]), int(items[1]))
+    pair = _ints(padding, "padding", "'valid', 'same', an int or an (h, w) pair")
     if min(pair) < 0:
         raise ValueError(f"padding must be >= 0, got {padding!r}")
     return pair
