@@ -23,9 +23,6 @@ from .pipeline import PoolSpec, apply_filter, apply_pool, encode, select_channel
 
 __all__ = ["Task", "Outcome", "BatchStats", "walk", "plan_tasks", "process_file", "run_batch", "image_extensions"]
 
-TEXT_AND_NPY = (".csv", ".tsv", ".txt", ".npy")
-
-
 def image_extensions() -> Tuple[str, ...]:
     """The file extensions Pillow opens, lower case with the dot."""
     from PIL import Image
@@ -41,6 +38,7 @@ class Task:
     src: str
     dst: str
     rel: str
+    clash: Optional[str] = None  # another input whose output has the same name
 
 
 @dataclass
@@ -177,22 +175,28 @@ def plan_tasks(
     extensions = image_extensions()
     index, count = shard
     n = 0
+    made: Dict[str, str] = {}  # output -> the input it comes from: a.png and a.jpg may not both write a.png
     for rel in walk(input_dir, recursive=recursive, exclude=output_dir):
         if not _selected(rel, globs, extensions):
             continue
+        out_rel = output_name(rel, to)
+        first = made.setdefault(out_rel, rel)
         if n % count == index:
-            yield Task(os.path.join(input_dir, rel), os.path.join(output_dir, output_name(rel, to)), rel)
+            clash = None if first == rel else os.path.join(input_dir, first)
+            yield Task(os.path.join(input_dir, rel), os.path.join(output_dir, out_rel), rel, clash)
         n += 1
 
 
 # --------------------------------------------------------------------------- one file
 
 
-def process_file(task: Task, spec: PoolSpec, to: Optional[str], skip_existing: bool) -> Outcome:
+def process_file(task: Task, spec: PoolSpec, skip_existing: bool) -> Outcome:
     """Load, filter, pool and write one file; never raises for a bad file."""
     t0 = time.perf_counter()
     out = Outcome(task.src, task.dst, "ok")
     try:
+        if task.clash:
+            raise io.OutputError(f"its output {task.dst} is also {task.clash}'s; rename one, or choose the format with --to")
         if skip_existing and os.path.exists(task.dst) and os.path.getmtime(task.dst) >= os.path.getmtime(task.src):
             out.status = "skipped"
             return out
@@ -225,6 +229,9 @@ _busy = False
 
 
 def _worker_init() -> None:
+    from . import ops
+
+    ops._THREADS = 1  # one process per core already: threads inside each would only contend
     signal.signal(signal.SIGTERM, _worker_signal)
     signal.signal(signal.SIGINT, _worker_signal)
 
@@ -236,11 +243,11 @@ def _worker_signal(signum, frame):
     os._exit(130)
 
 
-def _process_in_worker(tasks: List[Task], spec: PoolSpec, to: Optional[str], skip_existing: bool) -> List[Outcome]:
+def _process_in_worker(tasks: List[Task], spec: PoolSpec, skip_existing: bool) -> List[Outcome]:
     global _busy
     _busy = True
     try:
-        return [process_file(task, spec, to, skip_existing) for task in tasks]
+        return [process_file(task, spec, skip_existing) for task in tasks]
     finally:
         _busy = False
 
@@ -256,7 +263,6 @@ def run_batch(
     tasks: Iterator[Task],
     spec: PoolSpec,
     *,
-    to: Optional[str],
     jobs: int,
     skip_existing: bool = False,
     fail_fast: bool = False,
@@ -270,30 +276,34 @@ def run_batch(
     """
     stats = BatchStats()
     old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
-    in_flight: Dict[object, Task] = {}
+    in_flight: Dict[object, List[Task]] = {}  # what is being written now, by future (or by task on -j 1)
+
+    def report(outcome: Outcome) -> bool:
+        stats.add(outcome)
+        on_outcome(outcome)
+        return fail_fast and outcome.status == "failed"
+
     try:
         if dask_address:
-            _run_dask(tasks, spec, to, skip_existing, fail_fast, stats, on_outcome, on_total, dask_address, in_flight)
+            _run_dask(tasks, spec, skip_existing, report, on_total, dask_address, in_flight)
         elif jobs <= 1:
             n = 0
             for task in tasks:
                 n += 1
-                in_flight[task] = task
-                outcome = process_file(task, spec, to, skip_existing)
+                in_flight[task] = [task]
+                outcome = process_file(task, spec, skip_existing)
                 del in_flight[task]
-                stats.add(outcome)
-                on_outcome(outcome)
-                if fail_fast and outcome.status == "failed":
+                if report(outcome):
                     break
             else:
                 on_total(n)
         else:
-            _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome, on_total, in_flight)
+            _run_pool(tasks, spec, skip_existing, jobs, report, on_total, in_flight, chunk=1 if fail_fast else CHUNK)
     except KeyboardInterrupt:
         stats.interrupted = True
     finally:
         signal.signal(signal.SIGTERM, old_term)
-        _sweep_temporaries(in_flight.values())
+        _sweep_temporaries(task for chunk in in_flight.values() for task in chunk)
     return stats
 
 
@@ -301,11 +311,11 @@ def run_batch(
 CHUNK = 8
 
 
-def _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome, on_total, in_flight):
+def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk):
+    from concurrent.futures.process import BrokenProcessPool
+
     window = jobs * 3  # chunks queued: every worker busy, without listing far ahead of need
-    chunk = 1 if fail_fast else CHUNK
     executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
-    pending: Dict[Future, List[Task]] = in_flight  # type: ignore[assignment]
     clean = False
     try:
         n = 0
@@ -313,7 +323,7 @@ def _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome
         exhausted = False
         stop = False
         while not stop:
-            while not exhausted and len(pending) < window:
+            while not exhausted and not stop and len(pending) < window:
                 batch = []
                 for task in source:
                     batch.append(task)
@@ -324,17 +334,21 @@ def _run_pool(tasks, spec, to, skip_existing, fail_fast, jobs, stats, on_outcome
                     exhausted = True
                     on_total(n)
                 if batch:
-                    pending[executor.submit(_process_in_worker, batch, spec, to, skip_existing)] = batch
+                    pending[executor.submit(_process_in_worker, batch, spec, skip_existing)] = batch
             if not pending:
                 break
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
-                pending.pop(fut)
-                for outcome in fut.result():
-                    stats.add(outcome)
-                    on_outcome(outcome)
-                    if fail_fast and outcome.status == "failed":
-                        stop = True
+                try:
+                    outcomes = fut.result()
+                except BrokenProcessPool:
+                    # a worker died (killed, out of memory): its files fail, nothing more is sent
+                    outcomes = [Outcome(t.src, t.dst, "failed", "a worker process died (killed, or out of memory?)") for t in pending[fut]]
+                    _sweep_temporaries(pending[fut])
+                    exhausted = stop = True
+                del pending[fut]
+                for outcome in outcomes:
+                    stop = report(outcome) or stop
         clean = True
     finally:
         if clean:
@@ -360,13 +374,7 @@ def _stop_workers(executor: ProcessPoolExecutor) -> None:
 
 def _sweep_temporaries(tasks) -> None:
     """Remove temporary files a killed worker may have left beside an output it was writing."""
-    for item in list(tasks):
-        for task in item if isinstance(item, list) else [item]:
-            _sweep_one(task)
-
-
-def _sweep_one(task) -> None:
-    if isinstance(task, Task):
+    for task in list(tasks):
         folder, name = os.path.split(task.dst)
         for tmp in _glob.glob(os.path.join(_glob.escape(folder or "."), _glob.escape("." + name + ".") + "*.tmp")):
             try:
@@ -375,11 +383,11 @@ def _sweep_one(task) -> None:
                 pass
 
 
-def _run_dask(tasks, spec, to, skip_existing, fail_fast, stats, on_outcome, on_total, address, in_flight):
+def _run_dask(tasks, spec, skip_existing, report, on_total, address, in_flight):
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
-        raise io.OutputError("--dask needs Dask distributed: pip install 'poolcli[dask]'") from None
+        raise io.OutputError("--dask needs Dask distributed: pip install 'poolcli[dask]' (from a clone: pip install '.[dask]')") from None
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
@@ -401,18 +409,15 @@ def _run_dask(tasks, spec, to, skip_existing, fail_fast, stats, on_outcome, on_t
                     on_total(n)
                     return
                 n += 1
-                fut = client.submit(process_file, task, spec, to, skip_existing, pure=False)
-                in_flight[fut] = task
+                fut = client.submit(process_file, task, spec, skip_existing, pure=False)
+                in_flight[fut] = [task]
                 futures.add(fut)
 
         top_up()
         while futures.count():
             fut = next(futures)
             in_flight.pop(fut, None)
-            outcome = fut.result()
-            stats.add(outcome)
-            on_outcome(outcome)
-            if fail_fast and outcome.status == "failed":
+            if report(fut.result()):
                 for other in list(in_flight):
                     other.cancel()
                 break

@@ -8,7 +8,9 @@ closed pipe ends quietly. ``--debug`` shows the full traceback instead.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from typing import Optional
 
 import click
@@ -126,7 +128,7 @@ class Command(click.Command):
 
 def _message(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
-        return "out of memory; try a smaller input or raise nothing (see --max-pixels)"
+        return "out of memory; try a smaller input, or a lower --max-pixels to refuse such inputs early"
     if isinstance(exc, OSError) and exc.filename and exc.strerror:
         return f"{exc.filename}: {exc.strerror.lower()}"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -149,6 +151,8 @@ class Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        # SIGTERM unwinds like Ctrl-C: temporary files are removed and the exit code is 130
+        previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -156,15 +160,22 @@ class Group(click.Group):
                 click.echo(exc.format_message(), err=True)
                 sys.exit(exc.exit_code)
             where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "poolcli")
-            click.echo(f"Error: {exc.format_message()} (see '{where} --help')", err=True)
+            click.echo(f"poolcli: error: {exc.format_message()} (see '{where} --help')", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
+            click.echo(f"poolcli: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("poolcli: interrupted", err=True)
             sys.exit(130)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 # --------------------------------------------------------------------------- shared options
@@ -183,21 +194,21 @@ def pooling_options(fn):
     """-k -s -p -m -d --ceil-mode --count-pad --output-size: declared once for pool, batch and explain."""
     return _apply(
         [
-            click.option("-k", "--size", type=PairType(), default=2, show_default=True, help="Pool window K or HxW."),
-            click.option("-s", "--stride", type=PairType(), default=None, help="Step K or HxW  [default: the size]"),
+            click.option("-k", "--size", type=PairType(), metavar="K|HxW", default=2, show_default=True, help="Pool window K or HxW."),
+            click.option("-s", "--stride", type=PairType(), metavar="S|HxW", default=None, help="Step between windows.  [default: the size]"),
             click.option(
-                "-p", "--padding", type=PaddingType(), default="valid", show_default=True,
+                "-p", "--padding", type=PaddingType(), metavar="valid|same|P|PxQ", default="valid", show_default=True,
                 help="valid (none), same (Keras: output ceil(n/s)), or P / PxQ cells each side (PyTorch).",
             ),
             click.option("-m", "--mode", type=MODE_CHOICE, default="max", show_default=True, help="Reduction."),
-            click.option("-d", "--dilation", type=PairType(), default=1, show_default=True, help="Spacing of window cells."),
+            click.option("-d", "--dilation", type=PairType(), metavar="D|HxW", default=1, show_default=True, help="Spacing of window cells."),
             click.option("--ceil-mode", is_flag=True, help="Round the output size up (PyTorch ceil_mode)."),
             click.option(
                 "--count-pad/--no-count-pad", default=None,
                 help="avg with explicit padding: count padded cells in the divisor  [default: count, as PyTorch]",
             ),
             click.option(
-                "--output-size", type=OutputSizeType(), default=None,
+                "--output-size", type=OutputSizeType(), metavar="HxW|N|global", default=None,
                 help="Adaptive pooling to HxW or N, or 'global' (one value per channel).",
             ),
         ]
@@ -209,7 +220,7 @@ def filter_options(fn):
         [
             click.option(
                 "-c", "--conv", "conv", metavar="FILTER", default=None,
-                help="3x3 filter before pooling: a name (see 'poolcli filters'), 'a,b,c;d,e,f;g,h,i', or a matrix file.",
+                help="Filter before pooling: a name (see 'poolcli filters'), 'a,b,c;d,e,f;g,h,i' (any 2-D size), or a matrix file.",
             ),
             click.option(
                 "--conv-padding", type=click.Choice(["valid", "same"]), default="valid", show_default=True,
@@ -233,8 +244,8 @@ def output_options(fn):
     return _apply(
         [
             click.option("-t", "--to", "to", type=FORMAT_CHOICE, default=None, help="Output format (overrides the extension)."),
-            click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals in text output [default: exact]."),
-            click.option("--delimiter", type=DelimiterType(), default=None, help="Text delimiter [default: comma; tab for .tsv]."),
+            click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals in text output (default: exact, shortest round-trip)."),
+            click.option("--delimiter", type=DelimiterType(), default=None, help="Text delimiter (default: comma; tab for .tsv; 'tab', 'space' accepted)."),
             click.option(
                 "--rescale", type=click.Choice(["auto", "clip", "minmax"]), default="auto", show_default=True,
                 help="Images: values that do not fit the pixel type. auto: exact when they fit, else stretched.",
@@ -275,10 +286,13 @@ def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
     kernel = None
     if params.get("conv"):
         kernel = load_kernel(params["conv"])
-    mode = params.get("mode", "max").lower()
-    mode = {"average": "avg", "mean": "avg"}.get(mode, mode)
+    from .ops import canonical_mode
+
+    mode = canonical_mode(params.get("mode", "max"))
     if params.get("count_pad") is not None and mode != "avg":
         raise click.UsageError("--count-pad/--no-count-pad applies to --mode avg only")
+    if params.get("count_pad") and params.get("padding") == "same":
+        raise click.UsageError("--count-pad cannot be used with -p same: Keras never counts its padding")
     if params.get("gray") and params.get("channel") is not None:
         raise click.UsageError("--gray and --channel both choose the channel; give one")
     return PoolSpec(
@@ -304,9 +318,12 @@ def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
 
 
 def load_kernel(text: str):
-    """A filter name or inline kernel, or the path of a text matrix."""
-    from .filters import parse_filter
+    """A filter name, else the path of a text matrix, else an inline kernel."""
+    from .filters import FILTER_ALIASES, FILTERS, _normalise_name, parse_filter
 
+    name = _normalise_name(text)
+    if name in FILTERS or name in FILTER_ALIASES:
+        return parse_filter(text)
     if os.path.isfile(text):
         loaded = io.read_input(text)
         if loaded.array.ndim != 2:
@@ -334,16 +351,30 @@ def note(quiet: bool, message: str) -> None:
         click.echo(f"poolcli: {message}", err=True)
 
 
-def stderr_console(color: Optional[bool] = None):
+def _console(stderr: bool, color: Optional[bool]):
     from rich.console import Console
 
-    return Console(stderr=True, force_terminal=color, no_color=None if color is None else not color, highlight=False)
+    class QuietConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # the reader went away (| head): end quietly with 0, as `pool` does (rich would exit 1)
+            self.quiet = True
+            _quiet_broken_pipe()
+            raise SystemExit(0)
+
+    return QuietConsole(stderr=stderr, force_terminal=color, no_color=None if color is None else not color, highlight=False)
+
+
+def stderr_console(color: Optional[bool] = None):
+    return _console(True, color)
 
 
 def stdout_console(color: Optional[bool] = None):
-    from rich.console import Console
+    return _console(False, color)
 
-    return Console(force_terminal=color, no_color=None if color is None else not color, highlight=False)
+
+def colour_on(console) -> bool:
+    """Whether views should be styled: a colour terminal, NO_COLOR unset (or --color)."""
+    return console.color_system is not None and not console.no_color
 
 
 # --------------------------------------------------------------------------- commands
@@ -364,7 +395,7 @@ def main():
 
 @main.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="[INPUT]", required=False)
-@click.option("-o", "--output", default="-", show_default=True, help="Output path; format from the extension. - is stdout.")
+@click.option("-o", "--output", metavar="PATH", default="-", show_default=True, help="Output path; format from the extension. - is stdout.")
 @pooling_options
 @click.option("--indices", "indices_path", default=None, metavar="PATH", help="max/min: also write the chosen cells' flat indices.")
 @filter_options
@@ -382,7 +413,6 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
     -o (format from the extension, or --to), else to stdout as CSV; on a
     terminal it is shown as a table.
     """
-    params.update(to=to)
     spec = make_spec(ctx, params)
     source = resolve_input(input_path)
     mode = spec.mode
@@ -392,6 +422,9 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
         raise click.UsageError(f"output {output} is the input; choose another path")
     if indices_path is not None and indices_path != "-" and source != "-" and io.same_file(source, indices_path):
         raise click.UsageError(f"--indices {indices_path} is the input; choose another path")
+    for path in (output, indices_path):
+        if path not in (None, "-"):
+            io.check_destination(path)  # before any input is read or any file written
     table_on_terminal = output == "-" and to is None and sys.stdout.isatty()
     fmt = None if table_on_terminal else _format(output, to)
     if output == "-" and fmt is not None and fmt not in io.TEXT_FORMATS and sys.stdout.isatty():
@@ -401,6 +434,8 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
         idx_fmt = io.format_for_path(indices_path) if indices_path != "-" else "csv"
         if idx_fmt not in tuple(io.TEXT_FORMATS) + ("npy",):
             raise click.UsageError(f"--indices {indices_path}: indices are written as .csv, .tsv, .txt or .npy")
+        if indices_path != "-" and output != "-" and io.same_file(indices_path, output):
+            raise click.UsageError(f"--indices {indices_path} and -o {output} are the same file; give two paths")
         if indices_path == "-" and output == "-":
             raise click.UsageError("--indices - and the result cannot both go to stdout; give -o or an --indices file")
 
@@ -420,8 +455,8 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
         from .render import render_matrix
 
         console = stderr_console(color)
-        console.print(render_matrix(filtered, title="input" + (" (filtered)" if spec.kernel is not None else ""), width=console.width, color=console.color_system is not None))
-        console.print(render_matrix(result, title="output", width=console.width, color=console.color_system is not None))
+        console.print(render_matrix(filtered, title="input" + (" (filtered)" if spec.kernel is not None else ""), width=console.width, color=colour_on(console)))
+        console.print(render_matrix(result, title="output", width=console.width, color=colour_on(console)))
 
     out_name = "<stdout>" if output == "-" else output
     writers = []
@@ -435,7 +470,7 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
         from .render import render_matrix
 
         console = stdout_console(color)
-        console.print(render_matrix(result, title="result", width=console.width, color=console.color_system is not None))
+        console.print(render_matrix(result, title="result", width=console.width, color=colour_on(console)))
     else:
         for n in notes:
             note(quiet, n)
@@ -484,15 +519,11 @@ class RegionType(click.ParamType):
         return (slice(r0, r1), slice(c0, c1))
 
 
-def _one_matrix(loaded, channel, name):
-    arr = loaded.array
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    if channel is not None:
-        from .pipeline import PoolSpec, select_channels
+def _one_matrix(loaded, channel):
+    """The input, or one channel of it (a single channel squeezed to 2-D)."""
+    from .pipeline import PoolSpec, select_channels
 
-        arr = select_channels(loaded, PoolSpec(channel=channel))
-    return arr
+    return select_channels(loaded, PoolSpec(channel=channel))
 
 
 @main.command(context_settings=CONTEXT)
@@ -511,12 +542,12 @@ def show(input_path, precision, channel, max_rows, max_cols, color, max_pixels, 
     loaded = io.read_input(source, max_pixels=max_pixels)
     for n in loaded.notes:
         note(quiet, n)
-    arr = _one_matrix(loaded, channel, loaded.name)
+    arr = _one_matrix(loaded, channel)
     console = stdout_console(color)
     console.print(
         render_matrix(
             arr, title=os.path.basename(loaded.name), precision=precision, max_rows=max_rows, max_cols=max_cols,
-            width=console.width, color=console.color_system is not None,
+            width=console.width, color=colour_on(console),
         )
     )
 
@@ -548,7 +579,7 @@ def explain(ctx, input_path, region, channel, precision, step, color, max_pixels
     spec = make_spec(ctx, params)
     source = resolve_input(input_path)
     loaded = io.read_input(source, max_pixels=max_pixels)
-    arr = _one_matrix(loaded, channel, loaded.name)
+    arr = _one_matrix(loaded, channel)
     if arr.ndim == 3:
         raise click.UsageError(f"{loaded.name} has {arr.shape[2]} channels; explain walks one: add --channel N")
     origin = (0, 0)
@@ -563,10 +594,11 @@ def explain(ctx, input_path, region, channel, precision, step, color, max_pixels
             f"{loaded.name} is {h}x{w}; explain walks every window, so it takes up to {EXPLAIN_LIMIT}x{EXPLAIN_LIMIT}: "
             f"pick a part with --region, e.g. --region 0:8,0:8"
         )
-    out = apply_pool(arr, spec)
+    indices = spec.mode in ("max", "min")
+    out, idx = apply_pool(arr, spec, indices=True) if indices else (apply_pool(arr, spec), None)
     rows, cols = window_cells(arr.shape, **spec.pool_kwargs_for_cells())
     console = stdout_console(color)
-    colour = console.color_system is not None
+    colour = colour_on(console)
     interactive = step and sys.stdin.isatty() and sys.stdout.isatty()
     for n, view in enumerate(explain_steps(arr, out, rows, cols, spec.mode, precision=precision, color=colour, origin=origin)):
         if n and interactive:
@@ -574,8 +606,7 @@ def explain(ctx, input_path, region, channel, precision, step, color, max_pixels
             if click.getchar() in ("q", "Q", "\x03"):
                 return
         console.print(view)
-    if spec.mode in ("max", "min"):
-        _, idx = apply_pool(arr, spec, indices=True)
+    if idx is not None:
         console.print(render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {spec.mode}, marked"))
 
 
@@ -591,7 +622,7 @@ def summary(layers, color, debug):
       input HxWxC               the input shape (first)
       dense N                   N units on the last axis
       conv N KxK [same|valid] [stride=S] [dilation=D] [nobias]
-      maxpool K [stride=S] [same|valid|P] [dilation=D] [ceil]
+      maxpool K [stride=S] [same|valid|padding=P] [dilation=D] [ceil]
       avgpool K ...             as maxpool
       globalmaxpool  globalavgpool  flatten  relu  dropout  batchnorm
 
@@ -603,13 +634,9 @@ def summary(layers, color, debug):
     from .render import render_summary
 
     try:
-        rows = summarise(layers)
+        input_shape, rows = summarise(layers)
     except LayerError as exc:
         raise click.UsageError(str(exc)) from None
-    from .layers import parse_layers, _dims
-
-    first = parse_layers(layers)[0]
-    input_shape = _dims(first[1][0], "shape", "layer 1")
     stdout_console(color).print(render_summary(rows, input_shape))
 
 
@@ -630,21 +657,25 @@ def demo(steps, color, debug):
     conv, _ = io.parse_matrix(data.joinpath("seven_conv_26x26.txt").read_bytes(), "seven_conv_26x26.txt")
     expected, _ = io.parse_matrix(data.joinpath("seven_maxpool_13x13.txt").read_bytes(), "seven_maxpool_13x13.txt")
     console = stdout_console(color)
-    colour = console.color_system is not None
+    colour = colour_on(console)
     say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
     say("The tutorial's example: a 28x28 image of a 7, convolved with a 3x3 filter, gives this 26x26 output.")
-    console.print(render_matrix(conv, title="convolution output", width=max(console.width, 120), color=colour))
+    console.print(render_matrix(conv, title="convolution output", width=console.width, color=colour))
     pooled = pool2d(conv, 2, 2)
     say("")
     say("Max pooling with a 2x2 window and stride 2 keeps the largest value of each 2x2 block:")
-    say("  poolcli pool seven_conv_26x26.txt -k 2 -s 2")
+    say("  poolcli pool FILE -k 2 -s 2     (sample_images/seven_conv_26x26.txt in the repository holds this matrix)")
     console.print(render_matrix(pooled, title="max pooled", width=console.width, color=colour))
     same = bool(np.array_equal(pooled, expected))
     say(f"Every one of the 169 cells equals the tutorial's 13x13 table: {'yes' if same else 'NO'}.")
     if steps:
-        say("")
-        say(f"The first {steps} windows of rows 6..9, columns 0..7 (poolcli explain --region 6:10,0:8):")
         part = conv[6:10, 0:8]
+        shown = min(steps, (part.shape[0] // 2) * (part.shape[1] // 2))
+        say("")
+        say(
+            f"The first {'window' if shown == 1 else f'{shown} windows'} of rows 6..9, columns 0..7 "
+            f"(poolcli explain FILE --region 6:10,0:8):"
+        )
         rows, cols = window_cells(part.shape, 2, 2)
         views = explain_steps(part, pool2d(part, 2, 2), rows, cols, "max", color=colour, origin=(6, 0))
         for n, view in enumerate(views):
@@ -696,7 +727,6 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
     """
     from .batch import plan_tasks, run_batch
 
-    params.update(to=to)
     spec = make_spec(ctx, params)
     if io.same_file(input_dir, output_dir):
         raise click.UsageError("OUTPUT_DIR is INPUT_DIR; inputs are never overwritten: choose another folder")
@@ -726,7 +756,7 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
                 console.print(f"poolcli: {n}", highlight=False, markup=False, soft_wrap=True)
         if progress is not None:
             task = progress.tasks[0]
-            rate = f"{task.speed:.1f} files/s" if task.speed else ""
+            rate = f"{task.completed / task.elapsed:.1f} files/s" if task.elapsed else ""
             progress.update(bar, advance=1, failed=failures, rate=rate)
 
     def on_total(n):
@@ -745,7 +775,7 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
             progress.start()
             bar = progress.add_task("pool", total=None, failed=0, rate="")
         stats = run_batch(
-            tasks, spec, to=to, jobs=jobs, skip_existing=skip_existing, fail_fast=fail_fast,
+            tasks, spec, jobs=jobs, skip_existing=skip_existing, fail_fast=fail_fast,
             on_outcome=on_outcome, on_total=on_total, dask_address=dask_address,
         )
     finally:
@@ -753,6 +783,9 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
             progress.stop()
         if report:
             report.close()
+    if stats.processed + stats.skipped + stats.failed == 0 and not stats.interrupted:
+        what = ", ".join(globs) if globs else "image files"
+        note(quiet, f"no files to pool in {input_dir} (looked for {what}{'' if recursive else '; -r for subfolders'})")
     if not quiet or stats.interrupted or stats.failed:
         console.print(f"poolcli: {stats.line()}", highlight=False, markup=False, soft_wrap=True)
     if stats.interrupted:

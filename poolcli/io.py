@@ -14,6 +14,8 @@ from __future__ import annotations
 import io as _io
 import math
 import os
+import re
+import threading
 import sys
 import tempfile
 import warnings
@@ -43,6 +45,7 @@ __all__ = [
     "to_image_array",
     "image_writer",
     "same_file",
+    "check_destination",
 ]
 
 #: Input is refused past this many bytes per allowed cell (a long float with its delimiter is < 32) ...
@@ -75,7 +78,6 @@ class Loaded:
     kind: str  # "image", "npy" or "text"
     name: str  # the path, or "<stdin>"
     image_format: Optional[str] = None  # Pillow's format name for images
-    image_mode: Optional[str] = None  # Pillow's mode as read, before conversion
     notes: List[str] = field(default_factory=list)
 
 
@@ -139,7 +141,9 @@ def _looks_like_image(head: bytes) -> bool:
     return False
 
 
-_SNIFFABLE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF", b"P1", b"P2", b"P3", b"P4", b"P5", b"P6")
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
+#: NetPBM (PBM, PGM, PPM, PAM): "P1".."P7" then whitespace; plain ones are all ASCII, so test before text
+_NETPBM = re.compile(rb"P[1-7]\s")
 
 
 def sniff(data: bytes) -> str:
@@ -147,7 +151,7 @@ def sniff(data: bytes) -> str:
     head = data[:64]
     if head.startswith(_NPY_MAGIC):
         return "npy"
-    if head.startswith(_SNIFFABLE_MAGIC[:7]):
+    if head.startswith(_IMAGE_MAGIC) or _NETPBM.match(head):
         return "image"
     if _is_text_start(head):
         return "text"
@@ -214,6 +218,8 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
             raise InputError(f"{name}: NPY holds Python objects; refused (it would need unpickling)") from None
         raise InputError(f"{name}: truncated or damaged NPY file ({exc})") from None
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - numpy's header parser raises many kinds (tokenize, struct, EOF ...)
         raise InputError(f"{name}: truncated or damaged NPY file ({type(exc).__name__}: {exc})") from None
     if arr.dtype.kind not in "iuf":
@@ -226,44 +232,47 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
     return arr
 
 
+#: Pillow's pixel limit is a process-wide setting: one image opens at a time (threads of a Dask worker)
+_PIL_LIMIT = threading.Lock()
+
+
 def _read_image(data, name: str, max_pixels: int) -> Loaded:
     """Decode an image from bytes or a path."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max_pixels
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            try:
-                im = Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data)
-                fmt, mode = im.format, im.mode
-                n_frames = getattr(im, "n_frames", 1)
-                if im.getexif().get(0x0112, 1) != 1:  # only then: exif_transpose copies the whole image
-                    im = ImageOps.exif_transpose(im)
-                im.load()
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-                raise InputError(
-                    f"{name}: image has more than {max_pixels:,} pixels; "
-                    f"pass --max-pixels N to allow it (a guard against decompression bombs)"
-                ) from None
-    except UnidentifiedImageError:
-        raise InputError(f"{name}: not an image Pillow can read") from None
-    except InputError:
-        raise
-    except MemoryError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds (OSError, IndexError, struct ...)
-        raise InputError(f"{name}: damaged or truncated image ({type(exc).__name__}: {exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = old
+    with _PIL_LIMIT:
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data) as opened:
+                    fmt = opened.format
+                    n_frames = getattr(opened, "n_frames", 1)
+                    im = opened
+                    if im.getexif().get(0x0112, 1) != 1:  # only then: exif_transpose copies the whole image
+                        im = ImageOps.exif_transpose(im)
+                    im.load()
+                    arr = _image_to_array(im)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise InputError(
+                f"{name}: image has more than {max_pixels:,} pixels; "
+                f"pass --max-pixels N to allow it (a guard against decompression bombs)"
+            ) from None
+        except UnidentifiedImageError:
+            raise InputError(f"{name}: not an image Pillow can read") from None
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds (OSError, IndexError, struct ...)
+            raise InputError(f"{name}: damaged or truncated image ({type(exc).__name__}: {exc})") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
     notes = []
     if n_frames > 1:
         notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
-    arr = _image_to_array(im)
     if arr.shape[0] * arr.shape[1] > max_pixels:
         raise InputError(f"{name}: image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it")
-    return Loaded(arr, "image", name, image_format=fmt, image_mode=mode, notes=notes)
+    return Loaded(arr, "image", name, image_format=fmt, notes=notes)
 
 
 def _image_to_array(im) -> np.ndarray:
@@ -271,7 +280,13 @@ def _image_to_array(im) -> np.ndarray:
     if mode == "1":
         im = im.convert("L")
     elif mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        if "transparency" in im.info:
+            im = im.convert("RGBA")
+        else:
+            pal = np.array(im.getpalette() or [0, 0, 0], dtype=np.uint8).reshape(-1, 3)
+            used = pal[np.unique(np.asarray(im))] if len(pal) else pal
+            # a gray palette (GIFs of gray images) reads back as one channel, as it was written
+            im = im.convert("L" if (used[:, 0] == used[:, 1]).all() and (used[:, 1] == used[:, 2]).all() else "RGB")
     elif mode == "PA":
         im = im.convert("RGBA")
     elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
@@ -332,16 +347,16 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _delimiter(line: str) -> Optional[str]:
-    for delim in (",", "\t", ";"):
+    for delim in (",", ";"):
         if delim in line:
             return delim
-    return None  # whitespace
+    return None  # whitespace: tabs, spaces, or a mix of them
 
 
 def _split(line: str, delim: Optional[str]) -> List[str]:
     if delim is None:
-        return line.split()
-    return [c.strip() for c in line.split(delim)]
+        return [c.strip('"') for c in line.split()]
+    return [c.strip().strip('"') for c in line.split(delim)]
 
 
 def _is_number(token: str) -> bool:
@@ -492,14 +507,29 @@ def same_file(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-@contextmanager
-def atomic_writer(path: str) -> Iterator[IO[bytes]]:
-    """Yield a binary file that replaces ``path`` only once it is completely written."""
+def check_destination(path: str) -> None:
+    """Refuse an output path whose folder is missing or that names a folder, before anything is done."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise OutputError(f"{path}: output folder {os.path.dirname(path) or '.'} does not exist")
     if os.path.isdir(path):
         raise OutputError(f"{path}: is a folder; give a file name")
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once, at import: os.umask can only be read by setting it
+
+
+@contextmanager
+def atomic_writer(path: str) -> Iterator[IO[bytes]]:
+    """Yield a binary file that replaces ``path`` only once it is completely written."""
+    check_destination(path)
+    folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     except OSError as exc:
@@ -508,9 +538,13 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+            f.flush()
+            os.fsync(f.fileno())  # the data is on disk before the name points at it
+        try:
+            mode = os.stat(path).st_mode & 0o7777  # replacing a file keeps its permissions
+        except OSError:
+            mode = 0o666 & ~_UMASK
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -555,7 +589,7 @@ def to_image_array(arr: np.ndarray, *, bits: int, rescale: str = "auto") -> Tupl
     if nan.any():
         a[nan] = 0
         note = f"{int(nan.sum())} NaN values written as 0"
-    if rescale != "minmax" and a.dtype.kind == "f":
+    if rescale != "minmax":
         r = np.floor(a + 0.5)
         finite = np.isfinite(r)
         if rescale == "clip" or (finite.all() and r.min() >= 0 and r.max() <= top):

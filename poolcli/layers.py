@@ -5,7 +5,7 @@ Layer syntax, one layer per argument (or several separated by ``;``)::
     input 20x20x3          the input shape, H x W x C (first)
     dense 16               units; acts on the last axis
     conv 32 3x3 same       filters, kernel, then padding / stride=S / dilation=D / nobias
-    maxpool 2 stride=2     size, then stride=S / padding (valid, same, P, PxQ) / dilation=D / ceil
+    maxpool 2 stride=2     size, then stride=S / valid / same / padding=P (or PxQ) / dilation=D / ceil
     avgpool 3 same         likewise
     globalmaxpool, globalavgpool, flatten, relu, dropout, batchnorm
 
@@ -72,7 +72,6 @@ class Layer:
     kind: str  # Keras class name, e.g. Conv2D
     shape: Tuple[int, ...]  # output shape without the batch axis
     params: int
-    spec: str  # the text it was parsed from
 
 
 def _split(specs: Sequence[str]) -> List[str]:
@@ -157,8 +156,8 @@ def _options(tokens: List[str], where: str, allowed: Sequence[str]):
     return positional, settings
 
 
-def summarise(specs: Sequence[str]) -> List[Layer]:
-    """Return the summary rows for the layers, the first being the input."""
+def summarise(specs: Sequence[str]) -> Tuple[Tuple[int, ...], List[Layer]]:
+    """Return the input shape and a summary row for each layer after it."""
     parsed = parse_layers(specs)
     layers: List[Layer] = []
     counts: dict = {}
@@ -170,14 +169,14 @@ def summarise(specs: Sequence[str]) -> List[Layer]:
                 raise LayerError(f"{where}: 'input' may only be the first layer")
             if len(tokens) != 1:
                 raise LayerError(f"{where}: give the input shape as HxWxC, e.g. input 20x20x3")
-            shape = _dims(tokens[0], "shape", where)
+            shape = input_shape = _dims(tokens[0], "shape", where)
             continue
         shape, params = _apply(kind, tokens, shape, where)
         base, cls = _KERAS[kind]
         k = counts.get(base, 0)
         counts[base] = k + 1
-        layers.append(Layer(base if k == 0 else f"{base}_{k}", cls, shape, params, text))
-    return layers
+        layers.append(Layer(base if k == 0 else f"{base}_{k}", cls, shape, params))
+    return input_shape, layers
 
 
 def _apply(kind: str, tokens: List[str], shape: Tuple[int, ...], where: str) -> Tuple[Tuple[int, ...], int]:
@@ -224,15 +223,21 @@ def _apply(kind: str, tokens: List[str], shape: Tuple[int, ...], where: str) -> 
         size = _pair(pos[0], "pool size", where) if pos else (2, 2)
         stride, padding, dilation, ceil = opts.get("stride"), opts.get("padding", "valid"), opts.get("dilation"), "ceil" in opts
         params, channels = 0, shape[2]
-    try:
-        out = output_shape(
-            shape[:2],
-            size,
-            _pair(stride, "stride", where) if stride else None,
-            _padding(padding, where) if isinstance(padding, str) else padding,
-            dilation=_pair(dilation, "dilation", where) if dilation else 1,
-            ceil_mode=ceil,
+    stride_hw = _pair(stride, "stride", where) if stride else None
+    dilation_hw = _pair(dilation, "dilation", where) if dilation else (1, 1)
+    pad = _padding(padding, where) if isinstance(padding, str) else padding
+    if kind == "conv" and not isinstance(pad, str):
+        # a convolution takes any padding (PyTorch Conv2d); a pool at most half its window
+        ph, pw = (pad, pad) if isinstance(pad, int) else pad
+        out = tuple(
+            (n + 2 * p - (d * (k - 1) + 1)) // s + 1
+            for n, p, k, d, s in zip(shape[:2], (ph, pw), size, dilation_hw, stride_hw)
         )
+        if min(out) < 1:
+            raise LayerError(f"{where}: kernel {size[0]}x{size[1]} does not fit the {shape[0]}x{shape[1]} input")
+        return (out[0], out[1], channels), params
+    try:
+        out = output_shape(shape[:2], size, stride_hw, pad, dilation=dilation_hw, ceil_mode=ceil)
     except ValueError as exc:
         raise LayerError(f"{where}: {exc} (input {shape[0]}x{shape[1]})") from None
     return (out[0], out[1], channels), params

@@ -87,6 +87,11 @@ def _padding(padding) -> Union[str, Tuple[int, int]]:
     return pair
 
 
+def canonical_mode(mode: str) -> str:
+    """Return "max", "avg", "min" or "sum" for a mode or its alias ("average", "mean"); ValueError otherwise."""
+    return _mode(mode)
+
+
 def _mode(mode: str) -> str:
     if not isinstance(mode, str):
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -417,8 +422,9 @@ def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.n
     row_bytes = max(1, (x.size // h) * widest)
     per_band = max(1, _BAND_BYTES // (row_bytes * max(ph.s, 1)))
     if mode == "avg":
-        count_h = _window_counts(ph).astype(out_dtype)
-        count_w = _window_counts(pw).astype(out_dtype)
+        cdt = _count_dtype(acc, out_dtype)
+        count_h = _window_counts(ph).astype(cdt)
+        count_w = _window_counts(pw).astype(cdt)
         if x.ndim == 3:
             count_w = count_w[:, None]
 
@@ -431,13 +437,16 @@ def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.n
         rows = _window_reduce(part, 0, i1 - i0, ph.k, ph.s, ph.d, ufunc, acc)
         rows = _pad_axis(rows, 1, pw.before, pw.after, fill)
         target = out[i0:i1]
+        divisor = count_h[i0:i1].reshape((-1,) + (1,) * (x.ndim - 1)) * count_w if mode == "avg" else None
         if acc == out_dtype:
             _window_reduce(rows, 1, pw.out, pw.k, pw.s, pw.d, ufunc, acc, out=target)
+            if divisor is not None:
+                np.divide(target, divisor, out=target)
         else:
-            np.copyto(target, _window_reduce(rows, 1, pw.out, pw.k, pw.s, pw.d, ufunc, acc), casting="unsafe")
-        if mode == "avg":
-            ch = count_h[i0:i1].reshape((-1,) + (1,) * (x.ndim - 1))
-            np.divide(target, ch * count_w, out=target)
+            total = _window_reduce(rows, 1, pw.out, pw.k, pw.s, pw.d, ufunc, acc)
+            # integer sums divide in float64; a float16 input's float32 sums divide before narrowing
+            with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf, as numpy's own sum would be
+                np.copyto(target, total if divisor is None else total / divisor, casting="unsafe")
 
     _run_bands(band, ph.out, per_band, x.size)
     return out
@@ -654,14 +663,16 @@ def _pool_adaptive(x: np.ndarray, out_hw: Tuple[int, int], mode: str, return_ind
     rows, ch = _adaptive_axis(x, 0, oh, mode, acc)
     total, cw = _adaptive_axis(rows, 1, ow, mode, acc)
     result_dtype = _result_float(x.dtype)
-    out = total.astype(result_dtype, copy=False)
-    if mode == "sum":
-        return out
-    counts = np.multiply.outer(ch, cw).astype(result_dtype)
-    if x.ndim == 3:
-        counts = counts[:, :, None]
-    np.divide(out, counts, out=out)
-    return out
+    if mode == "avg":
+        counts = np.multiply.outer(ch, cw).astype(_count_dtype(acc, result_dtype))
+        total = total / (counts[:, :, None] if x.ndim == 3 else counts)  # in the wide type, then cast
+    with np.errstate(over="ignore"):
+        return total.astype(result_dtype, copy=False)
+
+
+def _count_dtype(acc: np.dtype, result: np.dtype) -> np.dtype:
+    """The divisor's type: the result's when sums accumulate in it, else float64 (a float16 sum of 4 x 60000 would overflow)."""
+    return np.dtype(result) if np.dtype(acc) == np.dtype(result) else np.dtype(np.float64)
 
 
 # --------------------------------------------------------------------------- convolution

@@ -132,4 +132,9 @@ def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: 
     pixels, note = io.to_image_array(result, bits=bits, rescale=spec.rescale)
     if note:
         notes.append(f"{name}: {note}")
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if fmt in ("jpg", "jpeg"):
+        notes.append(f"{name}: JPEG is lossy, so the written values are approximate; write .png for exact values")
+    elif fmt == "gif" and channels > 1:
+        notes.append(f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values")
     return io.image_writer(pixels, fmt, compress_level=spec.compress_level, name=name), notes

@@ -144,11 +144,12 @@ def render_matrix(
     diverging = lo < 0 < hi or hi <= 0 < -lo
 
     head = f"{h}x{w} {values.dtype}  {_stats(values)}"
-    table = Table(box=None, padding=(0, 0, 0, 1), show_header=True, header_style="dim", pad_edge=False)
-    table.add_column("", justify="right", style="dim", no_wrap=True)
+    dim = "dim" if color else ""
+    table = Table(box=None, padding=(0, 0, 0, 1), show_header=True, header_style=dim, pad_edge=False)
+    table.add_column("", justify="right", style=dim, no_wrap=True)
     for pos, c in enumerate(cols):
         if col_gap is not None and pos == col_gap:
-            table.add_column(ELLIPSIS, justify="center", header_style="dim")
+            table.add_column(ELLIPSIS, justify="center", header_style=dim)
         table.add_column(str(c), justify="right", no_wrap=True, min_width=cell_w)
     for ri, r in enumerate(rows):
         if row_gap is not None and ri == row_gap:
@@ -224,15 +225,16 @@ def _matrix_grid(
 
     ``origin`` is added to the row and column labels (a region of a larger input keeps its numbers).
     """
+    dim = "dim" if color else ""
     grid = Table.grid(padding=(0, 0))
-    grid.add_column(justify="right", no_wrap=True, style="dim")
+    grid.add_column(justify="right", no_wrap=True, style=dim)
     grid.add_column(width=1)  # a gap between the row labels and the cells
     for _ in col_ids:
         # cells come padded to one width; left-justified so that rich's trimming of a trailing space is harmless
         grid.add_column(justify="left", no_wrap=True)
-    grid.add_row(Text(""), Text(""), *[Text(f" {str(c + origin[1]).rjust(width)} ", style="dim") for c in col_ids])
+    grid.add_row(Text(""), Text(""), *[Text(f" {str(c + origin[1]).rjust(width)} ", style=dim) for c in col_ids])
     for r in row_ids:
-        row = [Text(f"{r + origin[0]}", style="dim"), Text("")]
+        row = [Text(f"{r + origin[0]}", style=dim), Text("")]
         for c in col_ids:
             row.append(_cell(texts.get((r, c), "·"), width, marks.get((r, c)), color))
         grid.add_row(*row)
@@ -330,7 +332,7 @@ def render_summary(layers, input_shape) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", pad_edge=False, show_footer=False)
     table.add_column("Layer (type)", no_wrap=True)
     table.add_column("Output Shape", no_wrap=True)
-    table.add_column("Param #", justify="right", no_wrap=True)
+    table.add_column("Param #", justify="right", no_wrap=True, min_width=len("Param #"))
     table.add_row("input (InputLayer)", _keras_shape(input_shape), "0", style="dim")
     for layer in layers:
         table.add_row(f"{layer.name} ({layer.kind})", _keras_shape(layer.shape), f"{layer.params:,}")

@@ -150,7 +150,8 @@ def ref_pool2d(x, size=2, stride=None, padding="valid", mode="max", *, dilation=
                     if mode == "avg":
                         divisor = rcount * ccount if output_size is None else len(real)
                         total = total / divisor          # int / int is correctly rounded
-                    out[oi, oj, ch] = total
+                    with np.errstate(over="ignore"):      # float16 past 65504 is inf, as in numpy
+                        out[oi, oj, ch] = total
     out = out.reshape(out.shape[:2] + x.shape[2:])
     if return_indices:
         return out, idx.reshape(out.shape)
@@ -190,5 +191,5 @@ def ref_conv2d(x, kernel, padding="valid"):
                     out[i, j, ch] = math.nan
                 else:
                     out[i, j, ch] = math.fsum(terms)
-    out_dtype = np.float32 if x.dtype == np.float32 else np.float64
+    out_dtype = np.float32 if x.dtype.kind == "f" and x.dtype.itemsize <= 4 else np.float64  # float16 too
     return out.reshape((oh, ow) + x.shape[2:]).astype(out_dtype)

@@ -186,6 +186,24 @@ ROWS = [
 ]
 
 
+# what each row that works must produce (by hand: 2x2 max pooling unless the row says otherwise)
+EXPECTED = {
+    "name with spaces and non-ASCII": [[4]],
+    "header row is skipped with a note": [[4]],
+    "UTF-16 text is read": [[4]],
+    "extremely long line": [[2] * 100_000],
+    "nan and inf accepted": [[np.nan, np.inf], [-np.inf, 1]],
+    "1x1 matrix pooled 1x1": [[7]],
+    "single row": [[2, 4]],
+    "single column": [[2], [4]],
+    "animated GIF: first frame, with a note": [[10] * 3] * 2,  # the first frame is all 10s
+    "palette PNG with transparency": [[[255, 0, 0, 255]] * 2] * 2,  # index 1 is opaque red
+    "1-bit image": [[0] * 4] * 3,
+    "16-bit image": [[0] * 4] * 3,
+    "CMYK JPEG": [[[255, 255, 255]] * 4] * 3,  # CMYK zero ink is white
+}
+
+
 @pytest.mark.parametrize("name, build, extra, code, message", ROWS, ids=[r[0] if isinstance(r, tuple) else r.id for r in ROWS])
 def test_bad_input_row(tmp_path, monkeypatch, name, build, extra, code, message):
     monkeypatch.chdir(tmp_path)
@@ -203,7 +221,12 @@ def test_bad_input_row(tmp_path, monkeypatch, name, build, extra, code, message)
         made = set(os.listdir(tmp_path)) - set(before)
         wrote = [a for a in extra if a.endswith((".csv", ".png"))] if "-o" in extra else []
         assert made == set(wrote)
-        assert wrote or result.stdout  # the result went somewhere
+        out = np.asarray(Image.open(tmp_path / wrote[0])) if wrote and wrote[0].endswith(".png") else None
+        if not wrote:
+            out = np.array([[float(v) for v in line.split(",")] for line in result.stdout.splitlines()])
+        if wrote and wrote[0].endswith(".csv"):
+            out = np.loadtxt(tmp_path / wrote[0], delimiter=",", ndmin=2)
+        assert np.array_equal(out, np.array(EXPECTED[name]), equal_nan=True), out
 
 
 def test_the_table_is_large_enough():
@@ -250,7 +273,8 @@ def _slow_input(tmp_path, n=6000):
     return tmp_path / "big.png"
 
 
-def test_sigint_during_pool_exits_130_and_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_signal_while_writing_exits_130_and_leaves_nothing(tmp_path, signame):
     import signal
     import subprocess
     import sys
@@ -261,12 +285,25 @@ def test_sigint_during_pool_exits_130_and_leaves_nothing(tmp_path):
     out.parent.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "poolcli", "pool", str(src), "-k", "1", "--compress-level", "9", "-o", str(out)],
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)  # past start-up, inside decoding, pooling or encoding
-    proc.send_signal(signal.SIGINT)
+    deadline = time.time() + 60
+    while time.time() < deadline and not os.listdir(out.parent):
+        time.sleep(0.005)  # until the temporary output exists: the signal then lands mid-write
+    assert os.listdir(out.parent), "the output was never started"
+    proc.send_signal(getattr(signal, signame))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip() == "poolcli: interrupted"
     assert os.listdir(out.parent) == []
+
+
+def test_indices_destination_checked_before_anything_is_written(tmp_path):
+    (tmp_path / "m.csv").write_text("1,2\n3,4\n")
+    run = lambda *a: CliRunner().invoke(main, ["pool", str(tmp_path / "m.csv"), *a])  # noqa: E731
+    r = run("-o", str(tmp_path / "v.csv"), "--indices", str(tmp_path / "nodir" / "i.csv"))
+    assert r.exit_code == 1 and "output folder" in r.stderr
+    r = run("-o", str(tmp_path / "v.csv"), "--indices", str(tmp_path / "v.csv"))
+    assert r.exit_code == 2 and "are the same file; give two paths" in r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["m.csv"]
 
 
 def test_two_writers_of_one_output_never_mix(tmp_path):

@@ -231,3 +231,38 @@ def test_dask_unreachable_scheduler_is_one_line(folder, tmp_path):
     result = run([str(src), str(tmp_path / "o"), "--dask", "tcp://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "--dask tcp://127.0.0.1:9: cannot reach the scheduler" in result.stderr
+
+
+def test_two_inputs_with_one_output_name_are_refused(tmp_path):
+    src = tmp_path / "in"
+    arr = make_png(src / "a.png", 1)
+    Image.fromarray(arr).save(src / "a.bmp")
+    result = run([str(src), str(tmp_path / "o"), "-t", "png", "-j", "1"])
+    assert result.exit_code == 1
+    assert f"poolcli: {src / 'a.png'}: its output {tmp_path / 'o' / 'a.png'} is also {src / 'a.bmp'}'s" in result.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "o" / "a.png")), pool2d(arr, 2))  # the first one wins
+
+
+def test_a_dying_worker_fails_its_files_cleanly(tmp_path):
+    src = _big_folder(tmp_path, n=40)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_pool_cmd(src, out), stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    children = []
+    while time.time() < deadline and not children:
+        try:
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+        if children and not (out.exists() and os.listdir(out)):
+            children = []  # wait until the workers are writing
+        time.sleep(0.01)
+    os.kill(children[0], signal.SIGKILL)  # as the out-of-memory killer would
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "a worker process died (killed, or out of memory?)" in err
+    assert "Traceback" not in err
+    assert not [n for n in os.listdir(out) if n.startswith(".")]
+    for name in os.listdir(out):
+        assert np.asarray(Image.open(out / name)).shape == (350, 350)

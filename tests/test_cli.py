@@ -188,7 +188,7 @@ def test_errors_one_line_and_exit_code(tmp_path, args, code, message):
 
 def test_library_error_lines_are_single():
     result = run(["pool", str(GOLDEN / "square5.csv"), "-k", "9"])
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("poolcli: error: ")
 
 
 def test_debug_shows_the_traceback():

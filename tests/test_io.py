@@ -162,7 +162,6 @@ def test_npy_truncated(tmp_path):
         ("RGBA", (5, 7, 4), np.uint8),
         ("LA", (5, 7, 2), np.uint8),
         ("1", (5, 7), np.uint8),
-        ("P", (5, 7, 3), np.uint8),
         ("I;16", (5, 7), np.uint16),
     ],
 )
@@ -174,6 +173,30 @@ def test_image_modes(tmp_path, mode, expect_shape, expect_dtype):
     assert loaded.array.shape == expect_shape and loaded.array.dtype == expect_dtype
 
 
+def test_palette_images_colour_or_gray(tmp_path):
+    colour = Image.new("P", (4, 3), 1)
+    colour.putpalette([0, 0, 0, 200, 10, 30] + [0] * 762)
+    colour.save(tmp_path / "c.png")
+    arr = io.read_input(str(tmp_path / "c.png")).array
+    assert arr.shape == (3, 4, 3) and arr[0, 0].tolist() == [200, 10, 30]
+    gray = Image.fromarray(np.arange(12, dtype=np.uint8).reshape(3, 4) * 20)
+    gray.save(tmp_path / "g.gif")  # GIF stores it with a gray palette
+    arr = io.read_input(str(tmp_path / "g.gif")).array
+    assert arr.shape == (3, 4) and arr.tolist() == (np.arange(12).reshape(3, 4) * 20).tolist()
+
+
+def test_netpbm_is_an_image_even_when_ascii(tmp_path):
+    (tmp_path / "p.pgm").write_bytes(b"P2\n3 2\n255\n0 10 20\n30 40 50\n")
+    loaded = io.read_input(str(tmp_path / "p.pgm"))
+    assert loaded.kind == "image" and loaded.array.tolist() == [[0, 10, 20], [30, 40, 50]]
+    assert io.sniff(b"P1,P2\n1,2\n") == "text"  # a header that merely starts with P1 is still text
+
+
+def test_tabs_and_spaces_mixed_and_quoted_cells():
+    assert parse("1 2\t3 4\n5 6 7 8\n")[0].tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    assert parse('"1","2"\n"3","4"\n')[0].tolist() == [[1, 2], [3, 4]]
+
+
 def test_cmyk_jpeg_becomes_rgb(tmp_path):
     p = tmp_path / "c.jpg"
     Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(p)
@@ -183,12 +206,15 @@ def test_cmyk_jpeg_becomes_rgb(tmp_path):
 
 
 def test_exif_orientation_applied(tmp_path):
-    p = tmp_path / "o.jpg"
-    im = Image.new("L", (4, 2))
+    p = tmp_path / "o.png"
+    arr = np.zeros((2, 4), np.uint8)
+    arr[0, 0] = 255  # mark the stored top-left corner
     exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
-    im.save(p, exif=exif)
-    assert io.read_input(str(p)).array.shape == (4, 2)
+    exif[0x0112] = 6  # shown rotated 90 degrees clockwise
+    Image.fromarray(arr).save(p, exif=exif)
+    got = io.read_input(str(p)).array
+    assert got.shape == (4, 2)
+    assert got[0, 1] == 255 and got.sum() == 255  # the top-left corner turns to the top-right
 
 
 def test_decompression_bomb_guard(tmp_path):

@@ -20,7 +20,7 @@ from reference import EmptyWindowError, ref_conv2d, ref_output_shape, ref_pool2d
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 MODES = ["max", "avg", "min", "sum"]
-DTYPES = ["uint8", "int16", "float32", "float64"]
+DTYPES = ["uint8", "int16", "float32", "float64", "uint16", "int32", "float16"]
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 
 
@@ -108,13 +108,14 @@ def images(draw, dtype=None, max_side=15, nan=True):
     dtype = dtype or draw(st.sampled_from(DTYPES))
     if draw(st.integers(0, 3)) == 0:                      # few distinct values: lots of ties
         elements = st.integers(0, 3)
-        if dtype in ("uint8", "int16") and draw(st.booleans()):   # ties at the dtype's extremes
+        if dtype in ("uint8", "int16", "uint16", "int32") and draw(st.booleans()):   # ties at the dtype's extremes
             info = np.iinfo(dtype)
             elements = st.sampled_from([int(info.min), int(info.min) + 1, int(info.max) - 1, int(info.max)])
-    elif dtype == "uint8":
-        elements = st.integers(0, 255)
-    elif dtype == "int16":
-        elements = st.integers(-32768, 32767)
+    elif dtype in ("uint8", "int16", "uint16", "int32"):
+        info = np.iinfo(dtype)  # the whole range: sums of values near the limits must not wrap
+        elements = st.integers(int(info.min), int(info.max))
+    elif dtype == "float16":
+        elements = st.floats(-6e4, 6e4, width=16, allow_subnormal=False)
     elif dtype == "float32":
         elements = st.floats(-1e4, 1e4, width=32, allow_subnormal=False)
     else:
@@ -150,7 +151,9 @@ def window_kwargs(draw):
 def assert_close(got, want, rtol, scale):
     """Same NaN mask, then assert_allclose(rtol); cells whose terms cancel get atol = rtol * sum|terms|."""
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
-    ok = ~np.isnan(want)
+    inf = np.isinf(want)  # a float16 sum past 65504: both must be the same infinity
+    np.testing.assert_array_equal(got[inf], want[inf])
+    ok = ~np.isnan(want) & ~inf
     g, w = got[ok].astype(np.float64), want[ok].astype(np.float64)
     s = scale[ok].astype(np.float64)
     near = np.abs(g - w) <= rtol * s                     # within rounding of the summed magnitudes
@@ -169,7 +172,7 @@ def check_pool(x, kw):
     assert got.shape == want.shape
     assert got.dtype == want.dtype
     if kw.get("mode", "max") in ("avg", "sum") and x.dtype.kind == "f":
-        rtol = 1e-5 if x.dtype == np.float32 else 1e-12
+        rtol = {np.dtype(np.float16): 2e-3, np.dtype(np.float32): 1e-5}.get(x.dtype, 1e-12)
         # Scale of each cell = the same pool of |x|: bounds the rounding error of any summation order.
         scale = ref_pool2d(np.abs(np.nan_to_num(x)).astype(np.float64), **kw)
         assert_close(got, want, rtol, scale)
@@ -361,7 +364,7 @@ def test_conv2d_matches_reference(data):
     with tiny_bands_and_threads() if data.draw(st.booleans()) else nullcontext():
         got = poolcli.conv2d(x, kernel, padding)
     assert got.shape == want.shape and got.dtype == want.dtype
-    rtol = 1e-5 if x.dtype == np.float32 else 1e-12
+    rtol = {np.dtype(np.float16): 2e-3, np.dtype(np.float32): 1e-5}.get(x.dtype, 1e-12)
     scale = ref_conv2d(np.abs(np.nan_to_num(x)).astype(np.float64), np.abs(kernel), padding)
     assert_close(got, want, rtol, scale)
 

@@ -204,3 +204,11 @@ def test_demo_from_a_temporary_folder(tmp_path, monkeypatch):
     assert "max pooled  13x13 float64" in out
     assert "Every one of the 169 cells equals the tutorial's 13x13 table: yes." in out
     assert out.count("window ") >= 4 and "max(0.0, 0.3, 0.5, 1.2) = 1.2" in out
+
+
+def test_summary_conv_takes_any_padding_pool_at_most_half():
+    ok = run(["summary", "input 8x8x1; conv 4 3x3 padding=2; conv 2 1x1 p=1", "--no-color"])
+    shapes = [re.split(r"\s{2,}", l.strip())[1] for l in ok.stdout.splitlines() if "(None" in l]
+    assert shapes == ["(None, 8, 8, 1)", "(None, 10, 10, 4)", "(None, 12, 12, 2)"]
+    bad = run(["summary", "input 8x8x1; maxpool 2 padding=2"])
+    assert bad.exit_code == 2 and "padding 2x2 is more than half the pool window 2x2" in bad.stderr
