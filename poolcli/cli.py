@@ -159,7 +159,12 @@ class Group(click.Group):
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare `poolcli`: the help, as click shows it
                 click.echo(exc.format_message(), err=True)
                 sys.exit(exc.exit_code)
-            where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "poolcli")
+            if exc.ctx is not None:
+                where = exc.ctx.command_path
+            else:  # an option's missing value is found before the command's context exists
+                argv = list(args) if args is not None else sys.argv[1:]
+                sub = f" {argv[0]}" if argv and argv[0] in self.commands else ""
+                where = f"{prog_name or 'poolcli'}{sub}"
             click.echo(f"poolcli: error: {exc.format_message()} (see '{where} --help')", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:

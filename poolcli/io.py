@@ -426,6 +426,8 @@ def _parse_slowly(rows, delim, width, name) -> np.ndarray:
             try:
                 out[r, c] = float(cell)
             except ValueError:
+                if not cell:
+                    raise InputError(f"{name}: line {lineno}, column {c + 1} is empty (a doubled or trailing delimiter?)") from None
                 shown = cell if len(cell) <= 20 else cell[:20] + "..."
                 raise InputError(f"{name}: line {lineno}, column {c + 1}: {shown!r} is not a number") from None
     return out

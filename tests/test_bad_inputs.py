@@ -141,6 +141,7 @@ ROWS = [
     ("header row is skipped with a note", text("a,b\n1,2\n3,4\n"), [], 0, "line 1 looks like a header (a, b); skipped it"),
     ("mixed delimiters", text("1,2\n3;4\n"), [], 1, "m.csv: line 2 has 1 values, expected 2"),
     ("UTF-16 text is read", text("1,2\n3,4\n".encode("utf-16")), [], 0, ""),
+    ("trailing delimiter", text("1,2,\n3,4,\n"), [], 1, "m.csv: line 1, column 3 is empty (a doubled or trailing delimiter?)"),
     ("not UTF-8", text(b"1,2\n3,\xff\n"), [], 1, "m.csv: line 2: not UTF-8 text (byte 0xff)"),
     ("extremely long line", text(",".join(["1"] * 200_000) + "\n" + ",".join(["2"] * 200_000) + "\n"), [], 0, ""),
     ("nan and inf accepted", text("nan,inf\n-inf,1\n"), ["-k", "1"], 0, ""),
@@ -169,6 +170,7 @@ ROWS = [
     ("complex array", npy(np.zeros((2, 2), complex)), [], 1, "a.npy: NPY dtype complex is not supported"),
     ("truncated NPY", lambda d: (npy(np.arange(100.0).reshape(10, 10))(d), (d / "a.npy").write_bytes((d / "a.npy").read_bytes()[:90]))[0], [], 1, "a.npy: truncated or damaged NPY file"),
     # options
+    ("option without its value", SQ, ["-k"], 2, "Option '-k' requires an argument. (see 'main pool --help')"),
     ("size 0", SQ, ["-k", "0"], 2, "Invalid value for '-k' / '--size': must be >= 1, got 0"),
     ("negative stride", SQ, ["-s", "-1"], 2, "Invalid value for '-s' / '--stride': must be >= 1, got -1"),
     ("dilation 0", SQ, ["-d", "0"], 2, "Invalid value for '-d' / '--dilation': must be >= 1, got 0"),
