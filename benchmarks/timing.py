@@ -6,7 +6,7 @@ import os
 import platform
 import statistics
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 
 def median_ms(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:

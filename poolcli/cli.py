@@ -11,12 +11,15 @@ import os
 import signal
 import sys
 import threading
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 from click.core import ParameterSource
 
 from . import __version__, formats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline import PoolSpec
 
 
 class _OnFirstUse:

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from poolcli import pool2d
-from poolcli.batch import Task, plan_tasks, walk
+from poolcli.batch import plan_tasks, walk
 from poolcli.cli import main
 
 
