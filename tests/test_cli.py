@@ -224,3 +224,24 @@ def test_no_input_on_a_terminal_is_a_usage_error():
         os.close(slave)
     assert proc.returncode == 2
     assert "no INPUT given and standard input is a terminal" in proc.stderr
+
+
+def test_on_a_terminal_the_result_is_a_table_not_csv(tmp_path):
+    import pty
+
+    src = tmp_path / "m.csv"
+    src.write_text("1,2,3,4\n5,6,7,8\n9,10,11,12\n13,14,15,16\n")
+    master, slave = pty.openpty()
+    env = dict(os.environ, COLUMNS="80", TERM="xterm", NO_COLOR="1")
+    proc = subprocess.run([*_poolcli(), "pool", str(src)], stdin=slave, stdout=slave, stderr=subprocess.PIPE, env=env, timeout=60)
+    os.close(slave)
+    out = b""
+    try:
+        while chunk := os.read(master, 4096):
+            out += chunk
+    except OSError:
+        pass
+    os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line.rstrip() for line in out.decode().replace("\r", "").splitlines()]
+    assert lines == ["result  2x2 float64  min 6  max 16  mean 11", "   0  1", "0  6  8", "1 14 16"]
