@@ -14,7 +14,7 @@ import json
 import os
 import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -311,6 +311,9 @@ def run_batch(
 CHUNK = 8
 
 
+WORKER_DIED = "a worker process died (killed, or out of memory?)"
+
+
 def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk):
     from concurrent.futures.process import BrokenProcessPool
 
@@ -320,9 +323,8 @@ def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk
     try:
         n = 0
         source = iter(tasks)
-        exhausted = False
-        stop = False
-        while not stop:
+        exhausted = stop = broken = False
+        while not stop and not broken:
             while not exhausted and not stop and len(pending) < window:
                 batch = []
                 for task in source:
@@ -334,21 +336,36 @@ def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk
                     exhausted = True
                     on_total(n)
                 if batch:
-                    pending[executor.submit(_process_in_worker, batch, spec, skip_existing)] = batch
-            if not pending:
+                    try:
+                        pending[executor.submit(_process_in_worker, batch, spec, skip_existing)] = batch
+                    except BrokenProcessPool:
+                        pending[_failed_future()] = batch
+                        broken = True
+                        break
+            if not pending or broken:
                 break
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
-                try:
-                    outcomes = fut.result()
-                except BrokenProcessPool:
-                    # a worker died (killed, out of memory): its files fail, nothing more is sent
-                    outcomes = [Outcome(t.src, t.dst, "failed", "a worker process died (killed, or out of memory?)") for t in pending[fut]]
-                    _sweep_temporaries(pending[fut])
-                    exhausted = stop = True
-                del pending[fut]
-                for outcome in outcomes:
+                if fut.exception() is not None:
+                    broken = True  # settled below, with every other chunk in flight
+                    break
+                for outcome in fut.result():
                     stop = report(outcome) or stop
+                del pending[fut]
+        if broken:
+            # a worker died: report what finished, fail what did not, and start nothing more
+            wait(list(pending))
+            for fut, batch in list(pending.items()):
+                if fut.exception() is None:
+                    for outcome in fut.result():
+                        report(outcome)
+                else:
+                    _sweep_temporaries(batch)
+                    for t in batch:
+                        report(Outcome(t.src, t.dst, "failed", WORKER_DIED))
+                del pending[fut]
+            for t in source:
+                report(Outcome(t.src, t.dst, "failed", "not started: " + WORKER_DIED))
         clean = True
     finally:
         if clean:
@@ -357,6 +374,14 @@ def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk
             executor.shutdown(wait=True, cancel_futures=True)
         else:
             _stop_workers(executor)
+
+
+def _failed_future() -> Future:
+    from concurrent.futures.process import BrokenProcessPool
+
+    fut: Future = Future()
+    fut.set_exception(BrokenProcessPool(WORKER_DIED))
+    return fut
 
 
 def _stop_workers(executor: ProcessPoolExecutor) -> None:
@@ -416,8 +441,14 @@ def _run_dask(tasks, spec, skip_existing, report, on_total, address, in_flight):
         top_up()
         while futures.count():
             fut = next(futures)
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # noqa: BLE001 - KilledWorker, a lost connection ...: that file failed
+                task = in_flight[fut][0]
+                _sweep_temporaries([task])
+                outcome = Outcome(task.src, task.dst, "failed", f"the Dask worker running it failed ({type(exc).__name__})")
             in_flight.pop(fut, None)
-            if report(fut.result()):
+            if report(outcome):
                 for other in list(in_flight):
                     other.cancel()
                 break

@@ -356,7 +356,10 @@ def resolve_input(input_path: Optional[str]) -> str:
 
 def note(quiet: bool, message: str) -> None:
     if not quiet:
-        click.echo(f"poolcli: {message}", err=True)
+        try:
+            click.echo(f"poolcli: {message}", err=True)
+        except (BrokenPipeError, OSError):
+            pass  # nobody reads stderr any more: the work goes on, only stdout decides how it ends
 
 
 def _console(stderr: bool, color: Optional[bool]):
@@ -364,8 +367,10 @@ def _console(stderr: bool, color: Optional[bool]):
 
     class QuietConsole(Console):
         def on_broken_pipe(self) -> None:
-            # the reader went away (| head): end quietly with 0, as `pool` does (rich would exit 1)
             self.quiet = True
+            if stderr:
+                return  # messages nobody reads: the work goes on (rich would exit 1)
+            # the reader of the output went away (| head): end quietly with 0, as `pool` does
             _quiet_broken_pipe()
             raise SystemExit(0)
 
@@ -738,6 +743,8 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
     spec = make_spec(ctx, params)
     if io.same_file(input_dir, output_dir):
         raise click.UsageError("OUTPUT_DIR is INPUT_DIR; inputs are never overwritten: choose another folder")
+    if report_path:
+        io.check_destination(report_path)  # before the output folder is made
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as exc:
@@ -750,6 +757,7 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
     report = open(report_path, "w", encoding="utf-8") if report_path else None
     progress = None
     failures = 0
+    said = set()
 
     def on_outcome(o):
         nonlocal failures
@@ -761,7 +769,11 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
             console.print(f"poolcli: {o.input}: {o.error}", highlight=False, markup=False, soft_wrap=True)
         elif not quiet:
             for n in o.notes:
-                console.print(f"poolcli: {n}", highlight=False, markup=False, soft_wrap=True)
+                # the lossy-format note would repeat for every file: it is said once
+                key = n.split(": ", 1)[-1] if "write .png for exact values" in n else n
+                if key not in said:
+                    said.add(key)
+                    console.print(f"poolcli: {n}", highlight=False, markup=False, soft_wrap=True)
         if progress is not None:
             task = progress.tasks[0]
             rate = f"{task.completed / task.elapsed:.1f} files/s" if task.elapsed else ""

@@ -142,8 +142,9 @@ def _looks_like_image(head: bytes) -> bool:
 
 
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
-#: NetPBM (PBM, PGM, PPM, PAM): "P1".."P7" then whitespace; plain ones are all ASCII, so test before text
-_NETPBM = re.compile(rb"P[1-7]\s")
+#: NetPBM: "P1".."P6", then width and height (comments allowed), or PAM's "P7" with a WIDTH line. Plain
+#: ones are all ASCII, so they are tested before text; a text header such as "P1<tab>P2" does not match.
+_NETPBM = re.compile(rb"P[1-6]\s+(?:#[^\n]*\n\s*)*\d+\s+\d+|P7\s[\s\S]*WIDTH")
 
 
 def sniff(data: bytes) -> str:
@@ -240,33 +241,35 @@ def _read_image(data, name: str, max_pixels: int) -> Loaded:
     """Decode an image from bytes or a path."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    with _PIL_LIMIT:
-        old = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max_pixels
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data) as opened:
-                    fmt = opened.format
-                    n_frames = getattr(opened, "n_frames", 1)
-                    im = opened
-                    if im.getexif().get(0x0112, 1) != 1:  # only then: exif_transpose copies the whole image
-                        im = ImageOps.exif_transpose(im)
-                    im.load()
-                    arr = _image_to_array(im)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise InputError(
-                f"{name}: image has more than {max_pixels:,} pixels; "
-                f"pass --max-pixels N to allow it (a guard against decompression bombs)"
-            ) from None
-        except UnidentifiedImageError:
-            raise InputError(f"{name}: not an image Pillow can read") from None
-        except MemoryError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds (OSError, IndexError, struct ...)
-            raise InputError(f"{name}: damaged or truncated image ({type(exc).__name__}: {exc})") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = old
+    try:
+        with _PIL_LIMIT:  # the limit and the warning filter are process-wide; Pillow checks them when opening
+            old = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = max_pixels
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    opened = Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data)
+            finally:
+                Image.MAX_IMAGE_PIXELS = old
+        with opened:
+            fmt = opened.format
+            n_frames = getattr(opened, "n_frames", 1)
+            im = opened
+            if im.getexif().get(0x0112, 1) != 1:  # only then: exif_transpose copies the whole image
+                im = ImageOps.exif_transpose(im)
+            im.load()
+            arr = _image_to_array(im)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(
+            f"{name}: image has more than {max_pixels:,} pixels; "
+            f"pass --max-pixels N to allow it (a guard against decompression bombs)"
+        ) from None
+    except UnidentifiedImageError:
+        raise InputError(f"{name}: not an image Pillow can read") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds (OSError, IndexError, struct ...)
+        raise InputError(f"{name}: damaged or truncated image ({type(exc).__name__}: {exc})") from None
     notes = []
     if n_frames > 1:
         notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
@@ -283,8 +286,10 @@ def _image_to_array(im) -> np.ndarray:
         if "transparency" in im.info:
             im = im.convert("RGBA")
         else:
-            pal = np.array(im.getpalette() or [0, 0, 0], dtype=np.uint8).reshape(-1, 3)
-            used = pal[np.unique(np.asarray(im))] if len(pal) else pal
+            pal = np.zeros((256, 3), dtype=np.uint8)  # indices past a short palette are black, as Pillow shows them
+            given = np.array(im.getpalette() or [], dtype=np.uint8).reshape(-1, 3)[:256]
+            pal[: len(given)] = given
+            used = pal[np.flatnonzero(im.histogram()[:256])]
             # a gray palette (GIFs of gray images) reads back as one channel, as it was written
             im = im.convert("L" if (used[:, 0] == used[:, 1]).all() and (used[:, 1] == used[:, 2]).all() else "RGB")
     elif mode == "PA":
@@ -350,7 +355,13 @@ def _delimiter(line: str) -> Optional[str]:
     for delim in (",", ";"):
         if delim in line:
             return delim
-    return None  # whitespace: tabs, spaces, or a mix of them
+    if "\t" in line:
+        cells = line.split("\t")
+        # "1 2<tab>3 4": tabs and spaces both separate numbers, so any whitespace does
+        if any(len(c.split()) > 1 and all(_is_number(t) for t in c.split()) for c in cells):
+            return None
+        return "\t"  # a TSV: an empty cell stays an error, a header may have spaces in its names
+    return None  # whitespace
 
 
 def _split(line: str, delim: Optional[str]) -> List[str]:
@@ -519,12 +530,20 @@ def check_destination(path: str) -> None:
 
 
 def _read_umask() -> int:
-    mask = os.umask(0)
+    """The process's umask, read without changing it where Linux tells it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0)  # elsewhere it can only be read by setting it, once, at import
     os.umask(mask)
     return mask
 
 
-_UMASK = _read_umask()  # read once, at import: os.umask can only be read by setting it
+_UMASK = _read_umask()
 
 
 @contextmanager
@@ -532,27 +551,30 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
     """Yield a binary file that replaces ``path`` only once it is completely written."""
     check_destination(path)
     folder = os.path.dirname(os.path.abspath(path))
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    except OSError as exc:
-        why = (exc.strerror or str(exc)).lower()
-        raise OutputError(f"{path}: cannot write in {os.path.dirname(path) or '.'} ({why})") from None
-    try:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+        except OSError as exc:
+            why = (exc.strerror or str(exc)).lower()
+            raise OutputError(f"{path}: cannot write in {os.path.dirname(path) or '.'} ({why})") from None
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())  # the data is on disk before the name points at it
         try:
-            mode = os.stat(path).st_mode & 0o7777  # replacing a file keeps its permissions
+            mode = os.stat(path).st_mode & 0o777  # replacing a file keeps its permissions
         except OSError:
             mode = 0o666 & ~_UMASK
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+        tmp = None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise
 
 

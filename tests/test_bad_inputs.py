@@ -322,3 +322,25 @@ def test_two_writers_of_one_output_never_mix(tmp_path):
         text = out.read_text()
         assert text in (("0," * 599 + "0\n") * 600, ("1," * 599 + "1\n") * 600)
         assert sorted(os.listdir(tmp_path)) == ["a.csv", "b.csv", "o.csv"]
+
+
+def test_a_closed_stderr_does_not_stop_the_work(tmp_path):
+    import subprocess
+    import sys
+
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / "s.png")
+    r, w = os.pipe()
+    os.close(r)  # nobody reads stderr: the JPEG note cannot be written
+    proc = subprocess.run([sys.executable, "-m", "poolcli", "pool", str(tmp_path / "s.png"), "-o", str(tmp_path / "o.jpg")],
+                          stderr=w, timeout=60)
+    os.close(w)
+    assert proc.returncode == 0
+    assert Image.open(tmp_path / "o.jpg").size == (4, 4)
+
+
+def test_batch_report_path_checked_before_the_output_folder_is_made(tmp_path):
+    (tmp_path / "in").mkdir()
+    Image.new("L", (4, 4)).save(tmp_path / "in" / "a.png")
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), str(tmp_path / "out"), "--report", str(tmp_path / "no" / "r.jsonl")])
+    assert result.exit_code == 1 and "output folder" in result.stderr
+    assert not (tmp_path / "out").exists()

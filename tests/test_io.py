@@ -321,3 +321,20 @@ def test_large_images_convert_band_by_band_to_the_same_pixels(tmp_path, monkeypa
     monkeypatch.setattr(io, "_PIXEL_BAND_ROWS", 5)
     banded = io.read_input(str(path)).array
     assert banded.dtype == whole.dtype and np.array_equal(banded, whole)
+
+
+def test_text_that_merely_looks_like_netpbm_and_tsv_details():
+    arr, notes = parse("P1\tP2\tP3\n1\t2\t3\n")  # a header, not a PBM image
+    assert arr.tolist() == [[1, 2, 3]] and "looks like a header" in notes[0]
+    arr, notes = parse("sample 1\tsample 2\n1\t2\n")  # header names with spaces
+    assert arr.tolist() == [[1, 2]] and notes
+    with pytest.raises(io.InputError, match="line 1, column 2 is empty"):
+        parse("1\t\t3\n4\t\t6\n")  # an empty TSV cell is not silently dropped
+
+
+def test_palette_index_past_a_short_palette_reads_as_black():
+    im = Image.new("P", (2, 1))
+    im.putdata([0, 5])
+    im.putpalette([255, 0, 0, 200, 0, 0])  # two entries; index 5 is beyond them (files can say so)
+    arr = io._image_to_array(im)
+    assert arr.shape == (1, 2, 3) and arr[0, 0].tolist() == [255, 0, 0] and arr[0, 1].tolist() == [0, 0, 0]
