@@ -444,9 +444,15 @@ def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.n
                 np.divide(target, divisor, out=target)
         else:
             total = _window_reduce(rows, 1, pw.out, pw.k, pw.s, pw.d, ufunc, acc)
-            # integer sums divide in float64; a float16 input's float32 sums divide before narrowing
-            with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf, as numpy's own sum would be
-                np.copyto(target, total if divisor is None else total / divisor, casting="unsafe")
+            if divisor is None or np.dtype(out_dtype).itemsize >= np.dtype(acc).itemsize:
+                # integer sums: into the float64 output, then divided in place (no temporary)
+                with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf, as numpy's own sum would be
+                    np.copyto(target, total, casting="unsafe")
+                if divisor is not None:
+                    np.divide(target, divisor, out=target)
+            else:
+                # a float16 input's float32 sums are divided before they are narrowed
+                np.copyto(target, total / divisor, casting="unsafe")
 
     _run_bands(band, ph.out, per_band, x.size)
     return out
