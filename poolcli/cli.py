@@ -53,10 +53,8 @@ class PairType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, (int, tuple)):
             return value
-        text = str(value).strip().lower()
-        parts = text.replace("×", "x").split("x")
         try:
-            nums = [int(p) for p in parts]
+            nums = formats.split_dims(value)
         except ValueError:
             self.fail(f"{value!r} is not K or HxW (for example 2 or 3x2)", param, ctx)
         if len(nums) not in (1, 2):

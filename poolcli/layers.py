@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
+from .formats import split_dims
 from .ops import output_shape
 
 __all__ = ["Layer", "LayerError", "parse_layers", "summarise", "LAYER_KINDS"]
@@ -83,7 +84,7 @@ def _split(specs: Sequence[str]) -> List[str]:
 
 def _dims(token: str, what: str, where: str) -> Tuple[int, ...]:
     try:
-        dims = tuple(int(v) for v in token.lower().replace("×", "x").split("x"))
+        dims = split_dims(token)
     except ValueError:
         raise LayerError(f"{where}: {what} {token!r} is not N or HxW") from None
     if min(dims) < 1:
