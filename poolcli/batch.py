@@ -13,6 +13,7 @@ import glob as _glob
 import json
 import os
 import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -225,9 +226,6 @@ def _reason(exc: BaseException, src: str) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
-_busy = False
-
-
 def _worker_init() -> None:
     from . import ops
 
@@ -237,23 +235,36 @@ def _worker_init() -> None:
 
 
 def _worker_signal(signum, frame):
-    # busy: unwind like Ctrl-C, so the atomic writer removes its temporary file; idle: just leave, quietly
-    if _busy:
-        raise KeyboardInterrupt
+    # leave at once, quietly, with nothing half written: an exception raised at an arbitrary point (inside
+    # an import, say) could come out as another exception; the parent reports the run as interrupted
+    io.remove_temporaries()
     os._exit(130)
 
 
 def _process_in_worker(tasks: List[Task], spec: PoolSpec, skip_existing: bool) -> List[Outcome]:
-    global _busy
-    _busy = True
-    try:
-        return [process_file(task, spec, skip_existing) for task in tasks]
-    finally:
-        _busy = False
+    return [process_file(task, spec, skip_existing) for task in tasks]
 
 
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+class _StopRequest:
+    """Ctrl-C or SIGTERM during a run: noted, and acted on at the next safe point; a second one ends at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum, frame) -> None:
+        if self.requested:
+            io.remove_temporaries()
+            os.write(2, b"poolcli: interrupted\n")
+            os._exit(130)
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 # --------------------------------------------------------------------------- the run
@@ -275,7 +286,13 @@ def run_batch(
     ``on_total`` is called with the number of tasks once the walk has finished.
     """
     stats = BatchStats()
-    old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C and SIGTERM stop the run at a safe point, so that workers are stopped and the summary so far is
+    # printed (the Dask client waits where an interrupt is safe, so there it is raised at once)
+    stopper = _StopRequest()
+    handler = _raise_interrupt if dask_address else stopper
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     in_flight: Dict[object, List[Task]] = {}  # what is being written now, by future (or by task on -j 1)
 
     def report(outcome: Outcome) -> bool:
@@ -289,6 +306,7 @@ def run_batch(
         elif jobs <= 1:
             n = 0
             for task in tasks:
+                stopper.check()  # between files: the one being written is finished first
                 n += 1
                 in_flight[task] = [task]
                 outcome = process_file(task, spec, skip_existing)
@@ -298,11 +316,12 @@ def run_batch(
             else:
                 on_total(n)
         else:
-            _run_pool(tasks, spec, skip_existing, jobs, report, on_total, in_flight, chunk=1 if fail_fast else CHUNK)
+            _run_pool(tasks, spec, skip_existing, jobs, report, on_total, in_flight, CHUNK if not fail_fast else 1, stopper)
     except KeyboardInterrupt:
         stats.interrupted = True
     finally:
-        signal.signal(signal.SIGTERM, old_term)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
         _sweep_temporaries(task for chunk in in_flight.values() for task in chunk)
     return stats
 
@@ -314,7 +333,7 @@ CHUNK = 8
 WORKER_DIED = "a worker process died (killed, or out of memory?)"
 
 
-def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk):
+def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk, stopper):
     from concurrent.futures.process import BrokenProcessPool
 
     window = jobs * 3  # chunks queued: every worker busy, without listing far ahead of need
@@ -326,6 +345,7 @@ def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk
         exhausted = stop = broken = False
         while not stop and not broken:
             while not exhausted and not stop and len(pending) < window:
+                stopper.check()
                 batch = []
                 for task in source:
                     batch.append(task)
@@ -344,7 +364,8 @@ def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk
                         break
             if not pending or broken:
                 break
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            done, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
+            stopper.check()  # before the results: workers stopped by the same Ctrl-C are an interruption
             for fut in done:
                 if fut.exception() is not None:
                     broken = True  # settled below, with every other chunk in flight

@@ -152,8 +152,11 @@ class Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        # SIGTERM unwinds like Ctrl-C: temporary files are removed and the exit code is 130
-        previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
+        # Ctrl-C and SIGTERM end the command at once: its temporary files are removed, exit code 130
+        # (batch installs its own handlers while it runs, to stop its workers and print the summary)
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            previous = {sig: signal.signal(sig, _abort_now) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -175,13 +178,21 @@ class Group(click.Group):
             click.echo("poolcli: interrupted", err=True)
             sys.exit(130)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _abort_now(signum, frame):
+    # Not a KeyboardInterrupt: raised at an arbitrary point (inside an import, a __set_name__, a finally)
+    # it can come out as another exception or a traceback. Remove what is half written, say so, leave.
+    from .io import remove_temporaries
+
+    remove_temporaries()
+    try:
+        os.write(2, b"poolcli: interrupted\n")
+    finally:
+        os._exit(130)
 
 
 # --------------------------------------------------------------------------- shared options

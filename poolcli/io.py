@@ -46,6 +46,7 @@ __all__ = [
     "image_writer",
     "same_file",
     "check_destination",
+    "remove_temporaries",
 ]
 
 #: Input is refused past this many bytes per allowed cell (a long float with its delimiter is < 32) ...
@@ -555,6 +556,7 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
     try:
         try:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+            _LIVE_TEMPORARIES.add(tmp)
         except OSError as exc:
             why = (exc.strerror or str(exc)).lower()
             raise OutputError(f"{path}: cannot write in {os.path.dirname(path) or '.'} ({why})") from None
@@ -568,6 +570,7 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
             mode = 0o666 & ~_UMASK
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+        _LIVE_TEMPORARIES.discard(tmp)
         tmp = None
     except BaseException:
         if tmp is not None:
@@ -575,7 +578,21 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
                 os.unlink(tmp)
             except OSError:
                 pass
+            _LIVE_TEMPORARIES.discard(tmp)
         raise
+
+
+#: Temporary files being written now, for a signal handler that must end the process at once.
+_LIVE_TEMPORARIES: set = set()
+
+
+def remove_temporaries() -> None:
+    """Delete every temporary output file still being written (called when the process is stopped)."""
+    for tmp in list(_LIVE_TEMPORARIES):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def write_output(path: str, payload: Union[bytes, Callable[[IO[bytes]], None]]) -> int:

@@ -159,8 +159,8 @@ def test_walk_is_sorted_skips_hidden_and_loops(folder):
     assert sum(1 for r in rels if r.endswith("c.png")) == 1
 
 
-def _pool_cmd(src, out, *extra):
-    return [sys.executable, "-m", "poolcli", "batch", str(src), str(out), "-j", "2", *extra]
+def _pool_cmd(src, out, *extra, jobs=2):
+    return [sys.executable, "-m", "poolcli", "batch", str(src), str(out), "-j", str(jobs), *extra]
 
 
 def _big_folder(tmp_path, n=60):
@@ -170,11 +170,11 @@ def _big_folder(tmp_path, n=60):
     return src
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_leaves_no_partial_files(tmp_path, sig):
+@pytest.mark.parametrize("sig, jobs", [(signal.SIGINT, 2), (signal.SIGTERM, 2), (signal.SIGINT, 1), (signal.SIGTERM, 1)])
+def test_interrupt_leaves_no_partial_files(tmp_path, sig, jobs):
     src = _big_folder(tmp_path)
     out = tmp_path / "out"
-    proc = subprocess.Popen(_pool_cmd(src, out, "--compress-level", "9"), stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(_pool_cmd(src, out, "--compress-level", "9", jobs=jobs), stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline and not (out.exists() and len(os.listdir(out)) >= 3):
         time.sleep(0.02)
