@@ -78,7 +78,6 @@ class Loaded:
     array: np.ndarray
     kind: str  # "image", "npy" or "text"
     name: str  # the path, or "<stdin>"
-    image_format: Optional[str] = None  # Pillow's format name for images
     notes: List[str] = field(default_factory=list)
 
 
@@ -276,7 +275,7 @@ def _read_image(data, name: str, max_pixels: int) -> Loaded:
         notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
     if arr.shape[0] * arr.shape[1] > max_pixels:
         raise InputError(f"{name}: image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it")
-    return Loaded(arr, "image", name, image_format=fmt, notes=notes)
+    return Loaded(arr, "image", name, notes=notes)
 
 
 def _image_to_array(im) -> np.ndarray:

@@ -102,14 +102,12 @@ def render_matrix(
     max_cols: Optional[int] = None,
     width: int = 80,
     color: bool = True,
-    highlight=None,
 ) -> RenderableType:
     """Return a heat-map table of a 2-D matrix (or one table per channel of a 3-D one).
 
     Rows and columns carry their indices; a matrix larger than ``max_rows`` or
     than the ``width`` shows its corners around an ellipsis row and column and
-    says so in the caption. ``highlight`` maps (row, col) to a Style that
-    overrides the heat map (used by explain).
+    says so in the caption.
     """
     if values.ndim == 3:
         parts = []
@@ -158,12 +156,8 @@ def render_matrix(
         for pos, c in enumerate(cols):
             if col_gap is not None and pos == col_gap:
                 cells.append(Text(ELLIPSIS))
-            style = None
-            if highlight is not None and (r, c) in highlight:
-                style = highlight[(r, c)]
-            elif color:
-                style = _cell_style(float(shown[ri, pos]), lo, hi, diverging)
-            cells.append(Text(text[ri][pos], style=style or ""))
+            style = _cell_style(float(shown[ri, pos]), lo, hi, diverging) if color else ""
+            cells.append(Text(text[ri][pos], style=style))
         table.add_row(str(r), *cells)
     parts = [Text(f"{title}  {head}" if title else head, style="bold" if color else ""), table]
     if row_gap is not None or col_gap is not None:
