@@ -227,21 +227,27 @@ def _apply(kind: str, tokens: List[str], shape: Tuple[int, ...], where: str) -> 
     stride_hw = _pair(stride, "stride", where) if stride else None
     dilation_hw = _pair(dilation, "dilation", where) if dilation else (1, 1)
     pad = _padding(padding, where) if isinstance(padding, str) else padding
-    if kind == "conv" and not isinstance(pad, str):
-        # a convolution takes any padding (PyTorch Conv2d); a pool at most half its window
-        ph, pw = (pad, pad) if isinstance(pad, int) else pad
-        out = tuple(
-            (n + 2 * p - (d * (k - 1) + 1)) // s + 1
-            for n, p, k, d, s in zip(shape[:2], (ph, pw), size, dilation_hw, stride_hw)
-        )
-        if min(out) < 1:
-            raise LayerError(f"{where}: kernel {size[0]}x{size[1]} does not fit the {shape[0]}x{shape[1]} input")
-        return (out[0], out[1], channels), params
+    if kind == "conv":
+        # a convolution takes any padding (PyTorch Conv2d), where a pool takes at most half its window
+        return (_conv_shape(shape[:2], size, stride_hw or (1, 1), pad, dilation_hw, where) + (channels,)), params
     try:
         out = output_shape(shape[:2], size, stride_hw, pad, dilation=dilation_hw, ceil_mode=ceil)
     except ValueError as exc:
         raise LayerError(f"{where}: {exc} (input {shape[0]}x{shape[1]})") from None
     return (out[0], out[1], channels), params
+
+
+def _conv_shape(hw, size, stride, pad, dilation, where: str) -> Tuple[int, int]:
+    """Keras/PyTorch Conv2D output: ceil(n / s) for same, floor((n + 2p - e) / s) + 1 otherwise."""
+    if pad == "same":
+        return (-(-hw[0] // stride[0]), -(-hw[1] // stride[1]))
+    ph, pw = (0, 0) if pad == "valid" else ((pad, pad) if isinstance(pad, int) else pad)
+    out = tuple(
+        (n + 2 * p - (d * (k - 1) + 1)) // s + 1 for n, p, k, d, s in zip(hw, (ph, pw), size, dilation, stride)
+    )
+    if min(out) < 1:
+        raise LayerError(f"{where}: kernel {size[0]}x{size[1]} does not fit the {hw[0]}x{hw[1]} input")
+    return (out[0], out[1])
 
 
 def _no_args(tokens: List[str], where: str) -> None:
