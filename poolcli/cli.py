@@ -93,9 +93,10 @@ class DelimiterType(click.ParamType):
     def convert(self, value, param, ctx):
         names = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
         value = names.get(value.lower(), value) if isinstance(value, str) else value
-        if not value or "\n" in value or "\r" in value:
-            self.fail("must be a non-empty string without newlines", param, ctx)
-        return value
+        try:
+            return io.check_delimiter(value)
+        except io.OutputError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 MODE_CHOICE = click.Choice(["max", "avg", "min", "sum", "average", "mean"], case_sensitive=False)
