@@ -551,7 +551,7 @@ def _one_matrix(loaded, channel):
 
 @main.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="[INPUT]", required=False)
-@click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals [default: the fewest that show every value, up to 4].")
+@click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals [default: the fewest that show every value, up to 4; exponents for tiny or huge values].")
 @click.option("--channel", type=click.IntRange(min=0), default=None, help="Show channel N only [default: each channel].")
 @click.option("--max-rows", type=click.IntRange(min=2), default=32, show_default=True, help="Rows shown before eliding the middle.")
 @click.option("--max-cols", type=click.IntRange(min=2), default=None, help="Columns shown [default: as many as fit the width].")
