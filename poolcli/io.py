@@ -521,8 +521,8 @@ def _shortest(arr: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     Dragon4, ``str(np.float32(0.1)) == "0.1"``); that decimal has at most 9
     significant digits, so the float64's repr is that same decimal.
     """
-    a = np.add(arr, 0.0, dtype=np.float64)  # a fresh copy; -0.0 + 0.0 is +0.0
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"):  # a signalling NaN is still just NaN
+        a = np.add(arr, 0.0, dtype=np.float64)  # a fresh copy; -0.0 + 0.0 is +0.0
         integral = np.isfinite(a) & (np.abs(a) < 1e16) & (a == np.round(a))
     if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
         frac = np.flatnonzero(~integral & np.isfinite(a))
@@ -538,7 +538,8 @@ _SHORTEST_CHUNK = 1 << 16
 
 def _unsigned_zeros(arr: np.ndarray, precision: int) -> np.ndarray:
     """Return ``arr`` as float64 with every value that would print as -0.000... at ``precision`` made +0."""
-    a = np.add(arr, 0.0, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        a = np.add(arr, 0.0, dtype=np.float64)
     tiny = np.flatnonzero((a < 0) & (a > -(10.0 ** -precision)))  # only these can round to a signed zero
     if tiny.size:
         flat = a.reshape(-1)

@@ -58,13 +58,15 @@ def view_format(values: np.ndarray, precision: Optional[int] = None) -> str:
                 return f".{d}f"
         if wide.min() >= FIXED_FROM:
             return f".{MOST_DECIMALS}f"
-    exp = np.floor(np.log10(wide))
-    exp += wide >= 10.0 ** (exp + 1)  # log10 of a power of ten may land just below it
-    exp -= wide < 10.0 ** exp
-    for digits in range(1, MOST_DIGITS):
-        unit = 10.0 ** (exp - digits + 1)
-        if _shows(np.round(wide / unit) * unit, nonzero):
-            return f".{digits - 1}e"
+    # near the ends of the range a power of ten overflows or underflows: such values then ask for more digits
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        exp = np.floor(np.log10(wide))
+        exp += wide >= 10.0 ** (exp + 1)  # log10 of a power of ten may land just below it
+        exp -= wide < 10.0 ** exp
+        for digits in range(1, MOST_DIGITS):
+            unit = 10.0 ** (exp - digits + 1)
+            if _shows(np.round(wide / unit) * unit, nonzero):
+                return f".{digits - 1}e"
     return f".{MOST_DIGITS - 1}e"
 
 
