@@ -251,6 +251,7 @@ def _native(arr: np.ndarray, name: str) -> np.ndarray:
 
 
 def _read_npy(data: bytes, name: str) -> np.ndarray:
+    """Return the 2-D or 3-D array of an NPY file, in native byte order (bool as uint8)."""
     try:
         arr = np.load(_io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
