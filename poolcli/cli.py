@@ -93,9 +93,10 @@ class DelimiterType(click.ParamType):
     def convert(self, value, param, ctx):
         names = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
         value = names.get(value.lower(), value) if isinstance(value, str) else value
-        if not value or "\n" in value or "\r" in value:
-            self.fail("must be a non-empty string without newlines", param, ctx)
-        return value
+        try:
+            return io.check_delimiter(value)
+        except io.OutputError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 MODE_CHOICE = click.Choice(["max", "avg", "min", "sum", "average", "mean"], case_sensitive=False)
@@ -550,7 +551,7 @@ def _one_matrix(loaded, channel):
 
 @main.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="[INPUT]", required=False)
-@click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals [default: the fewest that show every value, up to 4].")
+@click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals [default: the fewest that show every value, up to 4; exponents for tiny or huge values].")
 @click.option("--channel", type=click.IntRange(min=0), default=None, help="Show channel N only [default: each channel].")
 @click.option("--max-rows", type=click.IntRange(min=2), default=32, show_default=True, help="Rows shown before eliding the middle.")
 @click.option("--max-cols", type=click.IntRange(min=2), default=None, help="Columns shown [default: as many as fit the width].")

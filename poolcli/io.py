@@ -12,9 +12,9 @@ with a message that names the file, line and column at fault.
 from __future__ import annotations
 
 import io as _io
-import math
 import os
 import re
+import stat
 import threading
 import sys
 import tempfile
@@ -39,6 +39,7 @@ __all__ = [
     "read_bytes",
     "parse_matrix",
     "format_matrix",
+    "check_delimiter",
     "format_for_path",
     "write_output",
     "atomic_writer",
@@ -212,7 +213,45 @@ def load_bytes(data: bytes, name: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) 
     return Loaded(array, "text", name, notes=notes)
 
 
+#: NPY element types that hold no plain numbers, by numpy's kind code
+_NPY_REFUSED = {
+    "c": "complex",
+    "M": "datetime",
+    "m": "timedelta",
+    "U": "text",
+    "S": "bytes",
+    "V": "raw bytes (void)",
+    "O": "Python objects",
+}
+
+
+def _native(arr: np.ndarray, name: str) -> np.ndarray:
+    """Return a loaded NPY array in the native-order type the engine takes, or refuse its type in one line.
+
+    Byte order changes no value, so it is converted without a note; bool becomes uint8 0/1 (the same
+    numbers, in a type every filter and image writer takes).
+    """
+    dt = arr.dtype
+    if dt.names is not None:
+        fields = ", ".join(dt.names[:4]) + (", ..." if len(dt.names) > 4 else "")
+        raise InputError(f"{name}: NPY dtype is a structured record (fields {fields}), not supported; "
+                         f"poolcli reads bool, integer and float arrays")
+    if dt.kind in _NPY_REFUSED or (dt.kind == "f" and dt.itemsize > 8):
+        what = _NPY_REFUSED.get(dt.kind, "extended precision")
+        spelled = dt.str if dt.kind in "USV" else dt.name
+        hint = "; convert it to float64 first" if dt.kind == "f" else ""
+        raise InputError(f"{name}: NPY dtype {spelled} ({what}) is not supported; "
+                         f"poolcli reads bool, integer and float arrays{hint}")
+    if dt.kind == "b":
+        return arr.astype(np.uint8)
+    if not dt.isnative:
+        # np.load gives a fresh, writable array: swap it in place rather than hold a second copy
+        return arr.byteswap(inplace=True).view(dt.newbyteorder("="))
+    return arr
+
+
 def _read_npy(data: bytes, name: str) -> np.ndarray:
+    """Return the 2-D or 3-D array of an NPY file, in native byte order (bool as uint8)."""
     try:
         arr = np.load(_io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
@@ -223,9 +262,7 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
         raise
     except Exception as exc:  # noqa: BLE001 - numpy's header parser raises many kinds (tokenize, struct, EOF ...)
         raise InputError(f"{name}: truncated or damaged NPY file ({type(exc).__name__}: {exc})") from None
-    if arr.dtype.kind not in "iuf":
-        what = "complex" if arr.dtype.kind == "c" else str(arr.dtype)
-        raise InputError(f"{name}: NPY dtype {what} is not supported; poolcli reads integer and float arrays")
+    arr = _native(arr, name)
     if arr.ndim not in (2, 3):
         raise InputError(f"{name}: NPY array is {arr.ndim}-D with shape {arr.shape}; poolcli reads 2-D (H, W) or 3-D (H, W, C)")
     if 0 in arr.shape:
@@ -453,49 +490,93 @@ def _check_infinities(arr, rows, delim, name) -> None:
             raise InputError(f"{name}: line {lineno}, column {c + 1}: {cell!r} is beyond the float64 range")
 
 
-def _cells(a: np.ndarray) -> List[List[str]]:
-    """Per-value shortest round-trip strings, integral values without a decimal point (the slow, general path)."""
-    out = []
-    for row in a.tolist():
-        cells = []
-        for v in row:
-            if v == 0 and math.copysign(1.0, v) < 0:
-                cells.append("-0")
-            elif math.isfinite(v) and abs(v) < 1e16 and v == int(v):
-                cells.append(str(int(v)))
-            else:
-                cells.append(repr(v))
-        out.append(cells)
-    return out
+#: Characters a number can hold as poolcli writes or reads it: digits, sign, point, exponent, the letters of
+#: nan/inf/infinity in either case, and "_" (Python reads "1_000"); a quote is stripped from cells on reading.
+_NUMBER_CHARACTERS = frozenset("0123456789+-._\"" + "aefinty" + "AEFINTY")
+
+
+def check_delimiter(delimiter: str) -> str:
+    """Return ``delimiter`` if text written with it reads back cell for cell, else raise :class:`OutputError`.
+
+    Refused: the empty string, a line break, and any character that can be
+    part of a number (``1000,-25`` with delimiter ``1`` would be ``10001-25``).
+    """
+    if not delimiter:
+        raise OutputError("the delimiter is empty")
+    if len(("x" + delimiter + "x").splitlines()) != 1:
+        raise OutputError(f"the delimiter {delimiter!r} holds a line break")
+    for ch in delimiter:
+        if ch in _NUMBER_CHARACTERS or ch.isdecimal():
+            raise OutputError(
+                f"{ch!r} can be part of a number (digits, sign, point, exponent, nan, inf), so it cannot "
+                f"separate numbers; choose another delimiter, such as ',' ';' '|' or tab"
+            )
+    return delimiter
+
+
+def _shortest(arr: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Return float64 values whose repr is each value's shortest round-trip form in its own dtype, and which are integral.
+
+    -0 becomes 0. A float16/float32 value that is not integral is replaced by
+    the float64 nearest to its shortest decimal in its own type (numpy's
+    Dragon4, ``str(np.float32(0.1)) == "0.1"``); that decimal has at most 9
+    significant digits, so the float64's repr is that same decimal.
+    """
+    with np.errstate(invalid="ignore"):  # a signalling NaN is still just NaN
+        a = np.add(arr, 0.0, dtype=np.float64)  # a fresh copy; -0.0 + 0.0 is +0.0
+        integral = np.isfinite(a) & (np.abs(a) < 1e16) & (a == np.round(a))
+    if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+        frac = np.flatnonzero(~integral & np.isfinite(a))
+        src, flat = arr.reshape(-1), a.reshape(-1)
+        for i in range(0, frac.size, _SHORTEST_CHUNK):  # a string is 128 bytes a value: a chunk at a time
+            part = frac[i:i + _SHORTEST_CHUNK]
+            flat[part] = src[part].astype(str).astype(np.float64)
+    return a, integral
+
+
+_SHORTEST_CHUNK = 1 << 16
+
+
+def _unsigned_zeros(arr: np.ndarray, precision: int) -> np.ndarray:
+    """Return ``arr`` as float64 with every value that would print as -0.000... at ``precision`` made +0."""
+    with np.errstate(invalid="ignore"):
+        a = np.add(arr, 0.0, dtype=np.float64)
+    tiny = np.flatnonzero((a < 0) & (a > -(10.0 ** -precision)))  # only these can round to a signed zero
+    if tiny.size:
+        flat = a.reshape(-1)
+        vals = flat[tiny]
+        zero = np.array([float(f"{v:.{precision}f}") == 0 for v in vals.tolist()])
+        flat[tiny] = np.where(zero, 0.0, vals)
+    return a
 
 
 def format_matrix(arr: np.ndarray, *, delimiter: str = ",", precision: Optional[int] = None) -> str:
     """Return a 2-D matrix as delimited text, one row per line.
 
-    Without ``precision`` every value is written in its shortest form that
-    reads back as the same float64, integral values without a decimal point
-    (``-0`` keeps its sign). With ``precision`` floats get that many decimals.
+    Without ``precision`` every value is written in the shortest form that
+    reads back as the same value of the array's own type (float16, float32
+    or float64: ``0.1``, never float32's float64 expansion
+    ``0.10000000149011612``), integral values exactly and without a decimal
+    point. With ``precision`` floats get that many decimals. Never ``-0``:
+    a negative zero, or a value that rounds to it, is written as ``0``.
     """
     if arr.ndim != 2:
         raise OutputError(f"text output needs a 2-D matrix, got shape {arr.shape}")
-    rows = None
-    if arr.dtype.kind in "iu":
-        fmt = "%d"
+    check_delimiter(delimiter)
+    if arr.dtype.kind in "biu":
+        fmt, rows = "%d", arr.tolist()
     elif precision is not None:
-        fmt = f"%.{precision}f"
+        fmt, rows = f"%.{precision}f", _unsigned_zeros(arr, precision).tolist()
     else:
-        a = arr.astype(np.float64, copy=False)
-        with np.errstate(invalid="ignore"):
-            integral = np.isfinite(a) & (np.abs(a) < 1e16) & (a == np.round(a))
-        negzero = (a == 0) & np.signbit(a)
-        if integral.all() and not negzero.any():
+        a, integral = _shortest(arr)
+        if integral.all():
             fmt, rows = "%d", a.astype(np.int64).tolist()
         elif not integral.any():
-            fmt = "%r"  # repr: the shortest string that reads back as the same float
+            fmt, rows = "%r", a.tolist()  # repr: the shortest string that reads back as the same float64
         else:
-            return "".join(delimiter.join(r) + "\n" for r in _cells(a))
-    if rows is None:
-        rows = arr.tolist()
+            cells = a.astype(object)
+            cells[integral] = a[integral].astype(np.int64).astype(object)  # ints print without a point
+            fmt, rows = "%s", cells.tolist()
     # one format string per row, as np.savetxt does: far faster than formatting value by value
     line = delimiter.replace("%", "%%").join([fmt] * arr.shape[1]) + "\n"
     return "".join([line % tuple(r) for r in rows])
@@ -521,12 +602,48 @@ def same_file(a: str, b: str) -> bool:
 
 
 def check_destination(path: str) -> None:
-    """Refuse an output path whose folder is missing or that names a folder, before anything is done."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise OutputError(f"{path}: output folder {os.path.dirname(path) or '.'} does not exist")
-    if os.path.isdir(path):
+    """Refuse an output path whose folder is missing, that names a folder or a link loop, before anything is done."""
+    _write_target(path)
+
+
+def _write_target(path: str) -> Tuple[str, bool]:
+    """Return the file a write to ``path`` lands in, and whether it is renamed into place.
+
+    A symlink is followed to its target (a dangling one too), so the link
+    stays and its target gets the output. A device or pipe that exists
+    (``/dev/null``, a FIFO) is written in place: it cannot be renamed over.
+    """
+    try:
+        st: Optional[os.stat_result] = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:  # a link loop, a file used as a folder ...
+        raise OutputError(f"{path}: cannot write there ({_why(exc)})") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{path}: is a folder; give a file name")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        return path, False
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    if not os.path.isdir(os.path.dirname(os.path.abspath(target))):
+        if target != path:
+            raise OutputError(f"{path}: links to {target}, whose folder does not exist")
+        raise OutputError(f"{path}: output folder {os.path.dirname(path) or '.'} does not exist")
+    return target, True
+
+
+def _why(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+@contextmanager
+def _named(name: str) -> Iterator[None]:
+    """Turn an OSError into one line naming ``name`` (a reader that went away stays a BrokenPipeError)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{name}: cannot write ({_why(exc)})") from None
 
 
 def _read_umask() -> int:
@@ -548,27 +665,40 @@ _UMASK = _read_umask()
 
 @contextmanager
 def atomic_writer(path: str) -> Iterator[IO[bytes]]:
-    """Yield a binary file that replaces ``path`` only once it is completely written."""
-    check_destination(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    """Yield a binary file that replaces ``path`` (a symlink's target) only once it is completely written.
+
+    Every error on the way (no room, no permission, a read-only disk, a
+    failed rename) is an :class:`OutputError` naming ``path``.
+    """
+    target, renamed = _write_target(path)
+    if not renamed:
+        buf = _io.BytesIO()  # a pipe cannot seek, and some encoders (TIFF) do
+        yield buf
+        with _named(path), open(target, "wb") as f:
+            f.write(buf.getvalue())
+        return
+    folder = os.path.dirname(os.path.abspath(target))
     tmp = None
     try:
         try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
             _LIVE_TEMPORARIES.add(tmp)
         except OSError as exc:
-            why = (exc.strerror or str(exc)).lower()
-            raise OutputError(f"{path}: cannot write in {os.path.dirname(path) or '.'} ({why})") from None
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())  # the data is on disk before the name points at it
+            raise OutputError(f"{path}: cannot write in {os.path.dirname(target) or '.'} ({_why(exc)})") from None
+        with _named(path):
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())  # the data is on disk before the name points at it
+            try:
+                mode = os.stat(target).st_mode & 0o777  # replacing a file keeps its permissions
+            except OSError:
+                mode = 0o666 & ~_UMASK
+            os.chmod(tmp, mode)
         try:
-            mode = os.stat(path).st_mode & 0o777  # replacing a file keeps its permissions
-        except OSError:
-            mode = 0o666 & ~_UMASK
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot put the finished output in place ({_why(exc)})") from None
         _LIVE_TEMPORARIES.discard(tmp)
         tmp = None
     except BaseException:
@@ -600,9 +730,9 @@ def write_output(path: str, payload: Union[bytes, Callable[[IO[bytes]], None]]) 
     if path == "-":
         buf = _io.BytesIO()  # some encoders (TIFF) seek, which a pipe cannot
         writer(buf)
-        out = sys.stdout.buffer
-        out.write(buf.getvalue())
-        out.flush()
+        with _named("<stdout>"):
+            sys.stdout.buffer.write(buf.getvalue())
+            sys.stdout.buffer.flush()
         return buf.tell()
     with atomic_writer(path) as f:
         writer(f)

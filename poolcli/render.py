@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["format_cells", "render_matrix", "render_filters", "ELLIPSIS"]
+__all__ = ["view_format", "format_cells", "render_matrix", "render_filters", "ELLIPSIS"]
 
 ELLIPSIS = "…"
 # a sequential palette (dark blue -> teal -> yellow, like viridis) and a diverging one (blue -> white -> red)
@@ -24,23 +24,68 @@ _SEQUENTIAL = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 
 _DIVERGING = [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)]
 
 
-def decimals_for(values: np.ndarray, precision: Optional[int] = None, most: int = 4) -> int:
-    """The number of decimals to show: ``precision`` if given, else the fewest (<= most) that show every value."""
+#: Fixed notation is used for values below FIXED_BELOW (larger ones would widen every column), with the fewest
+#: decimals up to MOST_DECIMALS that show every value; when that many do not suffice, only if every non-zero
+#: value is at least FIXED_FROM (so each keeps two significant digits in view). Else scientific notation,
+#: with at most MOST_DIGITS significant digits.
+FIXED_BELOW = 1e8
+MOST_DECIMALS = 4
+FIXED_FROM = 1e-3
+MOST_DIGITS = 5
+
+
+def view_format(values: np.ndarray, precision: Optional[int] = None) -> str:
+    """Return the format spec that shows every value of a matrix readably, one spec for the whole matrix.
+
+    Integers as integers. ``precision`` forces that many decimals. Otherwise,
+    as numpy's printoptions do: fixed notation with the fewest decimals (at
+    most 4) that show every value exactly, or 4 when every non-zero value is
+    at least 0.001 (so none shows as 0); scientific notation with the fewest
+    significant digits (at most 5) that show every value exactly when values
+    are tiny, or 1e8 and more (so no column grows without bound).
+    """
+    if values.dtype.kind in "biu":
+        return "d"
     if precision is not None:
-        return precision
-    if values.dtype.kind in "iu":
-        return 0
-    finite = values[np.isfinite(values)]
-    for d in range(most + 1):
-        if np.array_equal(np.round(finite, d), finite):
-            return d
-    return most
+        return f".{precision}f"
+    nonzero = np.abs(values[np.isfinite(values) & (values != 0)])
+    if nonzero.size == 0:
+        return ".0f"
+    wide = nonzero.astype(np.float64)
+    if wide.max() < FIXED_BELOW:
+        for d in range(MOST_DECIMALS + 1):
+            if _shows(np.round(wide, d), nonzero):
+                return f".{d}f"
+        if wide.min() >= FIXED_FROM:
+            return f".{MOST_DECIMALS}f"
+    # near the ends of the range a power of ten overflows or underflows: such values then ask for more digits
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        exp = np.floor(np.log10(wide))
+        exp += wide >= 10.0 ** (exp + 1)  # log10 of a power of ten may land just below it
+        exp -= wide < 10.0 ** exp
+        for digits in range(1, MOST_DIGITS):
+            unit = 10.0 ** (exp - digits + 1)
+            if _shows(np.round(wide / unit) * unit, nonzero):
+                return f".{digits - 1}e"
+    return f".{MOST_DIGITS - 1}e"
 
 
-def format_cells(values: np.ndarray, decimals: int) -> List[List[str]]:
-    """Return a 2-D array's values as strings with ``decimals`` decimals (integers without)."""
-    if values.dtype.kind in "iu":
-        return [[str(v) for v in row] for row in values.tolist()]
+def _shows(shown: np.ndarray, values: np.ndarray) -> bool:
+    """Whether the float64 ``shown`` stand for ``values``: the same numbers in their own type (float16/32),
+    in float64 up to rounding noise (0.1 + 0.2 shows as 0.3)."""
+    if values.dtype.itemsize < 8:
+        return bool(np.array_equal(shown.astype(values.dtype), values))
+    return bool(np.allclose(shown, values, rtol=1e-12, atol=0))
+
+
+def format_cells(values: np.ndarray, spec: str) -> List[List[str]]:
+    """Return a 2-D array's values as strings in ``spec`` (from :func:`view_format`); never ``-0``.
+
+    In scientific notation a zero is written ``0``, so the few non-zero cells stand out.
+    """
+    if spec == "d":
+        return [[str(int(v)) for v in row] for row in values.tolist()]  # explain's sums of integers come as floats
+    sci = spec.endswith("e")
     out = []
     for row in values.tolist():
         cells = []
@@ -49,8 +94,11 @@ def format_cells(values: np.ndarray, decimals: int) -> List[List[str]]:
                 cells.append("nan")
             elif v in (float("inf"), float("-inf")):
                 cells.append("inf" if v > 0 else "-inf")
+            elif sci and v == 0:
+                cells.append("0")
             else:
-                cells.append(f"{v:.{decimals}f}")
+                text = format(v, spec)
+                cells.append(text[1:] if text[0] == "-" and not text.strip("-0.") else text)  # -0.00 is 0.00
         out.append(cells)
     return out
 
@@ -125,17 +173,17 @@ def render_matrix(
             )
         return Group(*parts)
     h, w = values.shape
-    dec = decimals_for(values, precision)
+    spec = view_format(values, precision)
     rows, row_gap = _pick(h, max_rows)
     # fit the width: each column takes its widest cell plus one space; the index column likewise
     sample_cols = list(range(min(w, 64))) + list(range(max(64, w - 64), w))
     sample = values[np.ix_(rows, sample_cols)]
-    cell_w = max(max(len(s) for r in format_cells(sample, dec) for s in r), len(str(w - 1)))
+    cell_w = max(max(len(s) for r in format_cells(sample, spec) for s in r), len(str(w - 1)))
     index_w = len(str(h - 1))
     fit = max(2, (width - index_w - 1) // (cell_w + 1) - 1)
     cols, col_gap = _pick(w, min(fit, max_cols) if max_cols else fit)
     shown = values[np.ix_(rows, cols)]
-    text = format_cells(shown, dec)
+    text = format_cells(shown, spec)
     finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
     lo = float(finite.min()) if finite.size else 0.0
     hi = float(finite.max()) if finite.size else 0.0
@@ -238,8 +286,8 @@ def _matrix_grid(
     return outer
 
 
-def _fmt(v: float, decimals: int) -> str:
-    return format_cells(np.array([[v]]), decimals)[0][0]
+def _fmt(v: float, spec: str) -> str:
+    return format_cells(np.array([[v]]), spec)[0][0]
 
 
 def explain_steps(
@@ -259,8 +307,8 @@ def explain_steps(
     the engine's result, whose cells fill the output as the walk goes.
     """
     h, w = x.shape
-    dec = decimals_for(x, precision)
-    out_dec = decimals_for(out, precision)
+    dec = view_format(x, precision)
+    out_dec = view_format(out, precision)
     in_text = {(r, c): _fmt(float(x[r, c]), dec) for r in range(h) for c in range(w)}
     row_ids = sorted({i for win in rows for i, _ in win} | set(range(h)))
     col_ids = sorted({j for win in cols for j, _ in win} | set(range(w)))
@@ -291,7 +339,7 @@ def explain_steps(
         yield Group(head, side, Text(expr, style=Style(color=colour, bold=True) if color else ""), Text(""))
 
 
-def _expression(mode: str, real: List[float], counted_pad: int, pad: int, value: float, dec: int, out_dec: int) -> str:
+def _expression(mode: str, real: List[float], counted_pad: int, pad: int, value: float, dec: str, out_dec: str) -> str:
     """The reduction written out: max(1, 9, 3, 4) = 9, avg(1, 2, pad 0) = 3 / 3 = 1."""
     args = [_fmt(v, dec) for v in real]
     if mode in ("max", "min"):
@@ -309,7 +357,7 @@ def _expression(mode: str, real: List[float], counted_pad: int, pad: int, value:
 def render_winners(x: np.ndarray, indices: np.ndarray, *, precision: Optional[int] = None, color: bool = True, title: str = "") -> RenderableType:
     """The input with every chosen cell (from max/min indices) marked."""
     h, w = x.shape
-    dec = decimals_for(x, precision)
+    dec = view_format(x, precision)
     texts = {(r, c): _fmt(float(x[r, c]), dec) for r in range(h) for c in range(w)}
     marks = {}
     for n, flat in enumerate(indices.ravel().tolist()):

@@ -167,7 +167,7 @@ ROWS = [
     # NPY
     ("object array", npy(np.array([[{"x": 1}]], dtype=object), allow_pickle=True), [], 1, "a.npy: NPY holds Python objects; refused"),
     ("4-D array", npy(np.zeros((2, 2, 2, 2))), [], 1, "a.npy: NPY array is 4-D with shape (2, 2, 2, 2)"),
-    ("complex array", npy(np.zeros((2, 2), complex)), [], 1, "a.npy: NPY dtype complex is not supported"),
+    ("complex array", npy(np.zeros((2, 2), complex)), [], 1, "a.npy: NPY dtype complex128 (complex) is not supported"),
     ("truncated NPY", lambda d: (npy(np.arange(100.0).reshape(10, 10))(d), (d / "a.npy").write_bytes((d / "a.npy").read_bytes()[:90]))[0], [], 1, "a.npy: truncated or damaged NPY file"),
     # options
     ("option without its value", SQ, ["-k"], 2, "Option '-k' requires an argument. (see 'main pool --help')"),
