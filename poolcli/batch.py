@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import io
-from .pipeline import PoolSpec, apply_filter, apply_pool, encode, select_channels
+from .pipeline import PoolSpec, apply_filter, apply_pool, encode, prepare
 
 __all__ = ["Task", "Outcome", "BatchStats", "walk", "plan_tasks", "process_file", "run_batch", "image_extensions"]
 
@@ -203,8 +203,9 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool) -> Outcome:
             return out
         out.bytes_in = os.path.getsize(task.src)
         loaded = io.read_input(task.src, max_pixels=spec.max_pixels)
-        out.notes.extend(loaded.notes)
-        result = apply_pool(apply_filter(select_channels(loaded, spec), spec), spec)
+        arr, notes = prepare(loaded, spec)
+        out.notes.extend(loaded.notes + notes)
+        result = apply_pool(apply_filter(arr, spec), spec)
         fmt = os.path.splitext(task.dst)[1].lstrip(".")
         writer, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=task.dst)
         out.notes.extend(notes)
