@@ -858,6 +858,8 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
     format unless --to says otherwise. A file that fails is reported and the
     run goes on (exit 1 at the end); Ctrl-C stops cleanly (exit 130).
     """
+    from functools import partial
+
     from .batch import plan_tasks, run_batch
 
     spec = make_spec(ctx, params)
@@ -874,7 +876,7 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
     except OSError as exc:
         raise click.ClickException(f"{output_dir}: cannot create the output folder ({exc.strerror})") from None
     jobs = jobs or os.cpu_count() or 1
-    tasks = plan_tasks(input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1))
+    plan = partial(plan_tasks, input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1))
 
     console = stderr_console()
     show_progress = not quiet and console.is_terminal
@@ -913,14 +915,14 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
 
             progress = Progress(
                 TextColumn("pooling"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                TextColumn("{task.fields[rate]}"), TextColumn("eta"), TimeRemainingColumn(),
                 TextColumn("{task.fields[failed]} failed"), console=console, transient=True,
             )
             progress.start()
             bar = progress.add_task("pool", total=None, failed=0, rate="")
         stats = run_batch(
-            tasks, spec, jobs=jobs, skip_existing=skip_existing, fail_fast=fail_fast,
-            on_outcome=on_outcome, on_total=on_total, dask_address=dask_address,
+            plan(), spec, jobs=jobs, skip_existing=skip_existing, fail_fast=fail_fast,
+            on_outcome=on_outcome, on_total=on_total, recount=plan if progress is not None else None, dask_address=dask_address,
         )
     finally:
         if progress is not None:
