@@ -288,7 +288,7 @@ def output_options(fn):
     return _apply(
         [
             click.option("-t", "--to", "to", type=FORMAT_CHOICE, default=None, help="Output format (overrides the extension)."),
-            click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals in text output and in the table shown on a terminal [default: exact, shortest round-trip]."),
+            click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals in text output, and in the table pool shows on a terminal [default: exact, shortest round-trip]."),
             click.option("--delimiter", type=DelimiterType(), default=None, help="Text delimiter (default: comma; tab for .tsv; 'tab', 'space' accepted)."),
             click.option(
                 "--rescale", type=click.Choice(["auto", "clip", "minmax"]), default="auto", show_default=True,
@@ -300,7 +300,7 @@ def output_options(fn):
             ),
             click.option(
                 "--quality", type=click.IntRange(1, 100), default=None,
-                help="JPEG and WebP quality, 1..100  [default: JPEG 95; WebP lossless]",
+                help="JPEG and WebP quality  [default: JPEG 95; WebP lossless]",
             ),
         ]
     )(fn)
@@ -856,7 +856,8 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
 
     Each output keeps its input's relative path and name, in the input's
     format unless --to says otherwise. A file that fails is reported and the
-    run goes on (exit 1 at the end); Ctrl-C stops cleanly (exit 130).
+    run goes on (exit 1 at the end). Ctrl-C or SIGTERM lets the files in
+    progress finish, reports them and stops (exit 130); a second stops at once.
     """
     from functools import partial
 

@@ -390,4 +390,34 @@ def test_quality_reaches_the_spec_and_its_help_states_the_defaults(here, monkeyp
         assert r.exit_code == 0, r.stderr
     assert seen == [("jpg", 80), ("webp", 1), ("jpeg", 100)]
     text = " ".join(run(["pool", "--help"]).stdout.split())
-    assert "JPEG and WebP quality, 1..100 [default: JPEG 95; WebP lossless]" in text
+    assert "JPEG and WebP quality [default: JPEG 95; WebP lossless] [1<=x<=100]" in text
+
+
+def on_a_terminal(args, cwd):
+    """Run poolcli with stdout on a pseudo-terminal; return (exit code, what the terminal showed, stderr)."""
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    env = dict(os.environ, COLUMNS="80", TERM="xterm", NO_COLOR="1")
+    proc = subprocess.run([sys.executable, "-m", "poolcli", *args], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                          env=env, cwd=cwd, timeout=60, text=True)
+    os.close(slave)
+    shown = b""
+    try:
+        while chunk := os.read(master, 4096):
+            shown += chunk
+    except OSError:
+        pass
+    os.close(master)
+    return proc.returncode, [line.rstrip() for line in shown.decode().replace("\r", "").splitlines()], proc.stderr
+
+
+def test_precision_acts_on_the_terminal_table_and_delimiter_is_refused_there(here):
+    code, shown, err = on_a_terminal(["pool", "m.csv", "-m", "avg", "--precision", "2"], here)
+    assert code == 0, err
+    assert [line.split() for line in shown[2:]] == [["0", "3.50", "5.50"], ["1", "11.50", "13.50"]]
+    code, shown, err = on_a_terminal(["pool", "m.csv", "--delimiter", ";"], here)
+    assert code == 2 and shown == []
+    assert "--delimiter applies to text output (CSV, TSV, TXT), not the table shown on this terminal; drop it" in err
