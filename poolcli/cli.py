@@ -368,7 +368,7 @@ def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
         rescale=params.get("rescale", "auto"),
         compress_level=params.get("compress_level", 1),
         quality=params.get("quality"),
-        layout=params.get("layout") and params["layout"].lower(),
+        layout=params.get("layout"),
         max_pixels=params.get("max_pixels", formats.DEFAULT_MAX_PIXELS),
     )
 
@@ -416,7 +416,7 @@ def _shown(pair) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
-#: The output formats each output option acts on ("table": the result shown on a terminal), and how help names them.
+#: The output formats each output option acts on ("table": the result pool shows on a terminal), as messages name them.
 OUTPUT_OPTION_FORMATS = {
     "precision": (tuple(formats.TEXT_FORMATS) + ("table",), "text output (CSV, TSV, TXT)"),
     "delimiter": (tuple(formats.TEXT_FORMATS), "text output (CSV, TSV, TXT)"),
@@ -567,8 +567,8 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
     from .pipeline import apply_filter, apply_pool, encode, prepare
 
     loaded = io.read_input(source, max_pixels=spec.max_pixels)
-    arr, notes = prepare(loaded, spec)
-    for n in loaded.notes + notes:
+    arr, layout_notes = prepare(loaded, spec)
+    for n in loaded.notes + layout_notes:
         note(quiet, n)
     filtered = apply_filter(arr, spec)
     if indices_path is not None:
@@ -648,7 +648,7 @@ def _one_matrix(loaded, channel, layout, quiet):
     """The input with its channels last, or one channel of it (a single channel squeezed to 2-D); notes said."""
     from .pipeline import PoolSpec, select_channels, to_hwc
 
-    spec = PoolSpec(channel=channel, layout=layout and layout.lower())
+    spec = PoolSpec(channel=channel, layout=layout)
     loaded, notes = to_hwc(loaded, spec)
     for n in notes:
         note(quiet, n)
@@ -704,10 +704,10 @@ def explain(ctx, input_path, region, channel, layout, precision, step, color, ma
     winning cell.
     """
     from .ops import window_cells
-    from .pipeline import apply_pool
+    from .pipeline import apply_pool, check_result_size
     from .render import explain_steps, render_winners
 
-    spec = make_spec(ctx, params)
+    spec = make_spec(ctx, dict(params, max_pixels=max_pixels))
     source = resolve_input(input_path)
     loaded = io.read_input(source, max_pixels=max_pixels)
     for n in loaded.notes:
@@ -727,6 +727,7 @@ def explain(ctx, input_path, region, channel, layout, precision, step, color, ma
             f"{loaded.name} is {h}x{w}; explain walks every window, so it takes up to {EXPLAIN_LIMIT}x{EXPLAIN_LIMIT}: "
             f"pick a part with --region, e.g. --region 0:8,0:8"
         )
+    check_result_size(arr.shape, spec, loaded.name)
     indices = spec.mode in ("max", "min")
     out, idx = apply_pool(arr, spec, indices=True) if indices else (apply_pool(arr, spec), None)
     rows, cols = window_cells(arr.shape, **spec.pool_kwargs_for_cells())

@@ -100,10 +100,12 @@ def in_input_layout(result: np.ndarray, spec: PoolSpec) -> np.ndarray:
 
 
 def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None:
-    """Refuse, before any work, a result or a padded input of more than ``spec.max_pixels`` pixels (or cells).
+    """Refuse, before any work, a padded input or a result of more than ``spec.max_pixels`` pixels (or cells).
 
-    Raises ValueError as the pooling itself would for a window that does not
-    fit, and :class:`io.InputError` naming ``--max-pixels`` for sizes.
+    The padded size is worked out first, by arithmetic alone: a vast window
+    or dilation must not allocate even while its shape is computed. Raises
+    :class:`io.InputError` naming ``--max-pixels``, or ValueError as the
+    pooling itself would for a window that does not fit.
     """
     h, w = shape[:2]
     if spec.kernel is not None:
@@ -112,6 +114,13 @@ def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None
             h, w = h - kh + 1, w - kw + 1
         if h < 1 or w < 1:
             return  # the filter does not fit: conv2d says so
+    if spec.output_size is None:
+        ph, pw = _padded_extent(h, 0, spec), _padded_extent(w, 1, spec)
+        if ph * pw > spec.max_pixels:
+            raise io.InputError(
+                f"{name}: with its padding the input spans {ph}x{pw} = {ph * pw:,} cells, more than --max-pixels "
+                f"{spec.max_pixels:,}; use a smaller window, dilation or padding, or raise --max-pixels"
+            )
     kwargs = spec.pool_kwargs_for_cells()
     kwargs.pop("count_pad", None)
     oh, ow = output_shape((h, w), **kwargs)
@@ -120,28 +129,22 @@ def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None
             f"{name}: the result would be {oh}x{ow} = {oh * ow:,} pixels, more than --max-pixels {spec.max_pixels:,}; "
             f"raise --max-pixels if this is meant"
         )
-    if spec.output_size is None:
-        ph, pw = (_padded_extent(n, o, axis, spec) for n, o, axis in ((h, oh, 0), (w, ow, 1)))
-        if ph * pw > spec.max_pixels:
-            raise io.InputError(
-                f"{name}: with its padding the input spans {ph}x{pw} = {ph * pw:,} cells, more than --max-pixels "
-                f"{spec.max_pixels:,}; use a smaller dilation or padding, or raise --max-pixels"
-            )
 
 
-def _padded_extent(n: int, out: int, axis: int, spec: PoolSpec) -> int:
-    """The cells the pooling pads the input to along one axis: the input, the padding before it, and the windows' reach."""
+def _padded_extent(n: int, axis: int, spec: PoolSpec) -> int:
+    """The cells the windows cover along one axis, padding included: the input and its padding, or the last window's reach."""
     def along(v):
         return v[axis] if isinstance(v, tuple) else v
 
     k = along(spec.size)
     s = k if spec.stride is None else along(spec.stride)
-    reach = (out - 1) * s + along(spec.dilation) * (k - 1) + 1  # from the first window's first cell to the last's last
+    e = along(spec.dilation) * (k - 1) + 1  # one window, from its first cell to its last
     if spec.padding == "same":
-        before = max(reach - n, 0) // 2
-    else:
-        before = 0 if spec.padding == "valid" else along(spec.padding)
-    return max(n + before, reach)
+        return max(n, (-(-n // s) - 1) * s + e)  # Keras: ceil(n / s) windows
+    p = 0 if spec.padding == "valid" else along(spec.padding)
+    span = max(n + 2 * p - e, 0)
+    last = -(-span // s) if spec.ceil_mode else span // s  # PyTorch: where the last window starts, in strides
+    return max(n + 2 * p, last * s + e)
 
 
 def select_channels(loaded: io.Loaded, spec: PoolSpec) -> np.ndarray:

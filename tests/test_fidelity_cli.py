@@ -5,15 +5,21 @@ no traceback, and nothing written.
 """
 
 import os
+import sys
 
 import click
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 from PIL import Image
 
 from poolcli import pool2d
 from poolcli.cli import MAX_DIM, OutputSizeType, PaddingType, PairType, main
+
+sys.path.insert(0, os.path.dirname(__file__))
+from reference import _axis  # noqa: E402
 
 HUGE = str(10**20)
 SQUARE = "1,2,3,4\n5,6,7,8\n9,10,11,12\n13,14,15,16\n"
@@ -139,7 +145,10 @@ def test_adaptive_results_beyond_max_pixels_are_usage_errors(here, args, message
                                                         "40,000,001,600,000,016 cells, more than --max-pixels 178,956,970"),
         # the 4x4 input is within 16 cells; 'same' 2x2 windows at stride 1 reach one cell past it: 5x5
         (["-k", "2", "-s", "1", "-p", "same", "--max-pixels", "16"], "m.csv: with its padding the input spans 5x5 = 25 cells, more than --max-pixels 16"),
-        (["-k", "2", "-s", "1", "-p", "1", "--max-pixels", "16"], "m.csv: the result would be 5x5 = 25 pixels, more than --max-pixels 16"),
+        # PyTorch's padding 1 on each side: 6x6
+        (["-k", "2", "-s", "1", "-p", "1", "--max-pixels", "16"], "m.csv: with its padding the input spans 6x6 = 36 cells, more than --max-pixels 16"),
+        # explicit padding within half of a vast window
+        (["-k", str(MAX_DIM), "-p", str(MAX_DIM // 2)], f"m.csv: with its padding the input spans {MAX_DIM + 3}x{MAX_DIM + 3} = {(MAX_DIM + 3) ** 2:,} cells, more than --max-pixels 178,956,970"),
     ],
 )
 def test_results_and_padded_inputs_beyond_max_pixels_are_refused_before_the_work(here, args, message):
@@ -166,11 +175,33 @@ def test_batch_fails_the_file_whose_result_is_too_large_and_goes_on(here):
     assert "0 processed, 0 skipped, 2 failed" in result.stderr
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(1, 12), k=st.integers(1, 6), s=st.integers(1, 4), d=st.integers(1, 3),
+    padding=st.sampled_from(["valid", "same", "explicit"]), p=st.integers(0, 9), ceil_mode=st.booleans(),
+)
+def test_the_padded_size_bounds_every_cell_the_windows_reach(n, k, s, d, padding, p, ceil_mode):
+    """The --max-pixels guard never counts fewer cells than the slow reference's windows reach, padding included."""
+    from poolcli.pipeline import PoolSpec, _padded_extent
+
+    pad = p if padding == "explicit" else padding
+    try:
+        windows = _axis(n, k, s, d, pad, ceil_mode, None)
+    except ValueError:
+        assume(False)  # a window that does not fit: the pooling refuses it
+    cells = [c for cells, _ in windows for c in cells]
+    reach = max(max(cells) + 1, n) - min(min(cells), 0)
+    assert _padded_extent(n, 0, PoolSpec(size=k, stride=s, dilation=d, padding=pad, ceil_mode=ceil_mode)) >= reach
+
+
 def test_the_library_refuses_before_pooling(here):
     from poolcli.pipeline import PoolSpec, check_result_size
 
-    with pytest.raises(ValueError, match="the result would be 1000x1000 = 1,000,000 pixels, more than --max-pixels 999,999"):
-        check_result_size((1000, 1000), PoolSpec(size=1, max_pixels=999_999), "x")
+    with pytest.raises(ValueError, match="x: the result would be 1000x1000 = 1,000,000 pixels, more than --max-pixels 999,999"):
+        check_result_size((8, 8), PoolSpec(output_size=1000, max_pixels=999_999), "x")
+    check_result_size((8, 8, 3), PoolSpec(output_size=1000, max_pixels=1_000_000), "x")
+    with pytest.raises(ValueError, match="x: with its padding the input spans 1001x1001 = 1,002,001 cells"):
+        check_result_size((1000, 1000), PoolSpec(size=2, stride=1, padding="same", max_pixels=1_000_000), "x")
     check_result_size((1000, 1000), PoolSpec(size=1, max_pixels=1_000_000), "x")
     # a filter that shrinks the input is counted: 1002x1002 with a 3x3 'valid' filter pools 1000x1000
     check_result_size((1002, 1002, 3), PoolSpec(size=1, kernel=np.ones((3, 3)), max_pixels=1_000_000), "x")
