@@ -332,11 +332,11 @@ class _Total:
     def start(self) -> None:
         if self._recount is not None and not self._started:
             self._started = True
-            threading.Thread(target=self._count, name="poolcli-count", daemon=True).start()
+            threading.Thread(target=self._count, args=(self._recount,), name="poolcli-count", daemon=True).start()
 
-    def _count(self) -> None:
+    def _count(self, recount: Callable[[], Iterable[Task]]) -> None:
         n, last = 0, time.monotonic()
-        for _ in self._recount():
+        for _ in recount():
             if self._final:
                 return
             n += 1
