@@ -336,13 +336,16 @@ class _Total:
 
     def _count(self, recount: Callable[[], Iterable[Task]]) -> None:
         n, last = 0, time.monotonic()
-        for _ in recount():
-            if self._final:
-                return
-            n += 1
-            if time.monotonic() - last >= 0.1:
-                self._say(n)
-                last = time.monotonic()
+        try:
+            for _ in recount():
+                if self._final:
+                    return
+                n += 1
+                if time.monotonic() - last >= 0.1:
+                    self._say(n)
+                    last = time.monotonic()
+        except Exception:  # noqa: BLE001 - the run's own walk meets the same fault and reports it; the bar only waits
+            return
         self._say(n)
 
     def _say(self, n: int) -> None:
