@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import fnmatch
 import glob as _glob
+import itertools
 import json
+import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import io
-from .pipeline import PoolSpec, apply_filter, apply_pool, encode, select_channels
+from .pipeline import PoolSpec, apply_filter, apply_pool, encode, prepare
 
 __all__ = ["Task", "Outcome", "BatchStats", "walk", "plan_tasks", "process_file", "run_batch", "image_extensions"]
 
@@ -203,8 +206,9 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool) -> Outcome:
             return out
         out.bytes_in = os.path.getsize(task.src)
         loaded = io.read_input(task.src, max_pixels=spec.max_pixels)
-        out.notes.extend(loaded.notes)
-        result = apply_pool(apply_filter(select_channels(loaded, spec), spec), spec)
+        arr, notes = prepare(loaded, spec)
+        out.notes.extend(loaded.notes + notes)
+        result = apply_pool(apply_filter(arr, spec), spec)
         fmt = os.path.splitext(task.dst)[1].lstrip(".")
         writer, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=task.dst)
         out.notes.extend(notes)
@@ -226,23 +230,45 @@ def _reason(exc: BaseException, src: str) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
-def _worker_init() -> None:
+#: Set in each worker by its initialiser: the stop flag the parent raises, and the parent's process id.
+_STOP = None
+_PARENT = 0
+
+
+def _worker_init(stop, parent: int) -> None:
     from . import ops
 
+    global _STOP, _PARENT
+    _STOP, _PARENT = stop, parent
     ops._THREADS = 1  # one process per core already: threads inside each would only contend
     signal.signal(signal.SIGTERM, _worker_signal)
     signal.signal(signal.SIGINT, _worker_signal)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        # PR_SET_PDEATHSIG: a SIGTERM when the parent dies, even killed with SIGKILL, so no worker outlives it
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    if os.getppid() != parent:
+        _worker_signal(signal.SIGTERM, None)  # the parent died before it could be watched
 
 
 def _worker_signal(signum, frame):
-    # leave at once, quietly, with nothing half written: an exception raised at an arbitrary point (inside
-    # an import, say) could come out as another exception; the parent reports the run as interrupted
-    io.remove_temporaries()
-    os._exit(130)
+    # The parent decides when its workers stop: Ctrl-C reaches the whole group, the parent with it, and the parent
+    # lets each worker finish its file (so that the counts are exact) or, at a second signal, kills them and sweeps
+    # their temporary files. Only a worker whose parent is gone leaves here, at once, with nothing half written.
+    if os.getppid() != _PARENT:
+        io.remove_temporaries()
+        os._exit(130)
 
 
 def _process_in_worker(tasks: List[Task], spec: PoolSpec, skip_existing: bool) -> List[Outcome]:
-    return [process_file(task, spec, skip_existing) for task in tasks]
+    """Process a chunk of tasks; after a stop request (or without a parent) the files not yet started are left out."""
+    outcomes = []
+    for task in tasks:
+        if _STOP is not None and (_STOP.value or os.getppid() != _PARENT):
+            break
+        outcomes.append(process_file(task, spec, skip_existing))
+    return outcomes
 
 
 def _raise_interrupt(signum, frame):
@@ -250,28 +276,97 @@ def _raise_interrupt(signum, frame):
 
 
 class _StopRequest:
-    """Ctrl-C or SIGTERM during a run: noted, and acted on at the next safe point; a second one ends at once."""
+    """Ctrl-C or SIGTERM during a run: the first stops it once the files in progress are written; a second ends at once.
 
-    def __init__(self) -> None:
+    The first is only noted (and passed to the workers through ``flag``), to be acted on at the next safe point.
+    A second kills the workers, removes every temporary file of the files in flight, and exits with 130.
+    """
+
+    def __init__(self, in_flight: Dict[object, List[Task]]) -> None:
         self.requested = False
+        self.in_flight = in_flight
+        self.executor: Optional[ProcessPoolExecutor] = None
+        self.flag = None
+        self._pid = os.getpid()
+
+    def attach(self, executor: ProcessPoolExecutor, flag) -> None:
+        self.executor, self.flag = executor, flag
 
     def __call__(self, signum, frame) -> None:
-        if self.requested:
-            io.remove_temporaries()
-            os.write(2, b"poolcli: interrupted\n")
-            os._exit(130)
-        self.requested = True
+        if os.getpid() != self._pid:
+            return  # a worker forked before its initialiser ran: the parent decides
+        if not self.requested:
+            self.requested = True
+            if self.flag is not None:
+                self.flag.value = 1
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)  # the end has begun: further signals change nothing
+        _kill_workers(self.executor)
+        _sweep_temporaries(task for chunk in list(self.in_flight.values()) for task in chunk)
+        io.remove_temporaries()
+        if os.isatty(2):
+            os.write(2, b"\r\x1b[2K\x1b[?25h")  # clear the progress bar's line and show the cursor it hid
+        os.write(2, b"poolcli: interrupted\n")
+        os._exit(130)
 
     def check(self) -> None:
         if self.requested:
             raise KeyboardInterrupt
 
 
+class _Total:
+    """The number of tasks, counted by a second walk in a thread so that the progress bar knows it (and an ETA) early.
+
+    The run's own walk streams, listing folders only as fast as the work needs them; this one runs ahead. When the
+    run's walk ends, its count is final.
+    """
+
+    def __init__(self, on_total: Callable[[int], None], recount: Optional[Callable[[], Iterable[Task]]]) -> None:
+        self._on_total = on_total
+        self._recount = recount
+        self._lock = threading.Lock()
+        self._final = False
+        self._started = False
+
+    def start(self) -> None:
+        if self._recount is not None and not self._started:
+            self._started = True
+            threading.Thread(target=self._count, args=(self._recount,), name="poolcli-count", daemon=True).start()
+
+    def _count(self, recount: Callable[[], Iterable[Task]]) -> None:
+        n, last = 0, time.monotonic()
+        try:
+            for _ in recount():
+                if self._final:
+                    return
+                n += 1
+                if time.monotonic() - last >= 0.1:
+                    self._say(n)
+                    last = time.monotonic()
+        except Exception:  # noqa: BLE001 - the run's own walk meets the same fault and reports it; the bar only waits
+            return
+        self._say(n)
+
+    def _say(self, n: int) -> None:
+        with self._lock:
+            if not self._final:
+                self._on_total(n)
+
+    def done(self, n: int) -> None:
+        with self._lock:
+            self._final = True
+            self._on_total(n)
+
+    def close(self) -> None:
+        self._final = True
+
+
 # --------------------------------------------------------------------------- the run
 
 
 def run_batch(
-    tasks: Iterator[Task],
+    tasks: Iterable[Task],
     spec: PoolSpec,
     *,
     jobs: int,
@@ -279,21 +374,27 @@ def run_batch(
     fail_fast: bool = False,
     on_outcome: Callable[[Outcome], None] = lambda o: None,
     on_total: Callable[[int], None] = lambda n: None,
+    recount: Optional[Callable[[], Iterable[Task]]] = None,
     dask_address: Optional[str] = None,
 ) -> BatchStats:
     """Run every task, calling ``on_outcome`` as each finishes; stop early on Ctrl-C, SIGTERM or fail_fast.
 
-    ``on_total`` is called with the number of tasks once the walk has finished.
+    ``on_total`` is called with the number of tasks known so far: as ``recount``
+    (a fresh walk of the same tasks, counted in a thread) finds them, and
+    exactly once the run's own walk ends. After one Ctrl-C or SIGTERM the files
+    in progress are finished and reported, so the stats count exactly the
+    outputs written; a second ends the process at once (exit 130).
     """
     stats = BatchStats()
+    in_flight: Dict[object, List[Task]] = {}  # what is being written now, by future (or by task on -j 1)
     # Ctrl-C and SIGTERM stop the run at a safe point, so that workers are stopped and the summary so far is
     # printed (the Dask client waits where an interrupt is safe, so there it is raised at once)
-    stopper = _StopRequest()
+    stopper = _StopRequest(in_flight)
     handler = _raise_interrupt if dask_address else stopper
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    in_flight: Dict[object, List[Task]] = {}  # what is being written now, by future (or by task on -j 1)
+    total = _Total(on_total, recount)
 
     def report(outcome: Outcome) -> bool:
         stats.add(outcome)
@@ -302,8 +403,10 @@ def run_batch(
 
     try:
         if dask_address:
-            _run_dask(tasks, spec, skip_existing, report, on_total, dask_address, in_flight)
+            total.start()
+            _run_dask(tasks, spec, skip_existing, report, total, dask_address, in_flight)
         elif jobs <= 1:
+            total.start()
             n = 0
             for task in tasks:
                 stopper.check()  # between files: the one being written is finished first
@@ -314,12 +417,14 @@ def run_batch(
                 if report(outcome):
                     break
             else:
-                on_total(n)
+                total.done(n)
         else:
-            _run_pool(tasks, spec, skip_existing, jobs, report, on_total, in_flight, CHUNK if not fail_fast else 1, stopper)
+            _run_pool(tasks, spec, skip_existing, jobs, report, total, in_flight, CHUNK if not fail_fast else 1, stopper)
+        stats.interrupted = stopper.requested
     except KeyboardInterrupt:
         stats.interrupted = True
     finally:
+        total.close()
         for sig, old in previous.items():
             signal.signal(sig, old)
         _sweep_temporaries(task for chunk in in_flight.values() for task in chunk)
@@ -333,50 +438,65 @@ CHUNK = 8
 WORKER_DIED = "a worker process died (killed, or out of memory?)"
 
 
-def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk, stopper):
+def _mp_context():
+    """fork wherever it is safe (not macOS): workers start at once without importing numpy again, and this
+    process is their parent, as the stop rules need (under forkserver, Python 3.14's default on Linux, it is not)."""
+    if sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
+
+
+def _run_pool(tasks, spec, skip_existing, jobs, report, total, pending, chunk, stopper):
     from concurrent.futures.process import BrokenProcessPool
 
     window = jobs * 3  # chunks queued: every worker busy, without listing far ahead of need
-    executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    flag = multiprocessing.RawValue("b", 0)  # raised to stop the workers between files; no lock, so a handler may set it
+    executor = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=_mp_context(), initializer=_worker_init, initargs=(flag, os.getpid())
+    )
+    stopper.attach(executor, flag)
     clean = False
     try:
         n = 0
         source = iter(tasks)
-        exhausted = stop = broken = False
-        while not stop and not broken:
-            while not exhausted and not stop and len(pending) < window:
-                stopper.check()
-                batch = []
-                for task in source:
-                    batch.append(task)
-                    if len(batch) == chunk:
-                        break
+        exhausted = failed_fast = broken = False
+        while not (stopper.requested or failed_fast or broken):
+            while not exhausted and not stopper.requested and len(pending) < window:
+                batch = list(itertools.islice(source, chunk))
                 n += len(batch)
                 if len(batch) < chunk:
                     exhausted = True
-                    on_total(n)
-                if batch:
-                    try:
-                        pending[executor.submit(_process_in_worker, batch, spec, skip_existing)] = batch
-                    except BrokenProcessPool:
-                        pending[_failed_future()] = batch
-                        broken = True
-                        break
-            if not pending or broken:
+                    total.done(n)
+                if not batch:
+                    break
+                try:
+                    pending[executor.submit(_process_in_worker, batch, spec, skip_existing)] = batch
+                except BrokenProcessPool:
+                    pending[_failed_future()] = batch
+                    broken = True
+                    break
+                total.start()  # after the first submit, which forks the workers: no thread is forked with them
+            if not pending:
                 break
             done, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
-            stopper.check()  # before the results: workers stopped by the same Ctrl-C are an interruption
             for fut in done:
                 if fut.exception() is not None:
                     broken = True  # settled below, with every other chunk in flight
                     break
-                for outcome in fut.result():
-                    stop = report(outcome) or stop
                 del pending[fut]
-        if broken:
-            # a worker died: report what finished, fail what did not, and start nothing more
-            wait(list(pending))
-            for fut, batch in list(pending.items()):
+                for outcome in fut.result():
+                    failed_fast = report(outcome) or failed_fast
+        # Stopped, failed fast, or a worker died: start nothing more, let each worker finish the file it is
+        # writing, and report everything that finished, so that the counts match the files on disk
+        flag.value = 1
+        for fut in pending:
+            fut.cancel()
+        while pending:
+            done, _ = wait(list(pending), timeout=0.2)
+            for fut in done:
+                batch = pending.pop(fut)
+                if fut.cancelled():
+                    continue
                 if fut.exception() is None:
                     for outcome in fut.result():
                         report(outcome)
@@ -384,17 +504,16 @@ def _run_pool(tasks, spec, skip_existing, jobs, report, on_total, pending, chunk
                     _sweep_temporaries(batch)
                     for t in batch:
                         report(Outcome(t.src, t.dst, "failed", WORKER_DIED))
-                del pending[fut]
+        if broken:
             for t in source:
                 report(Outcome(t.src, t.dst, "failed", "not started: " + WORKER_DIED))
         clean = True
     finally:
         if clean:
-            for fut in list(pending):
-                fut.cancel()
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=True)
         else:
-            _stop_workers(executor)
+            _kill_workers(executor)
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _failed_future() -> Future:
@@ -405,31 +524,32 @@ def _failed_future() -> Future:
     return fut
 
 
-def _stop_workers(executor: ProcessPoolExecutor) -> None:
-    """Interrupted: stop the workers at once (each removes its temporary file), then wait for them."""
-    procs = list(getattr(executor, "_processes", {}).values())
+def _kill_workers(executor: Optional[ProcessPoolExecutor], timeout: float = 5.0) -> None:
+    """Kill the workers at once and wait until they are gone (their temporary files are swept by the caller)."""
+    procs = list((getattr(executor, "_processes", None) or {}).values())
     for p in procs:
         try:
-            os.kill(p.pid, signal.SIGTERM)
+            os.kill(p.pid, signal.SIGKILL)
         except OSError:
             pass
-    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + timeout
     for p in procs:
-        p.join(timeout=10)
+        p.join(max(0.0, deadline - time.monotonic()))
 
 
 def _sweep_temporaries(tasks) -> None:
-    """Remove temporary files a killed worker may have left beside an output it was writing."""
+    """Remove temporary files a killed worker may have left beside an output it was writing (or its link's target)."""
     for task in list(tasks):
-        folder, name = os.path.split(task.dst)
-        for tmp in _glob.glob(os.path.join(_glob.escape(folder or "."), _glob.escape("." + name + ".") + "*.tmp")):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        for dst in {task.dst, os.path.realpath(task.dst)}:
+            folder, name = os.path.split(dst)
+            for tmp in _glob.glob(os.path.join(_glob.escape(folder or "."), _glob.escape("." + name + ".") + "*.tmp")):
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
 
 
-def _run_dask(tasks, spec, skip_existing, report, on_total, address, in_flight):
+def _run_dask(tasks, spec, skip_existing, report, total, address, in_flight):
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
@@ -452,7 +572,7 @@ def _run_dask(tasks, spec, skip_existing, report, on_total, address, in_flight):
                     task = next(source)
                 except StopIteration:
                     exhausted = True
-                    on_total(n)
+                    total.done(n)
                     return
                 n += 1
                 fut = client.submit(process_file, task, spec, skip_existing, pure=False)

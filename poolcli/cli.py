@@ -42,8 +42,17 @@ CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 # --------------------------------------------------------------------------- option types
 
 
+#: The largest size, stride, dilation, padding or output side accepted: int32's top, the limit of PyTorch's and
+#: TensorFlow's own arguments and far past any image side, so that no arithmetic on it can overflow.
+MAX_DIM = 2**31 - 1
+#: The largest --max-pixels: 2**40 cells of float64 would be 8 TiB, more than any machine holds.
+MAX_PIXELS_LIMIT = 2**40
+#: The most worker processes -j starts.
+MAX_JOBS = 1024
+
+
 class PairType(click.ParamType):
-    """K or HxW: a positive int or a pair of them."""
+    """K or HxW: an int in minimum..MAX_DIM, or a pair of them."""
 
     name = "K|HxW"
 
@@ -56,11 +65,13 @@ class PairType(click.ParamType):
         try:
             nums = formats.split_dims(value)
         except ValueError:
-            self.fail(f"{value!r} is not K or HxW (for example 2 or 3x2)", param, ctx)
+            nums = ()
         if len(nums) not in (1, 2):
             self.fail(f"{value!r} is not K or HxW (for example 2 or 3x2)", param, ctx)
         if min(nums) < self.minimum:
             self.fail(f"must be >= {self.minimum}, got {value}", param, ctx)
+        if max(nums) > MAX_DIM:
+            self.fail(f"must be <= {MAX_DIM}, got {value}", param, ctx)
         return nums[0] if len(nums) == 1 else (nums[0], nums[1])
 
 
@@ -73,9 +84,12 @@ class PaddingType(click.ParamType):
         if value.lower() in ("valid", "same"):
             return value.lower()
         try:
-            return PairType(minimum=0).convert(value, param, ctx)
-        except click.BadParameter:
+            parts = len(formats.split_dims(value))
+        except ValueError:
+            parts = 0
+        if parts not in (1, 2):
             self.fail(f"{value!r} is not valid, same, P or PxQ", param, ctx)
+        return PairType(minimum=0).convert(value, param, ctx)
 
 
 class OutputSizeType(click.ParamType):
@@ -99,6 +113,7 @@ class DelimiterType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+CHANNEL_RANGE = click.IntRange(0, MAX_DIM)
 MODE_CHOICE = click.Choice(["max", "avg", "min", "sum", "average", "mean"], case_sensitive=False)
 FORMAT_CHOICE = click.Choice(list(formats.OUTPUT_FORMATS), case_sensitive=False)
 
@@ -244,7 +259,10 @@ def filter_options(fn):
                 "--conv-padding", type=click.Choice(["valid", "same"]), default="valid", show_default=True,
                 help="valid: 28x28 becomes 26x26; same: zero padding keeps the size.",
             ),
-            click.option("--relu", is_flag=True, help="max(0, x) after the filter, as a CNN layer."),
+            click.option(
+                "--relu", is_flag=True,
+                help="max(0, x) before pooling: after the filter, as a CNN layer (without -c: on the input itself).",
+            ),
         ]
     )(fn)
 
@@ -253,8 +271,17 @@ def channel_options(fn):
     return _apply(
         [
             click.option("--gray", is_flag=True, help="Convert colour to one channel first (Pillow's L weights)."),
-            click.option("--channel", type=click.IntRange(min=0), default=None, help="Take channel N only."),
+            click.option("--channel", type=CHANNEL_RANGE, default=None, help="Take channel N only."),
+            layout_option,
         ]
+    )(fn)
+
+
+def layout_option(fn):
+    return click.option(
+        "--layout", type=click.Choice(["hwc", "chw"], case_sensitive=False), default=None,
+        help="Axes of a 3-D array (Keras data_format): hwc = (H, W, C), channels last; chw = (C, H, W). "
+        "The result is written in the same layout.  [default: hwc]",
     )(fn)
 
 
@@ -262,7 +289,7 @@ def output_options(fn):
     return _apply(
         [
             click.option("-t", "--to", "to", type=FORMAT_CHOICE, default=None, help="Output format (overrides the extension)."),
-            click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals in text output (default: exact, shortest round-trip)."),
+            click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals in text output, and in the table pool shows on a terminal [default: exact, shortest round-trip]."),
             click.option("--delimiter", type=DelimiterType(), default=None, help="Text delimiter (default: comma; tab for .tsv; 'tab', 'space' accepted)."),
             click.option(
                 "--rescale", type=click.Choice(["auto", "clip", "minmax"]), default="auto", show_default=True,
@@ -272,6 +299,10 @@ def output_options(fn):
                 "--compress-level", type=click.IntRange(0, 9), default=1, show_default=True,
                 help="PNG zlib level (1 is measured fastest for a small size cost).",
             ),
+            click.option(
+                "--quality", type=click.IntRange(1, 100), default=None,
+                help="JPEG and WebP quality  [default: JPEG 95; WebP lossless]",
+            ),
         ]
     )(fn)
 
@@ -280,8 +311,8 @@ def common_options(fn):
     return _apply(
         [
             click.option(
-                "--max-pixels", type=click.IntRange(min=1), default=formats.DEFAULT_MAX_PIXELS, show_default=True,
-                help="Largest image (pixels) or text matrix (cells) accepted.",
+                "--max-pixels", type=click.IntRange(1, MAX_PIXELS_LIMIT), default=formats.DEFAULT_MAX_PIXELS, show_default=True,
+                help="Largest image (pixels), text matrix (cells) or result accepted.",
             ),
             click.option("-q", "--quiet", is_flag=True, help="No notes on stderr."),
             click.option("--debug", is_flag=True, help="Show full tracebacks."),
@@ -289,28 +320,34 @@ def common_options(fn):
     )(fn)
 
 
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether the option was given (on the command line or in the environment), not left at its default."""
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _both(value):
+    return value if isinstance(value, tuple) else (value, value)
+
+
 def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
-    """Build the PoolSpec from parsed options, refusing combinations that contradict each other."""
+    """Build the PoolSpec from parsed options, refusing options that contradict each other or would do nothing."""
+    from .ops import canonical_mode
     from .pipeline import PoolSpec
 
-    explicit = {
-        name
-        for name in ("size", "stride", "padding", "dilation", "ceil_mode")
-        if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    }
-    if params.get("output_size") is not None and explicit:
-        flags = ", ".join("--" + n.replace("_", "-") for n in sorted(explicit))
-        raise click.UsageError(f"--output-size sets the windows itself; drop {flags}")
-    kernel = None
-    if params.get("conv"):
-        kernel = load_kernel(params["conv"])
-    from .ops import canonical_mode
-
     mode = canonical_mode(params.get("mode", "max"))
-    if params.get("count_pad") is not None and mode != "avg":
-        raise click.UsageError("--count-pad/--no-count-pad applies to --mode avg only")
-    if params.get("count_pad") and params.get("padding") == "same":
-        raise click.UsageError("--count-pad cannot be used with -p same: Keras never counts its padding")
+    _check_windows(ctx, params, mode)
+    conv = params.get("conv")
+    if conv is not None and not conv.strip():
+        raise click.BadParameter(
+            "is empty; give a filter name (see 'poolcli filters'), weights such as '0,-1,0;-1,5,-1;0,-1,0', or a matrix file",
+            ctx=ctx, param_hint="'-c' / '--conv'",
+        )
+    if given(ctx, "conv_padding") and conv is None:
+        raise click.UsageError("--conv-padding applies to a filter; add -c FILTER, or drop --conv-padding")
     if params.get("gray") and params.get("channel") is not None:
         raise click.UsageError("--gray and --channel both choose the channel; give one")
     return PoolSpec(
@@ -322,7 +359,7 @@ def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
         ceil_mode=params.get("ceil_mode", False),
         count_pad=params.get("count_pad"),
         output_size=params.get("output_size"),
-        kernel=kernel,
+        kernel=load_kernel(conv) if conv is not None else None,
         conv_padding=params.get("conv_padding", "valid"),
         relu=params.get("relu", False),
         gray=params.get("gray", False),
@@ -331,8 +368,71 @@ def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
         delimiter=params.get("delimiter"),
         rescale=params.get("rescale", "auto"),
         compress_level=params.get("compress_level", 1),
+        quality=params.get("quality"),
+        layout=params.get("layout"),
         max_pixels=params.get("max_pixels", formats.DEFAULT_MAX_PIXELS),
     )
+
+
+def _check_windows(ctx: click.Context, params: dict, mode: str) -> None:
+    """Refuse window options that contradict each other, or that would change nothing."""
+    output_size = params.get("output_size")
+    if output_size is not None:
+        window = [_flag(n) for n in ("ceil_mode", "count_pad", "dilation", "padding", "size", "stride") if given(ctx, n)]
+        if window:
+            raise click.UsageError(f"--output-size sets the windows itself; drop {', '.join(window)}")
+        oh, ow = (1, 1) if output_size == "global" else _both(output_size)
+        max_pixels = params.get("max_pixels", formats.DEFAULT_MAX_PIXELS)
+        if oh * ow > max_pixels:
+            raise click.UsageError(
+                f"--output-size {oh}x{ow} is {oh * ow:,} pixels, more than --max-pixels {max_pixels:,}; "
+                f"raise --max-pixels if this is meant"
+            )
+        return
+    padding = params.get("padding", "valid")
+    size = _both(params.get("size", 2))
+    if given(ctx, "count_pad"):
+        flag = "--count-pad" if params["count_pad"] else "--no-count-pad"
+        if mode != "avg":
+            raise click.UsageError("--count-pad/--no-count-pad applies to --mode avg only")
+        if padding == "same":
+            raise click.UsageError(f"{flag} cannot be used with -p same: Keras never counts its padding")
+        if padding == "valid" or _both(padding) == (0, 0):
+            raise click.UsageError(f"{flag} says whether padded cells count; there is no padding (add -p P, or drop {flag})")
+    if given(ctx, "ceil_mode"):
+        if padding == "same":
+            raise click.UsageError("--ceil-mode does nothing with -p same, whose output is already ceil(n/s); drop one")
+        stride = _both(params.get("stride") or params.get("size", 2))
+        if stride == (1, 1):
+            raise click.UsageError("--ceil-mode does nothing with stride 1: every window already fits; drop it")
+    dilation = _both(params.get("dilation", 1))
+    if dilation != (1, 1) and all(d == 1 or k == 1 for d, k in zip(dilation, size)):
+        raise click.UsageError(
+            f"-d {_shown(dilation)} does nothing with -k {_shown(size)}: dilation spaces the cells of a window, "
+            f"and this one has a single cell along each axis it would space; drop -d"
+        )
+
+
+def _shown(pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+#: The output formats each output option acts on ("table": the result pool shows on a terminal), as messages name them.
+OUTPUT_OPTION_FORMATS = {
+    "precision": (tuple(formats.TEXT_FORMATS) + ("table",), "text output (CSV, TSV, TXT)"),
+    "delimiter": (tuple(formats.TEXT_FORMATS), "text output (CSV, TSV, TXT)"),
+    "rescale": (tuple(formats.IMAGE_FORMATS), "image output"),
+    "compress_level": (("png",), "PNG output"),
+    "quality": (("jpg", "jpeg", "webp"), "JPEG and WebP output"),
+}
+
+
+def check_output_options(ctx: click.Context, written) -> None:
+    """Refuse an output option given for outputs it does not act on; ``written`` holds the formats written."""
+    for name, (acts_on, what) in OUTPUT_OPTION_FORMATS.items():
+        if given(ctx, name) and not set(written) & set(acts_on):
+            shown = ", ".join("the table shown on this terminal" if f == "table" else f.upper() for f in sorted(written))
+            raise click.UsageError(f"{_flag(name)} applies to {what}, not {shown}; drop it")
 
 
 def load_kernel(text: str):
@@ -461,13 +561,16 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
             raise click.UsageError(f"--indices {indices_path} and -o {output} are the same file; give two paths")
         if indices_path == "-" and output == "-":
             raise click.UsageError("--indices - and the result cannot both go to stdout; give -o or an --indices file")
+    check_output_options(ctx, {"table" if table_on_terminal else fmt} | ({idx_fmt} if idx_fmt else set()))
+    if given(ctx, "color") and not show and not table_on_terminal and (output != "-" or to is not None):
+        raise click.UsageError("--color/--no-color applies to --show and to the table shown on a terminal; drop it")
 
-    from .pipeline import apply_filter, apply_pool, encode, select_channels
+    from .pipeline import apply_filter, apply_pool, encode, prepare
 
     loaded = io.read_input(source, max_pixels=spec.max_pixels)
-    for n in loaded.notes:
+    arr, layout_notes = prepare(loaded, spec)
+    for n in loaded.notes + layout_notes:
         note(quiet, n)
-    arr = select_channels(loaded, spec)
     filtered = apply_filter(arr, spec)
     if indices_path is not None:
         result, indices = apply_pool(filtered, spec, indices=True)
@@ -493,7 +596,7 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
         from .render import render_matrix
 
         console = stdout_console(color)
-        console.print(render_matrix(result, title="result", width=console.width, color=colour_on(console)))
+        console.print(render_matrix(result, title="result", precision=spec.precision, width=console.width, color=colour_on(console)))
     else:
         for n in notes:
             note(quiet, n)
@@ -542,22 +645,27 @@ class RegionType(click.ParamType):
         return (slice(r0, r1), slice(c0, c1))
 
 
-def _one_matrix(loaded, channel):
-    """The input, or one channel of it (a single channel squeezed to 2-D)."""
-    from .pipeline import PoolSpec, select_channels
+def _one_matrix(loaded, channel, layout, quiet):
+    """The input with its channels last, or one channel of it (a single channel squeezed to 2-D); notes said."""
+    from .pipeline import PoolSpec, select_channels, to_hwc
 
-    return select_channels(loaded, PoolSpec(channel=channel))
+    spec = PoolSpec(channel=channel, layout=layout)
+    loaded, notes = to_hwc(loaded, spec)
+    for n in notes:
+        note(quiet, n)
+    return select_channels(loaded, spec)
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="[INPUT]", required=False)
 @click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals [default: the fewest that show every value, up to 4; exponents for tiny or huge values].")
-@click.option("--channel", type=click.IntRange(min=0), default=None, help="Show channel N only [default: each channel].")
-@click.option("--max-rows", type=click.IntRange(min=2), default=32, show_default=True, help="Rows shown before eliding the middle.")
-@click.option("--max-cols", type=click.IntRange(min=2), default=None, help="Columns shown [default: as many as fit the width].")
+@click.option("--channel", type=CHANNEL_RANGE, default=None, help="Show channel N only [default: each channel].")
+@layout_option
+@click.option("--max-rows", type=click.IntRange(2, MAX_DIM), default=32, show_default=True, help="Rows shown before eliding the middle.")
+@click.option("--max-cols", type=click.IntRange(2, MAX_DIM), default=None, help="Columns shown [default: as many as fit the width].")
 @color_option
 @common_options
-def show(input_path, precision, channel, max_rows, max_cols, color, max_pixels, quiet, debug):
+def show(input_path, precision, channel, layout, max_rows, max_cols, color, max_pixels, quiet, debug):
     """Show an image or matrix as a heat-map table with row and column indices."""
     from .render import render_matrix
 
@@ -565,7 +673,7 @@ def show(input_path, precision, channel, max_rows, max_cols, color, max_pixels, 
     loaded = io.read_input(source, max_pixels=max_pixels)
     for n in loaded.notes:
         note(quiet, n)
-    arr = _one_matrix(loaded, channel)
+    arr = _one_matrix(loaded, channel, layout, quiet)
     console = stdout_console(color)
     console.print(
         render_matrix(
@@ -582,13 +690,14 @@ EXPLAIN_LIMIT = 16
 @click.argument("input_path", metavar="[INPUT]", required=False)
 @pooling_options
 @click.option("--region", type=RegionType(), default=None, help="Explain only these rows and columns, e.g. 0:8,0:8.")
-@click.option("--channel", type=click.IntRange(min=0), default=None, help="Channel N of a colour input.")
+@click.option("--channel", type=CHANNEL_RANGE, default=None, help="Channel N of a colour input.")
+@layout_option
 @click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals shown.")
 @click.option("--step", is_flag=True, help="On a terminal, wait for a key between windows (q stops).")
 @color_option
 @common_options
 @click.pass_context
-def explain(ctx, input_path, region, channel, precision, step, color, max_pixels, quiet, debug, **params):
+def explain(ctx, input_path, region, channel, layout, precision, step, color, max_pixels, quiet, debug, **params):
     """Walk through pooling a small matrix (up to 16x16), one window at a time.
 
     Each step shows the input with the window marked, the reduction written
@@ -596,13 +705,15 @@ def explain(ctx, input_path, region, channel, precision, step, color, max_pixels
     winning cell.
     """
     from .ops import window_cells
-    from .pipeline import apply_pool
+    from .pipeline import apply_pool, check_result_size
     from .render import explain_steps, render_winners
 
-    spec = make_spec(ctx, params)
+    spec = make_spec(ctx, dict(params, max_pixels=max_pixels))
     source = resolve_input(input_path)
     loaded = io.read_input(source, max_pixels=max_pixels)
-    arr = _one_matrix(loaded, channel)
+    for n in loaded.notes:
+        note(quiet, n)
+    arr = _one_matrix(loaded, channel, layout, quiet)
     if arr.ndim == 3:
         raise click.UsageError(f"{loaded.name} has {arr.shape[2]} channels; explain walks one: add --channel N")
     origin = (0, 0)
@@ -617,6 +728,7 @@ def explain(ctx, input_path, region, channel, precision, step, color, max_pixels
             f"{loaded.name} is {h}x{w}; explain walks every window, so it takes up to {EXPLAIN_LIMIT}x{EXPLAIN_LIMIT}: "
             f"pick a part with --region, e.g. --region 0:8,0:8"
         )
+    check_result_size(arr.shape, spec, loaded.name)
     indices = spec.mode in ("max", "min")
     out, idx = apply_pool(arr, spec, indices=True) if indices else (apply_pool(arr, spec), None)
     rows, cols = window_cells(arr.shape, **spec.pool_kwargs_for_cells())
@@ -664,7 +776,7 @@ def summary(layers, color, debug):
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("--steps", type=click.IntRange(min=0), default=4, show_default=True, help="Explain steps to show.")
+@click.option("--steps", type=click.IntRange(0, MAX_DIM), default=4, show_default=True, help="Explain steps to show.")
 @color_option
 @click.option("--debug", is_flag=True, hidden=True)
 def demo(steps, color, debug):
@@ -729,7 +841,7 @@ class ShardType(click.ParamType):
 @click.argument("output_dir", type=click.Path(file_okay=False))
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Files to take (repeatable) [default: every image type Pillow opens].")
 @click.option("-r", "--recursive", is_flag=True, help="Walk subfolders too, mirrored under OUTPUT_DIR.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: the number of cores].")
+@click.option("-j", "--jobs", type=click.IntRange(1, MAX_JOBS), default=None, help="Worker processes [default: the number of cores].")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write one JSON line per file (input, output, status, error, ms).")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first file that fails.")
 @click.option("--skip-existing", is_flag=True, help="Skip files whose output exists and is newer (resume a run).")
@@ -746,11 +858,18 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
 
     Each output keeps its input's relative path and name, in the input's
     format unless --to says otherwise. A file that fails is reported and the
-    run goes on (exit 1 at the end); Ctrl-C stops cleanly (exit 130).
+    run goes on (exit 1 at the end). Ctrl-C or SIGTERM lets the files in
+    progress finish, reports them and stops (exit 130); a second stops at once.
     """
+    from functools import partial
+
     from .batch import plan_tasks, run_batch
 
     spec = make_spec(ctx, params)
+    if to is not None:
+        check_output_options(ctx, {to.lower()})  # without --to each output takes its input's format, so any may act
+    if jobs is not None and dask_address:
+        raise click.UsageError("-j/--jobs sets the local worker processes; with --dask the cluster's workers run the files: drop -j")
     if io.same_file(input_dir, output_dir):
         raise click.UsageError("OUTPUT_DIR is INPUT_DIR; inputs are never overwritten: choose another folder")
     if report_path:
@@ -760,7 +879,7 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
     except OSError as exc:
         raise click.ClickException(f"{output_dir}: cannot create the output folder ({exc.strerror})") from None
     jobs = jobs or os.cpu_count() or 1
-    tasks = plan_tasks(input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1))
+    plan = partial(plan_tasks, input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1))
 
     console = stderr_console()
     show_progress = not quiet and console.is_terminal
@@ -799,14 +918,14 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
 
             progress = Progress(
                 TextColumn("pooling"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                TextColumn("{task.fields[rate]}"), TextColumn("eta"), TimeRemainingColumn(),
                 TextColumn("{task.fields[failed]} failed"), console=console, transient=True,
             )
             progress.start()
             bar = progress.add_task("pool", total=None, failed=0, rate="")
         stats = run_batch(
-            tasks, spec, jobs=jobs, skip_existing=skip_existing, fail_fast=fail_fast,
-            on_outcome=on_outcome, on_total=on_total, dask_address=dask_address,
+            plan(), spec, jobs=jobs, skip_existing=skip_existing, fail_fast=fail_fast,
+            on_outcome=on_outcome, on_total=on_total, recount=plan if progress is not None else None, dask_address=dask_address,
         )
     finally:
         if progress is not None:

@@ -6,6 +6,7 @@ here apply it. No click, no printing: notes for the user are returned.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import IO, Callable, List, Optional, Tuple, Union
@@ -13,7 +14,7 @@ from typing import IO, Callable, List, Optional, Tuple, Union
 import numpy as np
 
 from . import io
-from .ops import pool2d, conv2d
+from .ops import conv2d, output_shape, pool2d
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class PoolSpec:
     delimiter: Optional[str] = None
     rescale: str = "auto"
     compress_level: int = 1
+    quality: Optional[int] = None
+    layout: Optional[str] = None  # "hwc" (channels last) or "chw"; None: hwc, with a note when an NPY array looks channels-first
     max_pixels: int = io.DEFAULT_MAX_PIXELS
 
     def pool_kwargs_for_cells(self) -> dict:
@@ -57,6 +60,91 @@ class PoolSpec:
             ceil_mode=self.ceil_mode,
             count_pad=self.count_pad,
         )
+
+
+def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[str]]:
+    """Return the array to filter and pool, as (H, W[, C]), and notes; refuse a result larger than ``max_pixels``.
+
+    Everything that depends only on shapes is checked here, before any
+    filtering or pooling allocates.
+    """
+    loaded, notes = to_hwc(loaded, spec)
+    arr = select_channels(loaded, spec)
+    check_result_size(arr.shape, spec, loaded.name)
+    return arr, notes
+
+
+def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[str]]:
+    """Return the input with its channels last, as ``spec.layout`` says it holds them, and notes."""
+    arr = loaded.array
+    if spec.layout == "chw":
+        if loaded.kind == "image":
+            raise io.InputError(
+                f"{loaded.name}: --layout chw applies to arrays (NPY); an image's pixels are always rows x columns x channels"
+            )
+        if arr.ndim == 3:
+            return dataclasses.replace(loaded, array=np.moveaxis(arr, 0, -1)), []
+        return loaded, []
+    if spec.layout is None and loaded.kind == "npy" and arr.ndim == 3 and arr.shape[0] <= 4 < arr.shape[2]:
+        h, w, c = arr.shape
+        return loaded, [
+            f"{loaded.name}: shape {arr.shape} is read as {c} channels of {h}x{w} (channels last); "
+            f"if its channels come first, add --layout chw"
+        ]
+    return loaded, []
+
+
+def in_input_layout(result: np.ndarray, spec: PoolSpec) -> np.ndarray:
+    """Return a (H, W, C) result in the layout the input had: (C, H, W) for ``--layout chw``."""
+    return np.moveaxis(result, -1, 0) if spec.layout == "chw" and result.ndim == 3 else result
+
+
+def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None:
+    """Refuse, before any work, a padded input or a result of more than ``spec.max_pixels`` pixels (or cells).
+
+    The padded size is worked out first, by arithmetic alone: a vast window
+    or dilation must not allocate even while its shape is computed. Raises
+    :class:`io.InputError` naming ``--max-pixels``, or ValueError as the
+    pooling itself would for a window that does not fit.
+    """
+    h, w = shape[:2]
+    if spec.kernel is not None:
+        kh, kw = spec.kernel.shape
+        if spec.conv_padding == "valid":
+            h, w = h - kh + 1, w - kw + 1
+        if h < 1 or w < 1:
+            return  # the filter does not fit: conv2d says so
+    if spec.output_size is None:
+        ph, pw = _padded_extent(h, 0, spec), _padded_extent(w, 1, spec)
+        if ph * pw > spec.max_pixels:
+            raise io.InputError(
+                f"{name}: with its padding the input spans {ph}x{pw} = {ph * pw:,} cells, more than --max-pixels "
+                f"{spec.max_pixels:,}; use a smaller window, dilation or padding, or raise --max-pixels"
+            )
+    kwargs = spec.pool_kwargs_for_cells()
+    kwargs.pop("count_pad", None)
+    oh, ow = output_shape((h, w), **kwargs)
+    if oh * ow > spec.max_pixels:
+        raise io.InputError(
+            f"{name}: the result would be {oh}x{ow} = {oh * ow:,} pixels, more than --max-pixels {spec.max_pixels:,}; "
+            f"raise --max-pixels if this is meant"
+        )
+
+
+def _padded_extent(n: int, axis: int, spec: PoolSpec) -> int:
+    """The cells the windows cover along one axis, padding included: the input and its padding, or the last window's reach."""
+    def along(v):
+        return v[axis] if isinstance(v, tuple) else v
+
+    k = along(spec.size)
+    s = k if spec.stride is None else along(spec.stride)
+    e = along(spec.dilation) * (k - 1) + 1  # one window, from its first cell to its last
+    if spec.padding == "same":
+        return max(n, (-(-n // s) - 1) * s + e)  # Keras: ceil(n / s) windows
+    p = 0 if spec.padding == "valid" else along(spec.padding)
+    span = max(n + 2 * p - e, 0)
+    last = -(-span // s) if spec.ceil_mode else span // s  # PyTorch: where the last window starts, in strides
+    return max(n + 2 * p, last * s + e)
 
 
 def select_channels(loaded: io.Loaded, spec: PoolSpec) -> np.ndarray:
@@ -118,6 +206,7 @@ def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: 
     if result.ndim == 3 and result.shape[2] == 1:
         result = result[:, :, 0]
     if fmt == "npy":
+        result = in_input_layout(result, spec)
         return (lambda f: np.save(f, result, allow_pickle=False)), notes
     if fmt in io.TEXT_FORMATS:
         if result.ndim == 3:
