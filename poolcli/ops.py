@@ -843,10 +843,10 @@ def _guarded(compute, x: np.ndarray, cells: float):
     ``cells`` bounds a sum: no sum exceeds ``cells`` times the largest ``|x|``.
     When a sum overflowed, ``x`` is scaled by ``2**-e`` with ``2**e`` above
     that bound (exact, but for subnormals), computed again, and scaled back;
-    the cells that came out inf or NaN and are finite that way take the new
-    value. So no result is inf or NaN unless its true value is beyond the
-    type's range or its window holds inf or NaN. Nothing costs more unless an
-    overflow happened.
+    the cells that came out inf or NaN take the new value unless it is NaN.
+    So a result is inf only when its true value is beyond the type's range or
+    its window holds an infinity, and NaN only when the window holds NaN or
+    both infinities. Nothing costs more unless an overflow happened.
     """
     overflowed = []
     with np.errstate(all="ignore", over="call", call=lambda *_: overflowed.append(True)):
@@ -857,7 +857,7 @@ def _guarded(compute, x: np.ndarray, cells: float):
     with np.errstate(all="ignore"):
         back = compute(x * x.dtype.type(1 / scale))
         back *= scale
-    fix = ~np.isfinite(out) & np.isfinite(back)
+    fix = ~np.isfinite(out) & ~np.isnan(back)
     out[fix] = back[fix]
     return out
 

@@ -167,7 +167,7 @@ def _quotient(vals, divisor):
     try:
         return float(exact)
     except OverflowError:                                 # past the float range
-        return math.copysign(math.inf, exact)
+        return math.inf if exact > 0 else -math.inf
 
 
 def _as_fraction(w):
