@@ -88,6 +88,13 @@ def test_blur_is_the_sum_divided_by_9(cells, total):
     assert conv2d(x, FILTERS["blur"].astype(np.float32)).tolist() == [[total / 9]]
 
 
+def test_inline_weights_beyond_the_float_range_are_refused():
+    with pytest.raises(ValueError, match=r"filter weight '1000\d*/3' \(row 1, column 2\) is beyond the float range"):
+        parse_filter("1, " + "1" + "0" * 400 + "/3")
+    with pytest.raises(ValueError, match="has a weight that is not finite"):
+        parse_filter("1, 1e999")
+
+
 def test_other_float_weights_work_as_floats():
     x = np.arange(12.0).reshape(3, 4)
     k = np.array([[0.1234567, -2.5e-3], [np.pi, 1.0]])
@@ -207,9 +214,12 @@ def test_windows_far_apart_are_pooled_one_by_one():
     x = np.arange(1.0, 9.0)[None, :]
     kw = dict(size=(1, 36), stride=(1, 25), padding=(0, 18), ceil_mode=True)
     assert output_shape(x.shape, **kw) == (1, 2)
+    rgb = np.stack([x, -x, x[:, ::-1]], axis=2)
     for mode in ("max", "min", "avg", "sum"):
         np.testing.assert_array_equal(pool2d(x, mode=mode, **kw), ref_pool2d(x, mode=mode, **kw))
+        np.testing.assert_array_equal(pool2d(rgb, mode=mode, **kw), ref_pool2d(rgb, mode=mode, **kw))
     np.testing.assert_array_equal(pool2d(x, return_indices=True, **kw)[1], [[7, 7]])
+    np.testing.assert_array_equal(pool2d(rgb, return_indices=True, **kw)[1], [[[7, 0, 0], [7, 7, 7]]])
 
 
 # --------------------------------------------------------------------------- arguments of any size
