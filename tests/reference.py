@@ -10,7 +10,7 @@ and classifying each cell along an axis as
     counted   -- padding that counts in an avg divisor ([-p, n+p) with count_pad)
     uncounted -- "same" padding, --no-count-pad padding, or the ceil_mode overhang.
 The 2-D window is the product of the two axes' windows.  Numpy is used for storage only.
-Sums are exact (math.fsum, or Fractions when fsum overflows) and rounded once.
+Sums are exact (Python ints, or Fractions for floats) and rounded once; infinities and NaN as IEEE.
 """
 import math
 from fractions import Fraction
