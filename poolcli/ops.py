@@ -278,7 +278,7 @@ def _pieces(plan: _AxisPlan) -> List[_Piece]:
 
     Padded cells never change max/min/sum, so only the window offsets that
     reach a real cell in some window are kept, and only the input cells some
-    window reaches. That bounds the work by the input, not by the arguments
+    window reaches. That bounds the memory by the input, not by the arguments
     (a 10**18 window with ``ceil_mode`` is a global pool). Windows that lie
     too far apart for one strided pass (a huge padding and stride) are
     pooled one by one.
