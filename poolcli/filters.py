@@ -74,6 +74,8 @@ def _number(token: str, row: int, col: int) -> float:
         return float(token)
     except (ValueError, ZeroDivisionError):
         raise FilterError(f"filter weight {token!r} (row {row}, column {col}) is not a number") from None
+    except OverflowError:
+        raise FilterError(f"filter weight {token!r} (row {row}, column {col}) is beyond the float range") from None
 
 
 def parse_filter(text: str) -> np.ndarray:
@@ -82,7 +84,10 @@ def parse_filter(text: str) -> np.ndarray:
     Names are case-insensitive; ``_`` and spaces may stand for ``-``. Inline
     rows are separated by ``;`` (or newlines), weights by ``,`` or spaces; a
     weight may be a fraction such as ``1/9``. Any rectangular 2-D kernel is
-    accepted.
+    accepted. The weights are floats, and :func:`poolcli.conv2d` reads a float
+    that is the nearest to a fraction p/q (q up to 65536) as that fraction, so
+    ``1/9`` and ``0.25`` filter exactly: the products are summed exactly and
+    divided once.
 
     Raises
     ------

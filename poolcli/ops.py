@@ -8,16 +8,21 @@ pooled independently.
 The work is done as separable passes: first along the rows (axis 0), then
 along the columns (axis 1), each pass a handful of in-place ``np.maximum`` /
 ``np.add`` calls over strided slices. Nothing loops over pixels or windows in
-Python; the loops run over the few offsets inside one window.
+Python; the loops run over the few offsets inside one window. Window
+placement is exact integer arithmetic, and the passes only visit the offsets
+that reach the input, so memory stays within a few times the input's
+whatever the window size, stride, dilation or padding.
 
-This module imports nothing from the rest of the project and never prints.
+This module imports nothing from the rest of the project, never prints, and
+lets no numpy warning out.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from typing import NamedTuple, Optional, Tuple, Union
+from fractions import Fraction
+from typing import List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
@@ -45,6 +50,11 @@ class _AxisPlan(NamedTuple):
     count_hi: int
 
 
+#: Sizes, strides, dilations and output sizes above this are refused: the largest int64, the type in which
+#: numpy and PyTorch take them. Below it every one is handled exactly (Python ints), never by allocating per cell.
+_MAX_ARG = (1 << 63) - 1
+
+
 # --------------------------------------------------------------------------- arguments
 
 
@@ -65,12 +75,17 @@ def _ints(value, name: str, forms: str) -> Tuple[int, int]:
     return (int(items[0]), int(items[1]))
 
 
+def _shown(pair: Tuple[int, int]):
+    return pair[0] if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
 def _pair(value, name: str) -> Tuple[int, int]:
-    """Normalise an int or an (h, w) pair of ints to a pair, checking >= 1."""
+    """Normalise an int or an (h, w) pair of ints to a pair, checking 1 <= v <= 2**63 - 1."""
     pair = _ints(value, name, "an int or an (h, w) pair of ints")
     if min(pair) < 1:
-        shown = pair[0] if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
-        raise ValueError(f"{name} must be >= 1, got {shown}")
+        raise ValueError(f"{name} must be >= 1, got {_shown(pair)}")
+    if max(pair) > _MAX_ARG:
+        raise ValueError(f"{name} must be at most 2**63 - 1, got {_shown(pair)}")
     return pair
 
 
@@ -106,15 +121,21 @@ def _fmt_pair(pair: Tuple[int, int]) -> str:
     return f"{pair[0]}x{pair[1]}"
 
 
-def _check_array(x) -> np.ndarray:
+def _check_array(x) -> Tuple[np.ndarray, bool]:
+    """The input as a native-order numeric array, bool viewed as uint8; and whether it was bool."""
     x = np.asarray(x)
-    if x.dtype.kind not in "iuf":
-        raise ValueError(f"input must be an integer or float array, got dtype {x.dtype}")
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"input must be a bool, integer or float array, got dtype {x.dtype}")
     if x.ndim not in (2, 3):
         raise ValueError(f"input must be 2-D (H, W) or 3-D (H, W, C), got {x.ndim}-D with shape {x.shape}")
     if 0 in x.shape:
         raise ValueError(f"input is empty (shape {x.shape})")
-    return x
+    if not x.dtype.isnative:
+        # ufuncs write only native order; the values are the same once swapped
+        x = x.astype(x.dtype.newbyteorder("="))
+    if x.dtype.kind == "b":
+        return x.view(np.uint8), True
+    return x, False
 
 
 # --------------------------------------------------------------------------- shapes
@@ -131,9 +152,11 @@ def _plan_axis(n: int, k: int, s: int, d: int, padding, ceil_mode: bool, count_p
         return _AxisPlan(n, k, s, d, out, before, after, 0, n)
     p = 0 if padding == "valid" else padding
     span = n + 2 * p - e
-    if span < 0:
-        raise _NoFit()
     out = (-(-span // s) if ceil_mode else span // s) + 1
+    if out < 1:
+        # PyTorch's rule: with ceil_mode a window longer than the input still pools the part it overlaps,
+        # as long as it starts inside (span > -s); without, the window must fit
+        raise _NoFit()
     if ceil_mode and (out - 1) * s >= n + p:
         # the last window would start in the right padding: PyTorch drops it
         out -= 1
@@ -155,15 +178,12 @@ def _plans(shape, size, stride, padding, dilation, ceil_mode, count_pad=True):
         raise ValueError(f"shape must be (H, W) or (H, W, C), got {tuple(shape)}")
     if min(shape) < 1:
         raise ValueError(f"input is empty (shape {tuple(shape)})")
-    if pad not in ("valid", "same"):
-        for axis in (0, 1):
-            e = d[axis] * (k[axis] - 1) + 1
-            if pad[axis] > e // 2:
-                raise ValueError(
-                    f"padding {_fmt_pair(pad)} is more than half the pool window "
-                    f"{_fmt_pair(tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d)))}; "
-                    f"use padding <= {min(dd * (kk - 1) + 1 for kk, dd in zip(k, d)) // 2}"
-                )
+    if pad not in ("valid", "same") and (pad[0] > k[0] // 2 or pad[1] > k[1] // 2):
+        # PyTorch's limit: half the window size, dilation not counted
+        raise ValueError(
+            f"padding {_fmt_pair(pad)} is more than half the pool window {_fmt_pair(k)}; "
+            f"use padding <= {_shown((k[0] // 2, k[1] // 2))}"
+        )
     try:
         plans = tuple(
             _plan_axis(int(shape[a]), k[a], s[a], d[a], pad if isinstance(pad, str) else pad[a], ceil_mode, count_pad)
@@ -178,7 +198,7 @@ def _plans(shape, size, stride, padding, dilation, ceil_mode, count_pad=True):
             f"use padding 'same' or a smaller size"
         ) from None
     for axis, plan in enumerate(plans):
-        empty = _windows_without_real_cell(plan)
+        empty = _first_empty_window(plan)
         if empty is not None:
             raise ValueError(
                 f"with dilation {_fmt_pair(d)} and padding {pad if isinstance(pad, str) else _fmt_pair(pad)}, "
@@ -188,12 +208,101 @@ def _plans(shape, size, stride, padding, dilation, ceil_mode, count_pad=True):
     return plans
 
 
-def _windows_without_real_cell(plan: _AxisPlan) -> Optional[int]:
-    """The first window (0-based) whose cells all fall in the padding, or None."""
-    starts = np.arange(plan.out) * plan.s - plan.before
-    cells = starts[:, None] + np.arange(plan.k)[None, :] * plan.d
-    real = ((cells >= 0) & (cells < plan.n)).any(axis=1)
-    return None if real.all() else int(np.argmin(real))
+def _first_empty_window(plan: _AxisPlan) -> Optional[int]:
+    """The first window (0-based) whose cells all fall in the padding, or None; O(log) in the sizes.
+
+    Every window starts before ``n`` and ends at or after 0 (the placement rules
+    see to that), so only a window starting left of the input can miss it, by
+    stepping over it: that needs ``d > n``. Then a window holds at most one real
+    cell, and window i (start ``a = i*s - before < 0``) holds one exactly when
+    ``a mod d < n``. Those windows are counted with floor sums, and the first
+    empty one found by bisection.
+    """
+    n, s, d, before = plan.n, plan.s, plan.d, plan.before
+    if d <= n or before == 0:
+        return None
+    left = min(plan.out, -(-before // s))  # windows that start left of the input
+
+    def holding(m: int) -> int:  # how many of the first m windows hold a real cell
+        return _floor_sum(m, d, s, -before) - _floor_sum(m, d, s, -before - n)
+
+    if holding(left) == left:
+        return None
+    lo, hi = 0, left - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if holding(mid + 1) < mid + 1:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """sum(floor((a*i + b) / m) for i in range(n)) in O(log m) steps (the floor_sum of AtCoder's library)."""
+    total = 0
+    while n > 0:
+        total += (a // m) * n * (n - 1) // 2 + (b // m) * n
+        a, b = a % m, b % m
+        y = a * n + b
+        if y < m:
+            break
+        n, b, m, a = y // m, y % m, a, m
+    return total
+
+
+def _cells_in(plan: _AxisPlan, lo: int, hi: int) -> np.ndarray:
+    """For each window, how many of its cells lie in [lo, hi), as float64; O(windows), whatever the window size."""
+    k, s, d, before = plan.k, plan.s, plan.d, plan.before
+    fits = plan.out * s + before + abs(lo) + abs(hi) + d < 1 << 62
+    starts = np.arange(plan.out, dtype=np.int64 if fits else object) * s - before
+    first = np.clip(-((starts - lo) // d), 0, k)  # ceil((lo - start) / d): the first cell at or after lo
+    stop = np.clip(-((starts - hi) // d), 0, k)
+    return (stop - first).astype(np.float64)
+
+
+class _Piece(NamedTuple):
+    """Windows ``first .. first + plan.out - 1`` of an axis, placed on the input cells ``offset .. offset + plan.n - 1``."""
+
+    first: int
+    offset: int
+    plan: _AxisPlan
+
+
+#: A piece whose padded extent passes this many times the input length is pooled window by window.
+_MAX_SPREAD = 3
+
+
+def _pieces(plan: _AxisPlan) -> List[_Piece]:
+    """The axis as pieces whose padded extent is about the input's, however large the window, stride or padding.
+
+    Padded cells never change max/min/sum, so only the window offsets that
+    reach a real cell in some window are kept, and only the input cells some
+    window reaches. That bounds the memory by the input, not by the arguments
+    (a 10**18 window with ``ceil_mode`` is a global pool). Windows that lie
+    too far apart for one strided pass (a huge padding and stride) are
+    pooled one by one.
+    """
+    whole = _trim(plan, 0, plan.out)
+    if whole.plan.before + whole.plan.n + whole.plan.after <= _MAX_SPREAD * plan.n + 2:
+        return [whole]
+    return [_trim(plan, i, 1) for i in range(plan.out)]
+
+
+def _trim(plan: _AxisPlan, first: int, count: int) -> _Piece:
+    """Windows first .. first+count-1, cut to the offsets and input cells they can reach (see _pieces)."""
+    n, k, s, d = plan.n, plan.k, plan.s, plan.d
+    a0 = first * s - plan.before  # start of the first window, and of the last
+    a1 = (first + count - 1) * s - plan.before
+    j_lo = max(0, -(a1 // d))  # the first offset at which the last window is real: ceil(-a1 / d)
+    j_hi = min(k - 1, (n - 1 - a0) // d)  # the last offset at which the first window is real
+    k2 = j_hi - j_lo + 1
+    start, stop = a0 + j_lo * d, a1 + j_hi * d + 1  # the cells read, padding included
+    offset, end = max(start, 0), min(stop, n)
+    trimmed = _AxisPlan(
+        end - offset, k2, s if count > 1 else 1, d if k2 > 1 else 1, count, offset - start, stop - end, 0, 0
+    )
+    return _Piece(first, offset, trimmed)
 
 
 def _output_size(output_size) -> Optional[Tuple[int, int]]:
@@ -286,7 +395,8 @@ def window_cells(
 
     ``index`` may lie outside ``[0, n)`` (a padded cell); ``counted`` says
     whether avg counts the cell in its divisor. The slow, explicit view of
-    the same plan :func:`pool2d` follows, for explaining and for tests.
+    the same plan :func:`pool2d` follows, for explaining and for tests; an
+    axis whose windows hold more than 2**20 cells in all is refused.
 
     Examples
     --------
@@ -298,13 +408,15 @@ def window_cells(
     if adaptive is not None:
         _check_adaptive_alone(size, stride, padding, dilation, ceil_mode)
         result = []
-        for n, o in zip(shape[:2], adaptive):
+        for axis, (n, o) in enumerate(zip(shape[:2], adaptive)):
+            _check_listable(axis, int(n) + 2 * o)  # windows of about n/o cells, each overlapping its neighbours by one
             starts, ends = _adaptive_bounds(int(n), o)
             result.append([[(i, True) for i in range(a, b)] for a, b in zip(starts.tolist(), ends.tolist())])
         return tuple(result)
     count = True if count_pad is None else bool(count_pad)
     result = []
-    for plan in _plans(tuple(shape), size, stride, padding, dilation, ceil_mode, count):
+    for axis, plan in enumerate(_plans(tuple(shape), size, stride, padding, dilation, ceil_mode, count)):
+        _check_listable(axis, plan.out * plan.k)
         windows = []
         for i in range(plan.out):
             start = i * plan.s - plan.before
@@ -312,6 +424,18 @@ def window_cells(
             windows.append([(c, plan.count_lo <= c < plan.count_hi) for c in cells])
         result.append(windows)
     return tuple(result)
+
+
+#: window_cells lists at most this many cells per axis (explain draws every one).
+_MAX_LISTED = 1 << 20
+
+
+def _check_listable(axis: int, cells: int) -> None:
+    if cells > _MAX_LISTED:
+        raise ValueError(
+            f"the windows along {('rows', 'columns')[axis]} hold {cells} cells in all, "
+            f"more than the {_MAX_LISTED} that can be listed; use smaller windows or a smaller output size"
+        )
 
 
 # --------------------------------------------------------------------------- pooling
@@ -406,16 +530,28 @@ def _doubling(xp: np.ndarray, axis: int, o: int, k: int, ufunc, acc_dtype, out=N
     return result
 
 
-def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.ndarray:
-    """max/min/sum/avg over bands of output rows: rows pass then columns pass, each band in cache."""
+def _pool_windows(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.ndarray:
+    """max/min/sum/avg of every window, piece by piece (one piece per axis unless the arguments are extreme)."""
+    out = np.empty((ph.out, pw.out) + x.shape[2:], dtype=x.dtype if mode in ("max", "min") else _result_float(x.dtype))
+    if mode == "avg":
+        counts_h, counts_w = _cells_in(ph, ph.count_lo, ph.count_hi), _cells_in(pw, pw.count_lo, pw.count_hi)
+    for rp in _pieces(ph):
+        for cp in _pieces(pw):
+            rows = slice(rp.first, rp.first + rp.plan.out)
+            cols = slice(cp.first, cp.first + cp.plan.out)
+            block = x[rp.offset : rp.offset + rp.plan.n, cp.offset : cp.offset + cp.plan.n]
+            counts = (counts_h[rows], counts_w[cols]) if mode == "avg" else None
+            _pool_banded(block, rp.plan, cp.plan, mode, out[rows, cols], counts)
+    return out
+
+
+def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str, out: np.ndarray, counts) -> None:
+    """max/min/sum/avg into ``out`` over bands of output rows: rows pass then columns pass, each band in cache."""
     ufunc = {"max": np.maximum, "min": np.minimum}.get(mode, np.add)
-    if mode in ("max", "min"):
-        acc = out_dtype = x.dtype
-    else:
-        acc, out_dtype = _sum_dtype(x.dtype, ph.k * pw.k), _result_float(x.dtype)
+    out_dtype = out.dtype
+    acc = x.dtype if mode in ("max", "min") else _sum_dtype(x.dtype, ph.k * pw.k)
     fill = _neutral(x.dtype, mode)
     h = x.shape[0]
-    out = np.empty((ph.out, pw.out) + x.shape[2:], dtype=out_dtype)
     e_h = ph.d * (ph.k - 1) + 1
     # size bands by the widest array a band holds (the input, the sums, or a float64 output)
     widest = max(x.dtype.itemsize, np.dtype(acc).itemsize, np.dtype(out_dtype).itemsize)
@@ -423,8 +559,8 @@ def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.n
     per_band = max(1, _BAND_BYTES // (row_bytes * max(ph.s, 1)))
     if mode == "avg":
         cdt = _count_dtype(acc, out_dtype)
-        count_h = _window_counts(ph).astype(cdt)
-        count_w = _window_counts(pw).astype(cdt)
+        count_h = counts[0].astype(cdt)
+        count_w = counts[1].astype(cdt)
         if x.ndim == 3:
             count_w = count_w[:, None]
 
@@ -455,14 +591,26 @@ def _pool_banded(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str) -> np.n
                 np.copyto(target, total / divisor, casting="unsafe")
 
     _run_bands(band, ph.out, per_band, x.size)
-    return out
 
 
-def _window_counts(plan: _AxisPlan) -> np.ndarray:
-    """For each window, how many of its cells lie in [count_lo, count_hi)."""
-    starts = np.arange(plan.out) * plan.s - plan.before
-    cells = starts[:, None] + np.arange(plan.k)[None, :] * plan.d
-    return ((cells >= plan.count_lo) & (cells < plan.count_hi)).sum(axis=1)
+def _pool_indices(x: np.ndarray, ph: _AxisPlan, pw: _AxisPlan, mode: str):
+    """max/min of every window and the flat input index of the cell it came from."""
+    h, w = x.shape[:2]
+    flat = np.arange(h * w, dtype=np.int64).reshape(h, w)
+    if x.ndim == 3:
+        flat = np.broadcast_to(flat[:, :, None], x.shape)
+    pieces = [(rp, cp) for rp in _pieces(ph) for cp in _pieces(pw)]
+    shape = (ph.out, pw.out) + x.shape[2:]
+    values, indices = np.empty(shape, x.dtype), np.empty(shape, np.int64)
+    for rp, cp in pieces:
+        part = (slice(rp.offset, rp.offset + rp.plan.n), slice(cp.offset, cp.offset + cp.plan.n))
+        v, i = _argmax_axis(x[part], flat[part], 1, cp.plan, mode)
+        v, i = _argmax_axis(v, i, 0, rp.plan, mode)
+        if len(pieces) == 1:
+            return v, i
+        target = (slice(rp.first, rp.first + rp.plan.out), slice(cp.first, cp.first + cp.plan.out))
+        values[target], indices[target] = v, i
+    return values, indices
 
 
 def _sum_dtype(dtype: np.dtype, cells: int) -> np.dtype:
@@ -483,7 +631,7 @@ def _result_float(dtype: np.dtype) -> np.dtype:
 
 
 def _argmax_axis(vals: np.ndarray, idx: np.ndarray, axis: int, plan: _AxisPlan, mode: str):
-    """Reduce (value, index) pairs along an axis; the first best wins, NaN beats numbers."""
+    """Reduce (value, index) pairs along an axis; the first best wins, but the last NaN (as PyTorch)."""
     fill = _neutral(vals.dtype, mode)
     vp = _pad_axis(vals, axis, plan.before, plan.after, fill)
     ip = _pad_axis(idx, axis, plan.before, plan.after, -1)
@@ -497,7 +645,7 @@ def _argmax_axis(vals: np.ndarray, idx: np.ndarray, axis: int, plan: _AxisPlan, 
         vi = _take(ip, axis, off, off + span, plan.s)
         better = v > best if mode == "max" else v < best
         if floats:
-            better |= np.isnan(v) & ~np.isnan(best)
+            better |= np.isnan(v)
         # a real cell beats padding even when it only ties with the padding value
         better |= (where < 0) & (vi >= 0)
         better &= vi >= 0
@@ -540,7 +688,7 @@ def _adaptive_indices(x: np.ndarray, oh: int, ow: int, mode: str):
     if x.ndim == 3:
         flat = np.broadcast_to(flat[:, :, None], x.shape)
     vals, idx = x, flat
-    # along the columns first, then the rows: the first best cell in row-major order wins ties
+    # along the columns first, then the rows: the first best cell in row-major order wins ties, the last NaN wins
     for axis, o in ((1, ow), (0, oh)):
         n = vals.shape[axis]
         starts, ends = _adaptive_bounds(n, o)
@@ -552,7 +700,7 @@ def _adaptive_indices(x: np.ndarray, oh: int, ow: int, mode: str):
             v = np.take(vals, pos, axis=axis)
             better = v > best if mode == "max" else v < best
             if vals.dtype.kind == "f":
-                better |= np.isnan(v) & ~np.isnan(best)
+                better |= np.isnan(v)
             np.copyto(best, v, where=better)
             np.copyto(where, np.take(idx, pos, axis=axis), where=better)
         vals, idx = best, where
@@ -577,8 +725,8 @@ def pool2d(
     Parameters
     ----------
     x : array_like
-        2-D (H, W) or 3-D (H, W, C) integer or float array. Channels are pooled
-        independently.
+        2-D (H, W) or 3-D (H, W, C) bool, integer or float array, in either
+        byte order. Channels are pooled independently.
     size : int or (int, int)
         Pool window, default 2.
     stride : int or (int, int), optional
@@ -586,7 +734,8 @@ def pool2d(
     padding : {"valid", "same"} or int or (int, int)
         ``"valid"`` (no padding), ``"same"`` (Keras/TF: output ``ceil(n/s)``,
         the odd padding cell at the bottom/right), or PyTorch's explicit
-        symmetric padding, at most half the window.
+        symmetric padding, at most half the window size (``size // 2``,
+        dilation not counted, as PyTorch).
     mode : {"max", "avg", "min", "sum"}
         The reduction; ``"average"`` and ``"mean"`` mean ``"avg"``. Padded
         cells never win max/min and add nothing to a sum.
@@ -594,7 +743,8 @@ def pool2d(
         Spacing between window cells (PyTorch ``dilation``).
     ceil_mode : bool
         Round the output length up (PyTorch ``ceil_mode``); a window that would
-        start in the right padding is dropped.
+        start in the right padding is dropped. A window longer than the input
+        pools the part it overlaps, as long as it starts inside.
     count_pad : bool, optional
         avg with explicit padding: whether padded cells count in the divisor.
         None means PyTorch's default (they do). With ``"same"`` they never
@@ -605,21 +755,29 @@ def pool2d(
         Not combined with size, stride, padding, dilation or ceil_mode.
     return_indices : bool
         max/min only: also return, for each output cell, the flat index
-        ``row * W + col`` in the unpadded input of the chosen cell (the first
-        in row-major order on ties; a NaN wins over numbers).
+        ``row * W + col`` in the unpadded input of the chosen cell: the first
+        in row-major order on ties; in a window holding NaN, the last NaN
+        (as PyTorch).
 
     Returns
     -------
     numpy.ndarray or (numpy.ndarray, numpy.ndarray)
-        max and min keep the input dtype. avg and sum keep a float input's
-        dtype and give float64 for integer input. A window holding NaN gives NaN.
-        Indices are int64.
+        In native byte order. max and min keep the input dtype (bool stays
+        bool: max is "any", min is "all"). avg and sum keep a float input's
+        dtype and give float64 for integer and bool input (bool counts as 0
+        and 1). A window holding NaN gives NaN. Sums run in the input's float
+        type, but one that overflows on finite input is computed again scaled
+        by a power of two, so the avg of 1e308s is 1e308 (PyTorch gives inf);
+        a sum beyond the type's range is inf. Indices are int64. Nothing
+        warns.
 
     Raises
     ------
     ValueError
-        For a window that does not fit, an argument out of range, an unknown
-        mode, or an input that is not a non-empty 2-D/3-D numeric array.
+        For a window that does not fit, an argument out of range (sizes up to
+        2**63 - 1 are taken), an unknown mode, an input that is not a non-empty
+        2-D/3-D bool, integer or float array, or an adaptive output too large
+        for memory.
 
     Examples
     --------
@@ -632,7 +790,7 @@ def pool2d(
     array([[ 3.5,  5.5],
            [11.5, 13.5]])
     """
-    x = _check_array(x)
+    x, was_bool = _check_array(x)
     mode = _mode(mode)
     if return_indices and mode not in ("max", "min"):
         raise ValueError(f"return_indices applies to max (and min) pooling, not {mode}")
@@ -641,39 +799,71 @@ def pool2d(
     adaptive = _output_size(output_size)
     if adaptive is not None:
         _check_adaptive_alone(size, stride, padding, dilation, ceil_mode)
-        return _pool_adaptive(x, adaptive, mode, return_indices)
-    count = True if count_pad is None else bool(count_pad)
-    ph, pw = _plans(x.shape, size, stride, padding, dilation, ceil_mode, count)
-
-    if mode in ("max", "min"):
+        oh, ow = adaptive
+        h, w = x.shape[:2]
+        cells = math.ceil(h / oh + 1) * math.ceil(w / ow + 1)  # at most this many cells in a window
+        result = _guarded(lambda a: _pool_adaptive(a, adaptive, mode, return_indices), x, cells)
+    else:
+        count = True if count_pad is None else bool(count_pad)
+        ph, pw = _plans(x.shape, size, stride, padding, dilation, ceil_mode, count)
         if return_indices:
-            h, w = x.shape[:2]
-            flat = np.arange(h * w, dtype=np.int64).reshape(h, w)
-            if x.ndim == 3:
-                flat = np.broadcast_to(flat[:, :, None], x.shape)
-            v, i = _argmax_axis(x, flat, 1, pw, mode)
-            return _argmax_axis(v, i, 0, ph, mode)
-    return _pool_banded(x, ph, pw, mode)
+            result = _guarded(lambda a: _pool_indices(a, ph, pw, mode), x, 1)
+        else:
+            cells = min(ph.k, ph.n) * min(pw.k, pw.n)
+            result = _guarded(lambda a: _pool_windows(a, ph, pw, mode), x, cells)
+    if was_bool and mode in ("max", "min"):
+        return (result[0].view(bool), result[1]) if return_indices else result.view(bool)
+    return result
 
 
 def _pool_adaptive(x: np.ndarray, out_hw: Tuple[int, int], mode: str, return_indices: bool):
     oh, ow = out_hw
-    if return_indices:
-        return _adaptive_indices(x, oh, ow, mode)
-    if mode in ("max", "min"):
-        rows, _ = _adaptive_axis(x, 0, oh, mode, x.dtype)
-        out, _ = _adaptive_axis(rows, 1, ow, mode, x.dtype)
+    if oh * ow * (x.shape[2] if x.ndim == 3 else 1) > np.iinfo(np.intp).max // 8:
+        raise ValueError(f"output size {oh}x{ow} has more cells than an array can hold")
+    try:
+        if return_indices:
+            return _adaptive_indices(x, oh, ow, mode)
+        if mode in ("max", "min"):
+            rows, _ = _adaptive_axis(x, 0, oh, mode, x.dtype)
+            out, _ = _adaptive_axis(rows, 1, ow, mode, x.dtype)
+            return out
+        h, w = x.shape[:2]
+        acc = _sum_dtype(x.dtype, math.ceil(h / oh + 1) * math.ceil(w / ow + 1))
+        rows, ch = _adaptive_axis(x, 0, oh, mode, acc)
+        total, cw = _adaptive_axis(rows, 1, ow, mode, acc)
+        result_dtype = _result_float(x.dtype)
+        if mode == "avg":
+            counts = np.multiply.outer(ch, cw).astype(_count_dtype(acc, result_dtype))
+            total = total / (counts[:, :, None] if x.ndim == 3 else counts)  # in the wide type, then cast
+        with np.errstate(over="ignore"):
+            return total.astype(result_dtype, copy=False)
+    except MemoryError:
+        raise ValueError(f"output size {oh}x{ow} needs more memory than is free") from None
+
+
+def _guarded(compute, x: np.ndarray, cells: float):
+    """compute(x), with no numpy warning; cells where a sum of finite values overflowed are computed again.
+
+    ``cells`` bounds a sum: no sum exceeds ``cells`` times the largest ``|x|``.
+    When a sum overflowed, ``x`` is scaled by ``2**-e`` with ``2**e`` above
+    that bound (exact, but for subnormals), computed again, and scaled back;
+    the cells that came out inf or NaN take the new value unless it is NaN.
+    So a result is inf only when its true value is beyond the type's range or
+    its window holds an infinity, and NaN only when the window holds NaN or
+    both infinities. Nothing costs more unless an overflow happened.
+    """
+    overflowed = []
+    with np.errstate(all="ignore", over="call", call=lambda *_: overflowed.append(True)):
+        out = compute(x)
+    if not overflowed or x.dtype.kind != "f" or not math.isfinite(cells):
         return out
-    h, w = x.shape[:2]
-    acc = _sum_dtype(x.dtype, math.ceil(h / oh + 1) * math.ceil(w / ow + 1))
-    rows, ch = _adaptive_axis(x, 0, oh, mode, acc)
-    total, cw = _adaptive_axis(rows, 1, ow, mode, acc)
-    result_dtype = _result_float(x.dtype)
-    if mode == "avg":
-        counts = np.multiply.outer(ch, cw).astype(_count_dtype(acc, result_dtype))
-        total = total / (counts[:, :, None] if x.ndim == 3 else counts)  # in the wide type, then cast
-    with np.errstate(over="ignore"):
-        return total.astype(result_dtype, copy=False)
+    scale = 2.0 ** (math.frexp(cells)[1] + 1)
+    with np.errstate(all="ignore"):
+        back = compute(x * x.dtype.type(1 / scale))
+        back *= scale
+    fix = ~np.isfinite(out) & ~np.isnan(back)
+    out[fix] = back[fix]
+    return out
 
 
 def _count_dtype(acc: np.dtype, result: np.dtype) -> np.dtype:
@@ -690,12 +880,22 @@ def conv2d(x, kernel, padding: str = "valid") -> np.ndarray:
     The kernel is not flipped (Keras ``Conv2D``, PyTorch ``conv2d``, OpenCV
     ``filter2D``). Channels of a 3-D input are filtered independently.
 
+    Exact weights: a kernel whose weights are all fractions p/q with q up to
+    65536 (integers, 1/9, 1/16, 0.25 ...; a float weight counts as p/q when it
+    is the float nearest p/q) is applied as integer weights over one common
+    divisor: the products are summed exactly, then divided once. So integer
+    weights on integer input (any image, and integer-valued float input) give
+    exact integers, and a fractional filter gives the correctly rounded
+    quotient, as long as the sums stay below 2**53 (2**24 for float32
+    input). Other kernels are applied weight by weight in floating point.
+
     Parameters
     ----------
     x : array_like
-        2-D (H, W) or 3-D (H, W, C) integer or float array.
+        2-D (H, W) or 3-D (H, W, C) bool, integer or float array, in either
+        byte order (bool counts as 0 and 1).
     kernel : array_like
-        2-D array of weights, 3x3 the common case.
+        2-D array of weights (bool, integer or float), 3x3 the common case.
     padding : {"valid", "same"}
         ``"valid"``: output ``(H - kh + 1, W - kw + 1)`` (28x28 becomes 26x26
         with a 3x3 kernel). ``"same"``: zero padding, ``(kh - 1) // 2`` before
@@ -704,7 +904,11 @@ def conv2d(x, kernel, padding: str = "valid") -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        float32 for float32 (or narrower float) input, float64 otherwise.
+        float32 for float32 (or narrower float) input, float64 otherwise. A
+        zero is always +0.0 (never -0.0, which 0 * -1 would give). NaN or inf
+        in the input gives NaN or inf where it reaches, as PyTorch; a sum that
+        overflows on finite input is computed again scaled (see
+        :func:`pool2d`). Nothing warns.
 
     Examples
     --------
@@ -715,18 +919,17 @@ def conv2d(x, kernel, padding: str = "valid") -> np.ndarray:
            [6., 5., 4.],
            [3., 2., 1.]])
     """
-    x = _check_array(x)
+    x, _ = _check_array(x)
     k = np.asarray(kernel)
     if k.ndim != 2 or 0 in k.shape:
         raise ValueError(f"kernel must be a non-empty 2-D array, got shape {k.shape}")
-    if k.dtype.kind not in "iuf":
+    if k.dtype.kind not in "biuf":
         raise ValueError(f"kernel must be numeric, got dtype {k.dtype}")
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
         raise ValueError(f"conv padding must be 'valid' or 'same', got {padding!r}")
     padding = padding.lower()
     dtype = np.dtype(np.float32) if x.dtype.kind == "f" and x.dtype.itemsize <= 4 else np.dtype(np.float64)
     kh, kw = k.shape
-    k = k.astype(np.float64)
     h, w = x.shape[:2]
     if padding == "same":
         pads = ((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)
@@ -737,54 +940,107 @@ def conv2d(x, kernel, padding: str = "valid") -> np.ndarray:
         raise ValueError(
             f"filter {kh}x{kw} does not fit the {h}x{w} input with conv padding 'valid'; use conv padding 'same'"
         )
-    # 0 * NaN is NaN: zero weights may be skipped only when the input has no NaN or infinity
-    skip_zeros = x.dtype.kind in "iu" or bool(np.isfinite(x).all())
-    factors = _separable(k)
-    out = np.empty((oh, ow) + x.shape[2:], dtype=dtype)
+    exact = _exact_weights(k)
+    if exact is None:
+        weights, divisor, factors = k.astype(np.float64).tolist(), 1, None
+    else:
+        weights, divisor = exact
+        factors = _integer_factors(weights)
     row_bytes = max(1, (x.nbytes // h) * dtype.itemsize // x.dtype.itemsize)
     per_band = max(1, _BAND_BYTES // row_bytes)
 
-    def band(i0: int, i1: int) -> None:
-        r0, r1 = i0 - pads[0][0], i1 - 1 + kh - pads[0][0]
-        part = x[max(r0, 0) : min(r1, h)]
-        if r0 < 0 or r1 > h or pads[1] != (0, 0):
-            widths = [(max(-r0, 0), max(r1 - h, 0)), pads[1]] + [(0, 0)] * (x.ndim - 2)
-            part = np.pad(part, widths, mode="constant")
-        target = out[i0:i1]
-        if factors is not None:
-            u, v = factors
-            cols = np.empty((i1 - i0, part.shape[1]) + x.shape[2:], dtype=dtype)
-            _taps(cols, [(part[i : i + i1 - i0], u[i]) for i in range(kh)], skip_zeros)
-            _taps(target, [(cols[:, j : j + ow], v[j]) for j in range(kw)], skip_zeros)
-        else:
-            taps = [(part[i : i + i1 - i0, j : j + ow], k[i, j]) for i in range(kh) for j in range(kw)]
-            _taps(target, taps, skip_zeros)
+    def compute(x: np.ndarray) -> np.ndarray:
+        # 0 * NaN is NaN: zero weights may be skipped only when the input has no NaN or infinity
+        skip_zeros = x.dtype.kind in "iu" or bool(np.isfinite(x).all())
+        out = np.empty((oh, ow) + x.shape[2:], dtype=dtype)
 
-    _run_bands(band, oh, per_band, x.size)
-    return out
+        def band(i0: int, i1: int) -> None:
+            r0, r1 = i0 - pads[0][0], i1 - 1 + kh - pads[0][0]
+            part = x[max(r0, 0) : min(r1, h)]
+            if r0 < 0 or r1 > h or pads[1] != (0, 0):
+                widths = [(max(-r0, 0), max(r1 - h, 0)), pads[1]] + [(0, 0)] * (x.ndim - 2)
+                part = np.pad(part, widths, mode="constant")
+            target = out[i0:i1]
+            if factors is not None:
+                u, v = factors
+                cols = np.empty((i1 - i0, part.shape[1]) + x.shape[2:], dtype=dtype)
+                _taps(cols, [(part[i : i + i1 - i0], u[i]) for i in range(kh)], skip_zeros)
+                negative_zero = _taps(target, [(cols[:, j : j + ow], v[j]) for j in range(kw)], skip_zeros)
+            else:
+                taps = [(part[i : i + i1 - i0, j : j + ow], weights[i][j]) for i in range(kh) for j in range(kw)]
+                negative_zero = _taps(target, taps, skip_zeros)
+            if divisor & (divisor - 1):
+                np.divide(target, divisor, out=target)
+            elif divisor != 1:
+                np.multiply(target, 1 / divisor, out=target)  # a power of two: the same, correctly rounded
+            # a float quotient may also underflow to -0.0; -0.0 + 0.0 is +0.0, so a zero never prints as -0
+            if negative_zero or (divisor != 1 and x.dtype.kind == "f"):
+                np.add(target, 0.0, out=target)
+
+        _run_bands(band, oh, per_band, x.size)
+        return out
+
+    return _guarded(compute, x, math.fsum(abs(wt) for row in weights for wt in row))
 
 
-def _separable(k: np.ndarray):
-    """(u, v) with outer(u, v) == k exactly, or None: a rank-one kernel runs as two 1-D passes."""
-    r, c = np.unravel_index(int(np.argmax(np.abs(k))), k.shape)
-    if k[r, c] == 0 or min(k.shape) == 1:
+#: Float weights are read as fractions with denominators up to this (1/9, 1/16, 1/273 ...).
+_MAX_DENOMINATOR = 1 << 16
+#: Integer weights and divisors below this are exact in float32 as in float64.
+_EXACT_INT = 1 << 24
+
+
+def _exact_weights(k: np.ndarray):
+    """(W, D): integer weights (nested lists) and a divisor with W / D == k weight for weight, or None."""
+    weights = k.ravel().tolist()
+    if k.dtype.kind == "f":
+        if not all(map(math.isfinite, weights)):
+            return None
+        fractions = [Fraction(v).limit_denominator(_MAX_DENOMINATOR) for v in weights]
+        # the float nearest p/q, in the kernel's own type, must be the weight itself
+        if any(k.dtype.type(f.numerator / f.denominator) != v for f, v in zip(fractions, weights)):
+            return None
+        divisor = math.lcm(*(f.denominator for f in fractions))
+        ints = [int(f * divisor) for f in fractions]
+    else:
+        ints, divisor = [int(v) for v in weights], 1
+    if divisor >= _EXACT_INT or max(map(abs, ints)) >= _EXACT_INT:
         return None
-    v = k[r, :]
-    u = k[:, c] / k[r, c]
-    return (u, v) if np.array_equal(np.outer(u, v), k) else None
+    width = k.shape[1]
+    return [ints[i : i + width] for i in range(0, len(ints), width)], divisor
 
 
-def _taps(out: np.ndarray, taps, skip_zeros: bool) -> None:
-    """out = sum of weight * slice over the taps, with one temporary buffer."""
+def _integer_factors(w):
+    """(u, v), integer lists with outer(u, v) == w (nested lists of ints), or None: a rank-one kernel runs as two 1-D passes."""
+    rows = [row for row in w if any(row)]
+    if len(w) == 1 or len(w[0]) == 1 or not rows:
+        return None
+    g = math.gcd(*rows[0])
+    v = [a // g for a in rows[0]]  # a primitive row: then every row is an integer multiple of it
+    c = next(j for j, a in enumerate(v) if a)
+    u = [row[c] // v[c] for row in w]
+    return (u, v) if all(ui * vj == wij for ui, row in zip(u, w) for vj, wij in zip(v, row)) else None
+
+
+def _taps(out: np.ndarray, taps, skip_zeros: bool) -> bool:
+    """out = sum of weight * slice over the taps, with one temporary buffer; whether out may hold -0.0.
+
+    A sum never turns into -0.0 (+0.0 plus -0.0 is +0.0, and so is a sum that
+    cancels), so only its first term can bring one: a weight of 1 or -1 starts
+    as ``a + 0.0`` or ``0.0 - a``, which are +0.0 for either zero, and failing
+    that a positive weight on integers cannot give -0.0 either.
+    """
     if skip_zeros:
         taps = [(a, wt) for a, wt in taps if wt != 0] or taps[:1]
+    taps = sorted(taps, key=lambda tap: (abs(tap[1]) != 1, not tap[1] > 0))
     tmp = None
-    first = True
-    for a, wt in taps:
+    for n, (a, wt) in enumerate(taps):
         wt = out.dtype.type(wt)
-        if first:
+        if n == 0 and wt == 1:
+            np.add(a, 0.0, out=out, casting="unsafe")
+        elif n == 0 and wt == -1:
+            np.subtract(0.0, a, out=out, casting="unsafe")
+        elif n == 0:
             np.multiply(a, wt, out=out, casting="unsafe")
-            first = False
         elif wt == 1:
             np.add(out, a, out=out, casting="unsafe")
         elif wt == -1:
@@ -794,6 +1050,8 @@ def _taps(out: np.ndarray, taps, skip_zeros: bool) -> None:
                 tmp = np.empty_like(out)
             np.multiply(a, wt, out=tmp, casting="unsafe")
             np.add(out, tmp, out=out)
+    a, wt = taps[0]
+    return abs(wt) != 1 and (a.dtype.kind == "f" or not wt > 0)
 
 
 def _run_bands(band, n_out: int, per_band: int, size: int) -> None:
@@ -803,9 +1061,17 @@ def _run_bands(band, n_out: int, per_band: int, size: int) -> None:
     if threads > 1 and len(bands) > 1 and size >= _THREAD_MIN_ELEMENTS:
         from concurrent.futures import ThreadPoolExecutor
 
+        # a new thread starts with numpy's default error handling: give it the caller's
+        state: dict = dict(np.geterr(), call=np.geterrcall())
+
+        def run(group) -> None:
+            with np.errstate(**state):
+                for b in group:
+                    band(*b)
+
         groups = [bands[t::threads] for t in range(threads)]
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            for f in [pool.submit(lambda g: [band(*b) for b in g], g) for g in groups if g]:
+            for f in [pool.submit(run, g) for g in groups if g]:
                 f.result()
     else:
         for b in bands:

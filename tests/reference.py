@@ -10,8 +10,10 @@ and classifying each cell along an axis as
     counted   -- padding that counts in an avg divisor ([-p, n+p) with count_pad)
     uncounted -- "same" padding, --no-count-pad padding, or the ceil_mode overhang.
 The 2-D window is the product of the two axes' windows.  Numpy is used for storage only.
+Sums are exact (Python ints, or Fractions for floats) and rounded once; infinities and NaN as IEEE.
 """
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -43,12 +45,12 @@ def _axis(n, k, s, d, pad, ceil_mode, count_pad):
         lo, hi = 0, n                                     # avg divides by real cells only
     else:
         p = 0 if pad == "valid" else pad                  # "valid" is explicit p = 0
-        if p < 0 or p > e // 2:
-            raise ValueError(f"padding {p} must be in [0, e//2 = {e // 2}]")
-        if n + 2 * p < e:
-            raise ValueError(f"window {e} does not fit in {n} + 2*{p}")
+        if p < 0 or p > k // 2:                           # PyTorch: half the window size, dilation not counted
+            raise ValueError(f"padding {p} must be in [0, k//2 = {k // 2}]")
         num = n + 2 * p - e
         out = (-(-num // s) if ceil_mode else num // s) + 1
+        if out < 1:                                       # with ceil_mode a longer window fits if it starts inside
+            raise ValueError(f"window {e} does not fit in {n} + 2*{p}")
         if ceil_mode and (out - 1) * s >= n + p:          # last window starts past the left pad + input
             out -= 1
         before = p
@@ -109,13 +111,13 @@ def ref_pool2d(x, size=2, stride=None, padding="valid", mode="max", *, dilation=
         raise ValueError(f"bad mode {mode!r}")
     if return_indices and mode not in ("max", "min"):
         raise ValueError("return_indices needs max or min")
-    if x.dtype.kind not in "iuf":
-        raise ValueError("integer or float input expected")
+    if x.dtype.kind not in "biuf":
+        raise ValueError("bool, integer or float input expected")
     rows, cols = _windows(x.shape, size, stride, padding, dilation, ceil_mode, count_pad, output_size)
     H, W = x.shape[0], x.shape[1]
     x3 = x.reshape(H, W, -1)
     C = x3.shape[2]
-    is_int = x.dtype.kind in "iu"
+    is_int = x.dtype.kind in "biu"
     out_dtype = x.dtype if (mode in ("max", "min") or not is_int) else np.dtype(np.float64)
     out = np.zeros((len(rows), len(cols), C), dtype=out_dtype)
     idx = np.zeros((len(rows), len(cols), C), dtype=np.int64)
@@ -131,7 +133,7 @@ def ref_pool2d(x, size=2, stride=None, padding="valid", mode="max", *, dilation=
                 nans = [t for t, v in enumerate(vals) if v != v]
                 if mode in ("max", "min"):
                     if nans:
-                        best = nans[0]                    # first NaN in row-major order wins
+                        best = nans[-1]                   # the last NaN in row-major order wins (PyTorch)
                     else:
                         best = 0
                         for t, v in enumerate(vals):      # strict comparison: ties keep the first
@@ -141,24 +143,42 @@ def ref_pool2d(x, size=2, stride=None, padding="valid", mode="max", *, dilation=
                     r, c = real[best]
                     idx[oi, oj, ch] = r * W + c
                 else:
-                    if nans:
-                        total = math.nan
-                    elif is_int:
-                        total = sum(vals)                 # exact Python int
-                    else:
-                        total = math.fsum(vals)           # exactly rounded float64 sum
+                    divisor = 1
                     if mode == "avg":
                         divisor = rcount * ccount if output_size is None else len(real)
-                        total = total / divisor          # int / int is correctly rounded
                     with np.errstate(over="ignore"):      # float16 past 65504 is inf, as in numpy
-                        out[oi, oj, ch] = total
+                        out[oi, oj, ch] = _quotient(vals, divisor)
     out = out.reshape(out.shape[:2] + x.shape[2:])
     if return_indices:
         return out, idx.reshape(out.shape)
     return out
 
 
+def _quotient(vals, divisor):
+    """sum(vals) / divisor, from the exact sum, rounded to float64 (inf past its range; NaN and inf as IEEE)."""
+    if any(v != v for v in vals):
+        return math.nan
+    infs = {v for v in vals if math.isinf(v)}
+    if infs:
+        return math.nan if len(infs) == 2 else infs.pop()
+    if all(isinstance(v, int) for v in vals):
+        return sum(vals) / divisor                        # int / int is correctly rounded
+    exact = sum(map(Fraction, vals)) / divisor
+    try:
+        return float(exact)
+    except OverflowError:                                 # past the float range
+        return math.inf if exact > 0 else -math.inf
+
+
+def _as_fraction(w):
+    """A weight as the fraction it stands for: p/q (q <= 65536) when w is the float nearest p/q, else None."""
+    f = Fraction(w).limit_denominator(65536)
+    return f if float(f) == w else None
+
+
 def ref_conv2d(x, kernel, padding="valid"):
+    """Cross-correlation. Integer input with a kernel of fractions: the exact sum, rounded once (int / int);
+    otherwise math.fsum of the float products (exactly rounded sum of rounded products)."""
     x = np.asarray(x)
     kernel = np.asarray(kernel, dtype=np.float64)
     if x.ndim not in (2, 3) or kernel.ndim != 2:
@@ -175,18 +195,23 @@ def ref_conv2d(x, kernel, padding="valid"):
         oh, ow = H, W
     else:
         raise ValueError(f"bad padding {padding!r}")
+    fractions = [_as_fraction(w) for w in kernel.ravel().tolist()] if np.isfinite(kernel).all() else [None]
+    exact = x.dtype.kind in "biu" and None not in fractions
+    if exact:
+        divisor = math.lcm(*(f.denominator for f in fractions))
+        ints = np.array([int(f * divisor) for f in fractions], dtype=object).reshape(kernel.shape)
     x3 = x.reshape(H, W, -1)
     C = x3.shape[2]
     out = np.zeros((oh, ow, C), dtype=np.float64)
     for i in range(oh):
         for j in range(ow):
             for ch in range(C):
-                terms = []
-                for a in range(kh):
-                    for b in range(kw):
-                        r, c = i + a - bh, j + b - bw
-                        if 0 <= r < H and 0 <= c < W:   # zero padding contributes nothing
-                            terms.append(float(kernel[a, b]) * float(x3[r, c, ch]))
+                cells = [(a, b, i + a - bh, j + b - bw) for a in range(kh) for b in range(kw)]
+                cells = [(a, b, r, c) for a, b, r, c in cells if 0 <= r < H and 0 <= c < W]  # zero padding adds 0
+                if exact:
+                    out[i, j, ch] = sum(ints[a, b] * int(x3[r, c, ch]) for a, b, r, c in cells) / divisor
+                    continue
+                terms = [float(kernel[a, b]) * float(x3[r, c, ch]) for a, b, r, c in cells]
                 if any(t != t for t in terms):
                     out[i, j, ch] = math.nan
                 else:

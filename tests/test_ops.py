@@ -184,7 +184,6 @@ def test_errors_name_the_parameter(kwargs, message):
         (np.ones((0, 3)), "input is empty"),
         (np.array([["a", "b"]]), "integer or float array, got dtype <U1"),
         (np.ones((2, 2), dtype=complex), "got dtype complex128"),
-        (np.ones((2, 2), dtype=bool), "got dtype bool"),
     ],
 )
 def test_bad_input_arrays(x, message):
@@ -281,10 +280,10 @@ def test_kernel_must_be_2d():
 
 
 def test_window_of_only_padding_is_refused():
-    # 1x1 input, k=2, dilation 3, padding 2: the window's cells are -2 and 1, both outside the input
+    # 2x2 input, k=2, dilation 3, padding 1: the first window's cells are -1 and 2, both outside the input
     with pytest.raises(ValueError) as err:
-        pool2d(np.ones((1, 1), np.uint8), 2, 1, 2, dilation=3)
-    assert "window 0 along rows holds only padding cells of the 1x1 input" in str(err.value)
+        pool2d(np.ones((2, 2), np.uint8), 2, 1, 1, dilation=3)
+    assert "window 0 along rows holds only padding cells of the 2x2 input" in str(err.value)
 
 
 def test_indices_never_point_into_padding():
