@@ -376,6 +376,7 @@ def run_batch(
     on_total: Callable[[int], None] = lambda n: None,
     recount: Optional[Callable[[], Iterable[Task]]] = None,
     dask_address: Optional[str] = None,
+    dask_timeout: float = 10.0,
 ) -> BatchStats:
     """Run every task, calling ``on_outcome`` as each finishes; stop early on Ctrl-C, SIGTERM or fail_fast.
 
@@ -404,7 +405,7 @@ def run_batch(
     try:
         if dask_address:
             total.start()
-            _run_dask(tasks, spec, skip_existing, report, total, dask_address, in_flight)
+            _run_dask(tasks, spec, skip_existing, report, total, dask_address, dask_timeout, in_flight)
         elif jobs <= 1:
             total.start()
             n = 0
@@ -549,15 +550,15 @@ def _sweep_temporaries(tasks) -> None:
                     pass
 
 
-def _run_dask(tasks, spec, skip_existing, report, total, address, in_flight):
+def _run_dask(tasks, spec, skip_existing, report, total, address, timeout, in_flight):
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
         raise io.OutputError("--dask needs Dask distributed: pip install 'poolcli[dask]' (from a clone: pip install '.[dask]')") from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=f"{timeout}s")
     except (OSError, TimeoutError) as exc:
-        raise io.OutputError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
+        raise io.OutputError(f"--dask {address}: cannot reach the scheduler within {timeout:g} s ({exc})") from None
     try:
         window = max(8, 4 * sum(client.nthreads().values()))
         source = iter(tasks)

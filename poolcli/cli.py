@@ -847,13 +847,14 @@ class ShardType(click.ParamType):
 @click.option("--skip-existing", is_flag=True, help="Skip files whose output exists and is newer (resume a run).")
 @click.option("--shard", type=ShardType(), default=None, help="Process only share I of N of the sorted files (I from 0).")
 @click.option("--dask", "dask_address", metavar="ADDRESS", default=None, help="Run on a Dask distributed scheduler, e.g. tcp://host:8786.")
+@click.option("--dask-timeout", type=click.FloatRange(0, 3600, min_open=True), default=10.0, show_default=True, metavar="SECONDS", help="How long to try to reach the --dask scheduler.")
 @pooling_options
 @filter_options
 @channel_options
 @output_options
 @common_options
 @click.pass_context
-def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_fast, skip_existing, shard, dask_address, to, quiet, debug, **params):
+def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_fast, skip_existing, shard, dask_address, dask_timeout, to, quiet, debug, **params):
     """Pool every image in INPUT_DIR into OUTPUT_DIR, in parallel.
 
     Each output keeps its input's relative path and name, in the input's
@@ -868,6 +869,8 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
     spec = make_spec(ctx, params)
     if to is not None:
         check_output_options(ctx, {to.lower()})  # without --to each output takes its input's format, so any may act
+    if given(ctx, "dask_timeout") and not dask_address:
+        raise click.UsageError("--dask-timeout applies to --dask only")
     if jobs is not None and dask_address:
         raise click.UsageError("-j/--jobs sets the local worker processes; with --dask the cluster's workers run the files: drop -j")
     if io.same_file(input_dir, output_dir):
@@ -925,7 +928,7 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
             bar = progress.add_task("pool", total=None, failed=0, rate="")
         stats = run_batch(
             plan(), spec, jobs=jobs, skip_existing=skip_existing, fail_fast=fail_fast,
-            on_outcome=on_outcome, on_total=on_total, recount=plan if progress is not None else None, dask_address=dask_address,
+            on_outcome=on_outcome, on_total=on_total, recount=plan if progress is not None else None, dask_address=dask_address, dask_timeout=dask_timeout,
         )
     finally:
         if progress is not None:

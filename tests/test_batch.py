@@ -139,7 +139,8 @@ def test_shards_partition_the_files(folder, tmp_path):
     assert sum(len(s) for s in shares) == len(every)  # no overlap
     assert all(shares)
     result = run([str(src), str(tmp_path / "o"), "-r", "--shard", "1/3", "-j", "1", "-q"])
-    assert result.exit_code in (0, 1)
+    failing = [r for r in shares[1] if r.startswith(("corrupt", "zero", "unreadable"))]
+    assert result.exit_code == (1 if failing else 0)
     assert sorted(str(p.relative_to(tmp_path / "o")) for p in (tmp_path / "o").rglob("*.png")) == sorted(
         r for r in shares[1] if not r.startswith(("corrupt", "zero", "unreadable"))
     )
@@ -227,9 +228,17 @@ def test_dask_local_cluster(folder, tmp_path):
 def test_dask_unreachable_scheduler_is_one_line(folder, tmp_path):
     pytest.importorskip("distributed")
     src, _ = folder
-    result = run([str(src), str(tmp_path / "o"), "--dask", "tcp://127.0.0.1:9"])
+    result = run([str(src), str(tmp_path / "o"), "--dask", "tcp://127.0.0.1:9", "--dask-timeout", "0.5"])
     assert result.exit_code == 1
-    assert "--dask tcp://127.0.0.1:9: cannot reach the scheduler" in result.stderr
+    assert "--dask tcp://127.0.0.1:9: cannot reach the scheduler within 0.5 s" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_dask_timeout_without_dask_is_a_usage_error(folder, tmp_path):
+    src, _ = folder
+    result = run([str(src), str(tmp_path / "o"), "--dask-timeout", "3"])
+    assert result.exit_code == 2
+    assert "--dask-timeout applies to --dask only" in result.stderr
 
 
 def test_two_inputs_with_one_output_name_are_refused(tmp_path):
