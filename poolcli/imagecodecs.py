@@ -194,7 +194,7 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
                 raise Damaged(f"PNG: the file ends inside its {kind.decode('latin-1')} chunk")
             left -= len(part)
             crc = zlib.crc32(part, crc)
-            if kind == b"IHDR" and expected is None and length == 13:
+            if kind == b"IHDR" and expected is None and len(part) == 13:
                 width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", part[:13])
                 if width * height > max_pixels:
                     raise ImageError(too_many_pixels(max_pixels))

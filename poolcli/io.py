@@ -19,7 +19,7 @@ import threading
 import sys
 import tempfile
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import IO, Callable, Iterator, List, Optional, Tuple, Union
 
@@ -306,6 +306,7 @@ def _read_with_pillow(data, name: str, max_pixels: int, header) -> Loaded:
 
     from . import imagecodecs
 
+    printed: List[str] = []  # what libtiff said on file descriptor 2
     try:
         with _PIL_LIMIT:  # the limit and the warning filter are process-wide; Pillow checks them when opening
             old = Image.MAX_IMAGE_PIXELS
@@ -322,7 +323,7 @@ def _read_with_pillow(data, name: str, max_pixels: int, header) -> Loaded:
                         raise
             finally:
                 Image.MAX_IMAGE_PIXELS = old
-        with opened:
+        with opened, _c_stderr(printed) if opened.format == "TIFF" else nullcontext():
             fmt = opened.format
             n_frames = getattr(opened, "n_frames", 1)
             im = opened
@@ -337,7 +338,9 @@ def _read_with_pillow(data, name: str, max_pixels: int, header) -> Loaded:
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds (OSError, IndexError, struct ...)
-        raise InputError(f"{name}: damaged or truncated image ({type(exc).__name__}: {exc})") from None
+        said = "".join(printed).split("\n")
+        why = f"libtiff: {said[0].strip()}" if said[0].strip() else f"{type(exc).__name__}: {exc}"
+        raise InputError(f"{name}: damaged or truncated image ({why})") from None
     if header is not None and arr.dtype != header.dtype and arr.dtype.kind in "iu" and header.dtype.kind in "iu":
         arr = arr.astype(header.dtype)  # Pillow's 32-bit mode I holding the file's int16 / uint16 samples
     notes = []
@@ -346,6 +349,29 @@ def _read_with_pillow(data, name: str, max_pixels: int, header) -> Loaded:
     if arr.shape[0] * arr.shape[1] > max_pixels:
         raise InputError(f"{name}: image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it")
     return Loaded(arr, "image", name, notes=notes)
+
+
+#: file descriptor 2 is the process's: one decoder at a time takes it over
+_FD2 = threading.Lock()
+
+
+@contextmanager
+def _c_stderr(into: List[str]) -> Iterator[None]:
+    """Collect into ``into`` what C code (libtiff) prints on stderr meanwhile, so that it never reaches the user.
+
+    Pillow's libtiff decoder prints its errors there, beside the one line poolcli gives.
+    """
+    with _FD2, tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            into.append(sink.read().decode("utf-8", "replace"))
 
 
 def _image_to_array(im) -> np.ndarray:
