@@ -8,7 +8,7 @@ header is read first (:func:`read_header`) and decides the reader (:attr:`Header
 - ``pnm``: PGM/PPM/PAM, read here with numpy, samples as stored;
 - ``vips``: libvips through pyvips, the optional extra ``codecs`` (``pip install 'poolcli[codecs]'``);
   without it the file is refused, never truncated;
-- ``none``: no reader here holds these samples (64-bit and complex TIFF).
+- ``none``: no reader here holds these samples (64-bit and complex TIFF, 16-bit SGI).
 
 Writing 16-bit colour PNG needs nothing (:func:`png16_writer`); 16-bit and float colour TIFF go through
 libvips. Errors are :class:`ImageError` without the file's name: the caller adds it.
@@ -78,7 +78,7 @@ class Header:
 def read_header(f: BinaryIO) -> Optional[Header]:
     """The header facts of a PNG, PGM/PPM/PAM, TIFF, JPEG 2000, AVIF/HEIF or SGI file (None for other formats).
 
-    ``f`` is a seekable binary file positioned anywhere. Raises :class:`ImageError` when the header
+    ``f`` is a seekable binary file positioned anywhere. Raises :class:`Damaged` when the header
     already shows the file is cut short (a TIFF strip past the end of the file).
     """
     f.seek(0)
@@ -92,7 +92,7 @@ def read_header(f: BinaryIO) -> Optional[Header]:
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return _tiff_header(f, head)
     if head.startswith(b"\xff\x4f\xff\x51") or head[4:8] == b"jP  ":
-        return _jpeg2000_header(f, head)
+        return _jpeg2000_header(f)
     if head[4:8] == b"ftyp":
         return _heif_header(f)
     if head[:2] == b"\x01\xda" and len(head) >= 12 and head[3] == 2:  # SGI with 2 bytes a sample
@@ -109,29 +109,24 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Optional[Header]:
         ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh)
         f.seek(ifd.next)
         ifd.load(f)
+        ends = [o + c for o, c in zip(ifd.get(273) or ifd.get(324) or (), ifd.get(279) or ifd.get(325) or ())]
+        bits = ifd.get(258) or (1,)
+        channels = int(ifd.get(277, len(bits)))
+        kind = _TIFF_KINDS.get((ifd.get(339) or (1,))[0], "u")
+        # bilevel, 4-bit and 5-6-5 samples: Pillow widens them to 8 bits
+        dtype = np.dtype(np.uint8) if len(set(bits)) != 1 or bits[0] < 8 else np.dtype(f"{kind}{bits[0] // 8}")
+        if dtype.itemsize * 8 != bits[0] and bits[0] >= 8:
+            return None  # 12- or 24-bit samples: Pillow's own open says what it makes of them
     except Exception:  # noqa: BLE001 - a header Pillow cannot parse: Pillow's own open says what is wrong
         return None
     size = f.seek(0, 2)
-    offsets = ifd.get(273) or ifd.get(324) or ()
-    counts = ifd.get(279) or ifd.get(325) or ()
-    ends = [o + c for o, c in zip(offsets, counts)]
     if ends and max(ends) > size:
         raise Damaged(f"TIFF: its pixel data runs to byte {max(ends):,} and the file has {size:,}")
-    bits = ifd.get(258) or (1,)
-    channels = int(ifd.get(277, len(bits)))
-    kind = _TIFF_KINDS.get((ifd.get(339) or (1,))[0], "u")
-    if len(set(bits)) != 1 or bits[0] < 8:
-        dtype = np.dtype(np.uint8)  # bilevel, 4-bit and 5-6-5 samples: Pillow widens them to 8 bits
-    else:
-        try:
-            dtype = np.dtype(f"{kind}{bits[0] // 8}")
-        except TypeError:
-            return None
     plural = "s" if channels > 1 else ""
     return Header("TIFF", channels, dtype, f"TIFF with {channels} {dtype.name} sample{plural} per pixel")
 
 
-def _jpeg2000_header(f: BinaryIO, head: bytes) -> Optional[Header]:
+def _jpeg2000_header(f: BinaryIO) -> Optional[Header]:
     f.seek(0)
     data = f.read(4096)
     at = data.find(b"\xff\x4f\xff\x51")  # the codestream's SIZ marker, inside a JP2 box or at the start
@@ -218,7 +213,8 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
     if expected is None:
         return  # no IHDR: Pillow refuses it with its own message
     if not inflater.eof:
-        raise Damaged(f"PNG: its compressed pixel data ends early ({inflated:,} of {expected:,} bytes)")
+        got = f"{inflated:,} of {expected:,} bytes" if inflated < expected else "all its bytes, but not the zlib checksum"
+        raise Damaged(f"PNG: its compressed pixel data stops short ({got})")
     if inflated < expected:
         raise Damaged(f"PNG: its pixel data is {inflated:,} bytes where its header needs {expected:,}: rows are missing")
 

@@ -543,7 +543,7 @@ def _damaged_pngs():
     return [
         ("rows missing, zlib stream complete (the issue's case)", png(x, raw=rows[: 3 * 6]), "its pixel data is 18 bytes where its header needs 24: rows are missing"),
         ("a row too many", png(x, raw=rows + rows[:6]), "its pixel data is longer than its header says"),
-        ("zlib stream cut inside its IDAT", png(x, idat=zlib.compress(rows)[:-5]), "its compressed pixel data ends early"),
+        ("zlib stream cut inside its IDAT", png(x, idat=zlib.compress(rows)[:-5]), "its compressed pixel data stops short (all its bytes, but not the zlib checksum)"),
         ("IDAT byte flipped", bytes(flipped), "the CRC of its IDAT chunk does not match the data"),
         ("IDAT CRC wrong, data intact", png(x, crc_ok=False), "the CRC of its IDAT chunk does not match the data"),
         ("IEND CRC wrong", bytes(iend), "the CRC of its IEND chunk does not match the data"),
