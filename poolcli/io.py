@@ -252,30 +252,15 @@ def _read_image(data, name: str, max_pixels: int) -> Loaded:
                 with _PIL_LIMIT, warnings.catch_warnings():  # the filter is process-wide, as Pillow's limit is
                     warnings.simplefilter("ignore")  # Pillow's TIFF tag parser remarks on odd tags: not the user's concern
                     header = imagecodecs.read_header(f)
+                if header is not None and header.format == "PNG":
+                    imagecodecs.check_png(f, max_pixels)  # inflates the pixel data once more: Pillow cannot say
         except OSError as exc:
             raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-        if header is None or header.format != "PNG":
-            return _decode_image(data, name, max_pixels, header)
-        from concurrent.futures import ThreadPoolExecutor
-
-        # the check inflates the pixel data a second time: beside the decoder, as both let go of the GIL
-        with ThreadPoolExecutor(1) as pool:
-            checked = pool.submit(_check_png, data, max_pixels)
-            try:
-                return _decode_image(data, name, max_pixels, header)
-            finally:
-                checked.result()  # a damaged file says so, whatever the decoder made of it
+        return _decode_image(data, name, max_pixels, header)
     except imagecodecs.Damaged as exc:
         raise InputError(f"{name}: damaged or truncated image ({exc})") from None
     except imagecodecs.ImageError as exc:
         raise InputError(f"{name}: {exc}") from None
-
-
-def _check_png(data, max_pixels: int) -> None:
-    from . import imagecodecs
-
-    with open(data, "rb") if isinstance(data, str) else _io.BytesIO(data) as f:
-        imagecodecs.check_png(f, max_pixels)
 
 
 def _decode_image(data, name: str, max_pixels: int, header) -> Loaded:
@@ -316,18 +301,13 @@ def _read_with_pillow(data, name: str, max_pixels: int, header) -> Loaded:
                     warnings.simplefilter("ignore")  # Pillow's remarks on odd metadata ("Corrupt EXIF data") are not the user's
                     warnings.simplefilter("error", Image.DecompressionBombWarning)
                     opened = Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data)
-                    try:
-                        orientation = opened.getexif().get(0x0112, 1)
-                    except BaseException:
-                        opened.close()
-                        raise
             finally:
                 Image.MAX_IMAGE_PIXELS = old
         with opened, _c_stderr(printed) if opened.format == "TIFF" else nullcontext():
             fmt = opened.format
             n_frames = getattr(opened, "n_frames", 1)
             im = opened
-            if orientation != 1:  # only then: exif_transpose copies the whole image
+            if im.getexif().get(0x0112, 1) != 1:  # only then: exif_transpose copies the whole image
                 im = ImageOps.exif_transpose(im)
             im.load()
             arr = _image_to_array(im)
