@@ -19,7 +19,7 @@ import threading
 import sys
 import tempfile
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import IO, Callable, Iterator, List, Optional, Tuple, Union
 
@@ -153,7 +153,7 @@ def sniff(data: bytes) -> str:
     head = data[:64]
     if head.startswith(_NPY_MAGIC):
         return "npy"
-    if head.startswith(_IMAGE_MAGIC) or _NETPBM.match(head):
+    if head.startswith(_IMAGE_MAGIC) or _NETPBM.match(head) or head[4:8] == b"ftyp":  # ftyp: AVIF and HEIF, all ASCII at first
         return "image"
     if _is_text_start(head):
         return "text"
@@ -173,8 +173,8 @@ def _is_text_start(head: bytes) -> bool:
 def read_input(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
     """Return the array held by ``source`` (a path or ``-``), recognised by content.
 
-    Images come back as uint8 (or uint16 for 16-bit grayscale, int32/float32
-    for Pillow's I/F modes), H x W or H x W x C; text as float64; NPY as stored.
+    Images come back in the sample type their file holds (uint8, uint16,
+    int16, float32 ...), H x W or H x W x C; text as float64; NPY as stored.
     """
     name = "<stdin>" if source == "-" else source
     if source != "-" and os.path.isfile(source):
@@ -270,25 +270,77 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
     return arr
 
 
-#: Pillow's pixel limit is a process-wide setting: one image opens at a time (threads of a Dask worker)
+#: Pillow's pixel limit and the warning filters are process-wide: one image opens at a time (threads of a Dask worker)
 _PIL_LIMIT = threading.Lock()
 
 
 def _read_image(data, name: str, max_pixels: int) -> Loaded:
-    """Decode an image from bytes or a path."""
+    """Decode an image from bytes or a path, by the reader its header asks for.
+
+    Pillow reads what it reads exactly; PGM/PPM/PAM are read as stored; samples Pillow would narrow
+    (16-bit colour PNG, most TIFFs that are not 8-bit) go to libvips, or are refused when it is not
+    installed. A PNG is checked whole first: Pillow would fill rows missing from a short file with 0.
+    """
+    from . import imagecodecs
+
+    try:
+        try:
+            with open(data, "rb") if isinstance(data, str) else _io.BytesIO(data) as f:
+                with _PIL_LIMIT, warnings.catch_warnings():  # the filter is process-wide, as Pillow's limit is
+                    warnings.simplefilter("ignore")  # Pillow's TIFF tag parser remarks on odd tags: not the user's concern
+                    header = imagecodecs.read_header(f)
+                if header is not None and header.format == "PNG":
+                    imagecodecs.check_png(f, max_pixels)  # inflates the pixel data once more: Pillow cannot say
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        return _decode_image(data, name, max_pixels, header)
+    except imagecodecs.Damaged as exc:
+        raise InputError(f"{name}: damaged or truncated image ({exc})") from None
+    except imagecodecs.ImageError as exc:
+        raise InputError(f"{name}: {exc}") from None
+
+
+def _decode_image(data, name: str, max_pixels: int, header) -> Loaded:
+    """The pixels of an image whose header said ``header`` (None: a format Pillow reads as it is)."""
+    from . import imagecodecs
+
+    if header is None or header.reader == "pillow":
+        return _read_with_pillow(data, name, max_pixels, header)
+    notes: List[str] = []
+    if header.reader == "pnm":
+        raw = data if isinstance(data, bytes) else read_bytes(data, limit=byte_limit(max_pixels))
+        arr, notes = imagecodecs.read_pnm(raw, max_pixels)
+    elif header.reader == "vips":
+        arr, pages = imagecodecs.read_vips(data, header, max_pixels)
+        notes += [header.note] if header.note else []
+        if pages > 1:
+            notes.append(f"{header.format} has {pages} frames; using the first")
+    else:
+        raise imagecodecs.ImageError(
+            f"a {header.what}: neither Pillow nor libvips reads its samples exactly; convert it to NPY, or to a 16-bit PNG or TIFF"
+        )
+    return Loaded(arr, "image", name, notes=[f"{name}: {n}" for n in notes])
+
+
+def _read_with_pillow(data, name: str, max_pixels: int, header) -> Loaded:
+    """The image as Pillow decodes it, in the sample type its header declares when it has one of ours."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from . import imagecodecs
+
+    printed: List[str] = []  # what libtiff said on file descriptor 2
     try:
         with _PIL_LIMIT:  # the limit and the warning filter are process-wide; Pillow checks them when opening
             old = Image.MAX_IMAGE_PIXELS
             Image.MAX_IMAGE_PIXELS = max_pixels
             try:
                 with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # Pillow's remarks on odd metadata ("Corrupt EXIF data") are not the user's
                     warnings.simplefilter("error", Image.DecompressionBombWarning)
                     opened = Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data)
             finally:
                 Image.MAX_IMAGE_PIXELS = old
-        with opened:
+        with opened, _c_stderr(printed) if opened.format == "TIFF" else nullcontext():
             fmt = opened.format
             n_frames = getattr(opened, "n_frames", 1)
             im = opened
@@ -297,22 +349,46 @@ def _read_image(data, name: str, max_pixels: int) -> Loaded:
             im.load()
             arr = _image_to_array(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(
-            f"{name}: image has more than {max_pixels:,} pixels; "
-            f"pass --max-pixels N to allow it (a guard against decompression bombs)"
-        ) from None
+        raise InputError(f"{name}: {imagecodecs.too_many_pixels(max_pixels)}") from None
     except UnidentifiedImageError:
         raise InputError(f"{name}: not an image Pillow can read") from None
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds (OSError, IndexError, struct ...)
-        raise InputError(f"{name}: damaged or truncated image ({type(exc).__name__}: {exc})") from None
+        said = "".join(printed).split("\n")
+        why = f"libtiff: {said[0].strip()}" if said[0].strip() else f"{type(exc).__name__}: {exc}"
+        raise InputError(f"{name}: damaged or truncated image ({why})") from None
+    if header is not None and arr.dtype != header.dtype and arr.dtype.kind in "iu" and header.dtype.kind in "iu":
+        arr = arr.astype(header.dtype)  # Pillow's 32-bit mode I holding the file's int16 / uint16 samples
     notes = []
     if n_frames > 1:
         notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
     if arr.shape[0] * arr.shape[1] > max_pixels:
         raise InputError(f"{name}: image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it")
     return Loaded(arr, "image", name, notes=notes)
+
+
+#: file descriptor 2 is the process's: one decoder at a time takes it over
+_FD2 = threading.Lock()
+
+
+@contextmanager
+def _c_stderr(into: List[str]) -> Iterator[None]:
+    """Collect into ``into`` what C code (libtiff) prints on stderr meanwhile, so that it never reaches the user.
+
+    Pillow's libtiff decoder prints its errors there, beside the one line poolcli gives.
+    """
+    with _FD2, tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            into.append(sink.read().decode("utf-8", "replace"))
 
 
 def _image_to_array(im) -> np.ndarray:
@@ -337,10 +413,7 @@ def _image_to_array(im) -> np.ndarray:
         im = im.convert("LA")
     elif mode.startswith("I;16"):
         return _pixels(im).astype(np.uint16, copy=False)
-    arr = _pixels(im)
-    if im.mode == "I" and arr.size and arr.min() >= 0 and arr.max() <= 65535:
-        arr = arr.astype(np.uint16)  # 16-bit PNG/TIFF read as Pillow's 32-bit mode
-    return arr
+    return _pixels(im)
 
 
 #: Images with more pixels than this are converted a band of rows at a time.
@@ -739,43 +812,82 @@ def write_output(path: str, payload: Union[bytes, Callable[[IO[bytes]], None]]) 
         return f.tell()
 
 
-def to_image_array(arr: np.ndarray, *, bits: int, rescale: str = "auto") -> Tuple[np.ndarray, Optional[str]]:
-    """Return ``arr`` as uint8/uint16 pixels, and a note when values were stretched or clipped.
+def to_image_array(
+    arr: np.ndarray, *, bits: int, rescale: str = "auto", source_dtype=None
+) -> Tuple[np.ndarray, Optional[str]]:
+    """Return ``arr`` as pixels of ``bits`` bits (8, 16, or 32 for float32), and a note when values changed.
 
-    ``auto``: exact (rounded half up) when every value fits ``0 .. 2**bits-1``,
-    otherwise a min-max stretch. ``clip``: clip to the range. ``minmax``:
-    always stretch the smallest value to 0 and the largest to the top. Values
-    never wrap around; NaN becomes 0.
+    The input's type (``source_dtype``, by default ``arr``'s) says what a value means, whatever the
+    pooling or filter made of it: integers are pixel values; uint16 written as 8 bits is scaled by the
+    fixed x*255/65535 (as ImageMagick does); float data spans 0..1 (scikit-image's and ImageMagick's
+    convention), so it is scaled by 255 or 65535. Scaled values are rounded half up. Values that still do
+    not fit: ``auto`` stretches the smallest to 0 and the largest to the top, ``clip`` clips them;
+    ``minmax`` always stretches. Values never wrap around; NaN becomes 0. Float32 pixels keep every
+    value float32 holds. The note says whenever a value was scaled, rounded, clipped or stretched.
     """
+    if bits == 32:
+        return _to_float32(arr)
+    source = np.dtype(arr.dtype if source_dtype is None else source_dtype)
     top = (1 << bits) - 1
     target = np.uint8 if bits == 8 else np.uint16
-    note = None
-    if arr.dtype.kind in "iu" and rescale != "minmax":
+    if source.kind == "f":
+        unit, scaled = "0..1", f"float values 0..1 scaled to 0..{top} (x*{top}, rounded half up)"
+    elif source == np.uint16 and bits == 8:
+        unit, scaled = "0..65535", "16-bit values scaled to 8 bits (x*255/65535, rounded half up)"
+    else:
+        unit, scaled = f"0..{top}", None
+    if arr.dtype.kind in "iub" and rescale != "minmax" and arr.size:
         lo, hi = int(arr.min()), int(arr.max())
-        if lo >= 0 and hi <= top:
+        if scaled is None and lo >= 0 and hi <= top:
             return arr.astype(target, copy=False), None
+        if source == np.uint16 and bits == 8 and lo >= 0 and hi <= 65535:
+            return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8), scaled  # exact in integers
     a = arr.astype(np.float64)
+    note = None
     nan = np.isnan(a)
     if nan.any():
         a[nan] = 0
         note = f"{int(nan.sum())} NaN values written as 0"
+    if source.kind == "f":
+        a *= top
+    elif scaled is not None:
+        a /= 257
     if rescale != "minmax":
         r = np.floor(a + 0.5)
-        finite = np.isfinite(r)
-        if rescale == "clip" or (finite.all() and r.min() >= 0 and r.max() <= top):
-            if rescale == "clip":
+        fits = bool(np.isfinite(r).all() and r.min() >= 0 and r.max() <= top)
+        if fits or rescale == "clip":
+            rounded = bool((r != a).any())
+            if not fits:
                 r = np.clip(r, 0, top)
-                if not (finite.all() and a.min() >= 0 and a.max() <= top):
-                    note = _join(note, f"values outside 0..{top} clipped")
+                note = _join(note, f"values outside {unit} clipped")
+            if scaled is not None:
+                note = _join(note, scaled)
+            elif rounded:
+                note = _join(note, "values rounded half up to integers")
             return r.astype(target), note
     finite = a[np.isfinite(a)]
     lo = float(finite.min()) if finite.size else 0.0
     hi = float(finite.max()) if finite.size else 0.0
-    a = np.clip(a, lo, hi)
-    scaled = np.zeros_like(a) if hi == lo else (a - lo) * (top / (hi - lo))
     if rescale == "auto":
-        note = _join(note, f"values span {lo:g}..{hi:g}, beyond 0..{top}; stretched to 0..{top} (--rescale clip to clip instead)")
-    return np.floor(scaled + 0.5).astype(target), note
+        unscale = 1 / top if source.kind == "f" else 257 if scaled is not None else 1
+        note = _join(
+            note,
+            f"values span {lo * unscale:g}..{hi * unscale:g}, beyond {unit}; stretched to 0..{top} (--rescale clip to clip instead)",
+        )
+    a = np.clip(a, lo, hi)
+    scaled_to_top = np.zeros_like(a) if hi == lo else (a - lo) * (top / (hi - lo))
+    return np.floor(scaled_to_top + 0.5).astype(target), note
+
+
+def _to_float32(arr: np.ndarray) -> Tuple[np.ndarray, Optional[str]]:
+    out = arr.astype(np.float32)
+    if arr.dtype.itemsize <= 2 and arr.dtype.kind == "f" or arr.dtype == np.float32:
+        return out, None  # float16 and float32 values are all float32 values
+    with np.errstate(invalid="ignore"):
+        kept = (out == arr) | (np.isnan(out) & np.isnan(arr))
+    if kept.all():
+        return out, None
+    return out, f"{int(kept.size - kept.sum())} of {kept.size} values rounded to the nearest float32 (TIFF holds 32-bit floats)"
 
 
 def _join(a: Optional[str], b: str) -> str:
@@ -783,17 +895,35 @@ def _join(a: Optional[str], b: str) -> str:
 
 
 def image_bits(fmt: str, source_dtype: np.dtype) -> int:
-    """16 where the source was 16-bit and the format can hold it, else 8."""
-    return 16 if np.dtype(source_dtype) == np.uint16 and IMAGE_FORMATS[fmt] in _SIXTEEN_BIT else 8
+    """The sample size for writing a result whose input had ``source_dtype``.
+
+    32 (float32) for float data in TIFF; 16 for integer data wider than 8 bits in PNG and TIFF; else 8.
+    """
+    source = np.dtype(source_dtype)
+    if IMAGE_FORMATS[fmt] == "TIFF" and source.kind == "f":
+        return 32
+    if IMAGE_FORMATS[fmt] in _SIXTEEN_BIT and source.kind in "iu" and source.itemsize >= 2:
+        return 16
+    return 8
 
 
-def image_writer(pixels: np.ndarray, fmt: str, *, compress_level: int = 1, name: str = "output") -> Callable[[IO[bytes]], None]:
-    """Check that ``pixels`` (uint8/uint16, H x W or H x W x 1..4) fit ``fmt``; return a function that writes them.
+#: JPEG's quality when --quality is not given; WebP is then lossless
+DEFAULT_JPEG_QUALITY = 95
 
-    Every check happens here, before a file is opened; the returned writer
-    streams the encoded image into a binary file.
+
+def image_writer(
+    pixels: np.ndarray, fmt: str, *, compress_level: int = 1, quality: Optional[int] = None, name: str = "output"
+) -> Callable[[IO[bytes]], None]:
+    """Check that ``pixels`` (H x W or H x W x 1..4) fit ``fmt``; return a function that writes them.
+
+    uint8 goes everywhere; uint16 to PNG and TIFF; float32 to TIFF. ``quality`` (1..100) applies to JPEG
+    (default 95) and WebP (default: lossless, exact even under transparent pixels). Every check and any
+    encoding through libvips happens here, before a file is opened; the returned writer streams the
+    encoded image into a binary file.
     """
     from PIL import Image
+
+    from . import imagecodecs
 
     pil_format = IMAGE_FORMATS[fmt]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
@@ -801,24 +931,38 @@ def image_writer(pixels: np.ndarray, fmt: str, *, compress_level: int = 1, name:
         pixels = pixels[:, :, 0]
     if channels not in (1, 2, 3, 4):
         raise OutputError(f"{name}: {channels} channels cannot be written as an image; use .npy or --channel")
-    if pixels.dtype == np.uint16 and channels != 1:
-        raise OutputError(f"{name}: 16-bit images with {channels} channels are not supported by Pillow; use .npy")
     if pil_format == "JPEG" and channels in (2, 4):
         raise OutputError(f"{name}: JPEG has no alpha channel; write .png, or take --channel/--gray first")
-    if pixels.dtype == np.uint16:
-        im = Image.fromarray(pixels)  # mode I;16
+    if pil_format == "BMP" and channels in (2, 4):
+        raise OutputError(f"{name}: BMP keeps no alpha channel (Pillow writes one that no reader sees); write .png, or take --channel/--gray first")
+    if quality is not None and not 1 <= quality <= 100:
+        raise OutputError(f"{name}: quality must be 1..100, got {quality}")
+    wide = {np.dtype(np.uint16): _SIXTEEN_BIT, np.dtype(np.float32): {"TIFF"}}.get(pixels.dtype)
+    if pixels.dtype != np.uint8 and (wide is None or pil_format not in wide):
+        raise OutputError(f"{name}: {pil_format} cannot hold {pixels.dtype} samples")
+    if pixels.dtype != np.uint8 and channels > 1:
+        try:
+            if pil_format == "PNG":
+                return imagecodecs.png16_writer(pixels, compress_level)
+            encoded = imagecodecs.vips_tiff(pixels)
+        except imagecodecs.ImageError as exc:
+            raise OutputError(f"{name}: {exc}") from None
+        return lambda f: f.write(encoded)
+    if pixels.dtype != np.uint8:
+        im = Image.fromarray(pixels)  # mode I;16 or F
     else:
         mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
         im = Image.fromarray(np.ascontiguousarray(pixels), mode=mode) if channels > 1 else Image.fromarray(pixels)
-    if pil_format in ("BMP", "GIF") and im.mode == "LA":
+    if pil_format == "GIF" and im.mode == "LA":
         im = im.convert("RGBA")
-    kwargs = {}
+    kwargs: dict = {}
     if pil_format == "PNG":
         kwargs["compress_level"] = compress_level
     elif pil_format == "JPEG":
-        kwargs["quality"] = 95
+        kwargs["quality"] = DEFAULT_JPEG_QUALITY if quality is None else quality
     elif pil_format == "WEBP":
-        kwargs["lossless"] = True
+        # exact: lossless WebP otherwise drops the colour of fully transparent pixels
+        kwargs.update(dict(lossless=True, exact=True) if quality is None else dict(quality=quality))
     return lambda f: im.save(f, format=pil_format, **kwargs)
 
 

@@ -38,7 +38,7 @@ class PoolSpec:
     delimiter: Optional[str] = None
     rescale: str = "auto"
     compress_level: int = 1
-    quality: Optional[int] = None
+    quality: Optional[int] = None  # JPEG (default 95) and WebP (default lossless) output
     layout: Optional[str] = None  # "hwc" (channels last) or "chw"; None: hwc, with a note when an NPY array looks channels-first
     max_pixels: int = io.DEFAULT_MAX_PIXELS
 
@@ -218,12 +218,14 @@ def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: 
         text = io.format_matrix(result, delimiter=delim, precision=spec.precision).encode()
         return (lambda f: f.write(text)), notes
     bits = io.image_bits(fmt, source_dtype)
-    pixels, note = io.to_image_array(result, bits=bits, rescale=spec.rescale)
+    pixels, note = io.to_image_array(result, bits=bits, rescale=spec.rescale, source_dtype=source_dtype)
     if note:
         notes.append(f"{name}: {note}")
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if fmt in ("jpg", "jpeg"):
         notes.append(f"{name}: JPEG is lossy, so the written values are approximate; write .png for exact values")
+    elif fmt == "webp" and spec.quality is not None:
+        notes.append(f"{name}: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP")
     elif fmt == "gif" and channels > 1:
         notes.append(f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values")
-    return io.image_writer(pixels, fmt, compress_level=spec.compress_level, name=name), notes
+    return io.image_writer(pixels, fmt, compress_level=spec.compress_level, quality=spec.quality, name=name), notes

@@ -227,11 +227,12 @@ def test_decompression_bomb_guard(tmp_path):
 
 
 def test_to_image_array_rules():
-    exact, note = io.to_image_array(np.array([[0.5, 1.49, 254.5]]), bits=8)
-    assert exact.tolist() == [[1, 1, 255]] and note is None
-    stretched, note = io.to_image_array(np.array([[-10.0, 0.0, 10.0]]), bits=8)
+    # the averages of an 8-bit image: pixel values, rounded half up
+    exact, note = io.to_image_array(np.array([[0.5, 1.49, 254.5]]), bits=8, source_dtype=np.uint8)
+    assert exact.tolist() == [[1, 1, 255]] and note == "values rounded half up to integers"
+    stretched, note = io.to_image_array(np.array([[-10.0, 0.0, 10.0]]), bits=8, source_dtype=np.uint8)
     assert stretched.tolist() == [[0, 128, 255]] and "stretched to 0..255" in note
-    clipped, note = io.to_image_array(np.array([[-10.0, 300.0]]), bits=8, rescale="clip")
+    clipped, note = io.to_image_array(np.array([[-10.0, 300.0]]), bits=8, rescale="clip", source_dtype=np.uint8)
     assert clipped.tolist() == [[0, 255]] and "clipped" in note
     mm, _ = io.to_image_array(np.array([[2, 4]], np.uint8), bits=8, rescale="minmax")
     assert mm.tolist() == [[0, 255]]

@@ -1,0 +1,405 @@
+"""What an image file's header says its samples are, and the codecs for the files Pillow would change.
+
+Pillow reads 16-bit colour PNG and PPM as 8 bits, int8 and uint32 TIFF with the wrong sign, most TIFFs
+that are neither 8-bit nor single-channel not at all, and it writes no 16-bit or float colour image. So the
+header is read first (:func:`read_header`) and decides the reader (:attr:`Header.reader`):
+
+- ``pillow``: Pillow reads these samples exactly;
+- ``pnm``: PGM/PPM/PAM, read here with numpy, samples as stored;
+- ``vips``: libvips through pyvips, the optional extra ``codecs`` (``pip install 'poolcli[codecs]'``);
+  without it the file is refused, never truncated;
+- ``none``: no reader here holds these samples (64-bit and complex TIFF, 16-bit SGI).
+
+Writing 16-bit colour PNG needs nothing (:func:`png16_writer`); 16-bit and float colour TIFF go through
+libvips. Errors are :class:`ImageError` without the file's name: the caller adds it.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import IO, BinaryIO, Callable, List, Optional, Tuple
+
+import numpy as np
+
+INSTALL_HINT = "pip install 'poolcli[codecs]'"
+
+
+class ImageError(ValueError):
+    """An image that cannot be read or written exactly; the message leaves out the file's name."""
+
+
+class Damaged(ImageError):
+    """A file cut short or corrupt; the message says where."""
+
+
+def too_many_pixels(max_pixels: int) -> str:
+    return f"image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it (a guard against decompression bombs)"
+
+
+# --------------------------------------------------------------------------- headers
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: PNG colour type -> (channels, name)
+_PNG_COLOURS = {0: (1, "grey"), 2: (3, "RGB"), 3: (1, "palette"), 4: (2, "grey+alpha"), 6: (4, "RGBA")}
+#: TIFF SampleFormat -> numpy kind; 4 ("void") is read as unsigned, as libtiff does
+_TIFF_KINDS = {1: "u", 2: "i", 3: "f", 4: "u", 5: "c", 6: "c"}
+#: single-channel sample types that Pillow reads exactly (multi-channel only at 8 bits)
+_PILLOW_GREY = {"PNG": {"uint16"}, "TIFF": {"uint16", "int16", "int32", "float32"}, "JPEG2000": {"uint16"}}
+#: sample types libvips reads (float16 comes back as float32), in the formats it reads
+_VIPS_TYPES = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float16", "float32"}
+_VIPS_FORMATS = {"PNG", "TIFF", "JPEG2000", "HEIF"}
+
+
+@dataclass(frozen=True)
+class Header:
+    """The sample type and channel count a file's header declares."""
+
+    format: str  # "PNG", "PNM", "TIFF", "JPEG2000", "HEIF", "SGI"
+    channels: int
+    dtype: np.dtype
+    what: str  # for messages: "16-bit RGB PNG"
+    note: str = ""  # what the reader other than Pillow does to the samples, if anything
+
+    @property
+    def reader(self) -> str:
+        """``pillow``, ``pnm``, ``vips`` or ``none``: which reader gives these samples exactly."""
+        if self.format == "PNM":
+            return "pnm"
+        if self.dtype == np.uint8 and self.channels <= 4:
+            return "pillow"
+        if self.channels == 1 and self.dtype.name in _PILLOW_GREY.get(self.format, ()):
+            return "pillow"
+        return "vips" if self.dtype.name in _VIPS_TYPES and self.format in _VIPS_FORMATS else "none"
+
+
+def read_header(f: BinaryIO) -> Optional[Header]:
+    """The header facts of a PNG, PGM/PPM/PAM, TIFF, JPEG 2000, AVIF/HEIF or SGI file (None for other formats).
+
+    ``f`` is a seekable binary file positioned anywhere. Raises :class:`Damaged` when the header
+    already shows the file is cut short (a TIFF strip past the end of the file).
+    """
+    f.seek(0)
+    head = f.read(64)
+    if head.startswith(_PNG_SIGNATURE) and head[12:16] == b"IHDR" and len(head) >= 26:
+        depth, colour = head[24], head[25]
+        channels, kind = _PNG_COLOURS.get(colour, (1, "unknown"))
+        return Header("PNG", channels, np.dtype(np.uint16 if depth == 16 else np.uint8), f"{depth}-bit {kind} PNG")
+    if re.match(rb"P[2356]\s|P7\n", head):
+        return Header("PNM", 0, np.dtype(np.uint8), "PNM")  # read_pnm parses the rest
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return _tiff_header(f, head)
+    if head.startswith(b"\xff\x4f\xff\x51") or head[4:8] == b"jP  ":
+        return _jpeg2000_header(f)
+    if head[4:8] == b"ftyp":
+        return _heif_header(f)
+    if head[:2] == b"\x01\xda" and len(head) >= 12 and head[3] == 2:  # SGI with 2 bytes a sample
+        channels = struct.unpack(">H", head[10:12])[0] if head[5] == 3 else 1
+        return Header("SGI", channels, np.dtype(np.uint16), "16-bit SGI image")
+    return None
+
+
+def _tiff_header(f: BinaryIO, head: bytes) -> Optional[Header]:
+    from PIL import TiffImagePlugin
+
+    ifh = head[:16] if head[2:4] in (b"+\x00", b"\x00+") else head[:8]  # BigTIFF's header is 16 bytes
+    try:
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh)
+        f.seek(ifd.next)
+        ifd.load(f)
+        ends = [o + c for o, c in zip(ifd.get(273) or ifd.get(324) or (), ifd.get(279) or ifd.get(325) or ())]
+        bits = ifd.get(258) or (1,)
+        channels = int(ifd.get(277, len(bits)))
+        kind = _TIFF_KINDS.get((ifd.get(339) or (1,))[0], "u")
+        # bilevel, 4-bit and 5-6-5 samples: Pillow widens them to 8 bits
+        dtype = np.dtype(np.uint8) if len(set(bits)) != 1 or bits[0] < 8 else np.dtype(f"{kind}{bits[0] // 8}")
+        if dtype.itemsize * 8 != bits[0] and bits[0] >= 8:
+            return None  # 12- or 24-bit samples: Pillow's own open says what it makes of them
+    except Exception:  # noqa: BLE001 - a header Pillow cannot parse: Pillow's own open says what is wrong
+        return None
+    size = f.seek(0, 2)
+    if ends and max(ends) > size:
+        raise Damaged(f"TIFF: its pixel data runs to byte {max(ends):,} and the file has {size:,}")
+    plural = "s" if channels > 1 else ""
+    return Header("TIFF", channels, dtype, f"TIFF with {channels} {dtype.name} sample{plural} per pixel")
+
+
+def _jpeg2000_header(f: BinaryIO) -> Optional[Header]:
+    f.seek(0)
+    data = f.read(4096)
+    at = data.find(b"\xff\x4f\xff\x51")  # the codestream's SIZ marker, inside a JP2 box or at the start
+    if at < 0 or len(data) < at + 43:
+        return None
+    channels = struct.unpack(">H", data[at + 40 : at + 42])[0]
+    bits = (data[at + 42] & 0x7F) + 1
+    return Header("JPEG2000", channels, np.dtype(np.uint16 if bits > 8 else np.uint8), f"{bits}-bit JPEG 2000")
+
+
+def _heif_header(f: BinaryIO) -> Optional[Header]:
+    f.seek(0)
+    data = f.read(1 << 16)
+    at = data.find(b"pixi")  # its version and flags, the channel count, then each channel's bits
+    if at < 0 or len(data) < at + 10 or data[at + 9] <= 8:
+        return None
+    bits = data[at + 9]
+    note = f"its {bits}-bit samples are read as 16 bits (libvips scales them by {1 << (16 - bits)}, losslessly)"
+    return Header("HEIF", data[at + 8], np.dtype(np.uint16), f"{bits}-bit AVIF/HEIF image", note)
+
+
+# --------------------------------------------------------------------------- PNG integrity
+
+
+def _png_expected_bytes(width: int, height: int, depth: int, colour: int, interlaced: bool) -> int:
+    """The inflated size of the pixel data: each row (of each Adam7 pass) is a filter byte and its samples."""
+    bits = depth * _PNG_COLOURS.get(colour, (1, ""))[0]
+    if not interlaced:
+        return height * (1 + (width * bits + 7) // 8)
+    total = 0
+    for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
+        w, h = (width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy
+        if w > 0 and h > 0:
+            total += h * (1 + (w * bits + 7) // 8)
+    return total
+
+
+def check_png(f: BinaryIO, max_pixels: int) -> None:
+    """Raise :class:`Damaged` unless every chunk's CRC holds, IEND ends the file, and the pixel data
+    inflates to exactly the size IHDR declares.
+
+    Pillow (and libvips without its fail option) fills missing rows with 0 when the compressed stream
+    ends early, and ignores CRCs; ImageMagick refuses such files ("Not enough image data").
+    """
+    f.seek(8)
+    expected = None
+    inflater = zlib.decompressobj()
+    inflated = 0
+    corrupt = None
+    while True:
+        head = f.read(8)
+        if len(head) < 8:
+            raise Damaged("PNG: the file ends before its IEND chunk")
+        length, kind = struct.unpack(">I4s", head)
+        crc = zlib.crc32(kind)
+        left = length
+        while left:
+            part = f.read(min(left, 1 << 20))
+            if not part:
+                raise Damaged(f"PNG: the file ends inside its {kind.decode('latin-1')} chunk")
+            left -= len(part)
+            crc = zlib.crc32(part, crc)
+            if kind == b"IHDR" and expected is None and len(part) == 13:
+                width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", part[:13])
+                if width * height > max_pixels:
+                    raise ImageError(too_many_pixels(max_pixels))
+                expected = _png_expected_bytes(width, height, depth, colour, interlace == 1)
+            elif kind == b"IDAT" and expected is not None and corrupt is None:
+                try:
+                    inflated += _inflate_count(inflater, part, expected - inflated)
+                except Damaged as exc:
+                    corrupt = exc  # said after the CRC check: a wrong CRC names the fault better
+                if inflated > expected:
+                    raise Damaged("PNG: its pixel data is longer than its header says")
+        stored = f.read(4)
+        if len(stored) < 4:
+            raise Damaged(f"PNG: the file ends inside its {kind.decode('latin-1')} chunk")
+        if struct.unpack(">I", stored)[0] != crc:
+            raise Damaged(f"PNG: the CRC of its {kind.decode('latin-1')} chunk does not match the data")
+        if corrupt is not None:
+            raise corrupt
+        if kind == b"IEND":
+            break
+    if expected is None:
+        return  # no IHDR: Pillow refuses it with its own message
+    if not inflater.eof:
+        got = f"{inflated:,} of {expected:,} bytes" if inflated < expected else "all its bytes, but not the zlib checksum"
+        raise Damaged(f"PNG: its compressed pixel data stops short ({got})")
+    if inflated < expected:
+        raise Damaged(f"PNG: its pixel data is {inflated:,} bytes where its header needs {expected:,}: rows are missing")
+
+
+def _inflate_count(inflater, data: bytes, room: int) -> int:
+    """Inflate ``data`` a slice at a time, keeping nothing; return how many bytes came out (stopping once past ``room``)."""
+    count = 0
+    try:
+        while data and not inflater.eof:
+            out = inflater.decompress(data, 1 << 20)
+            count += len(out)
+            if count > room:
+                return count  # more than the header allows: no need to inflate the rest
+            data = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise Damaged(f"PNG: its compressed pixel data is corrupt ({exc})") from None
+    return count
+
+
+# --------------------------------------------------------------------------- PGM, PPM, PAM
+
+_PNM_CHANNELS = {b"P2": 1, b"P3": 3, b"P5": 1, b"P6": 3}
+_PNM_NAMES = {b"P2": "PGM", b"P3": "PPM", b"P5": "PGM", b"P6": "PPM", b"P7": "PAM"}
+_PNM_TOKEN = re.compile(rb"(?:\s|#[^\n]*(?:\n|$))*(\d+)")
+
+
+def read_pnm(data: bytes, max_pixels: int) -> Tuple[np.ndarray, List[str]]:
+    """The samples of a PGM, PPM (plain or raw) or PAM file as stored (uint8 up to maxval 255, else uint16), and notes.
+
+    maxval is not applied: a 10-bit PGM (maxval 1023) reads as 0..1023, with a note, where Pillow and
+    ImageMagick would scale it to 0..65535. Raises :class:`Damaged` for a damaged or short file.
+    """
+    magic = data[:2]
+    if magic == b"P7":
+        width, height, channels, maxval, start = _pam_header(data)
+    else:
+        values, pos = [], 2
+        for _ in range(3):
+            m = _PNM_TOKEN.match(data, pos)
+            if m is None:
+                raise Damaged(f"{_PNM_NAMES[magic]}: unreadable header")
+            values.append(int(m.group(1)))
+            pos = m.end()
+        width, height, maxval = values
+        channels = _PNM_CHANNELS[magic]
+        start = pos + 1  # one whitespace character ends the header
+    name = _PNM_NAMES[magic]
+    if not 0 < maxval < 65536 or width == 0 or height == 0 or not 1 <= channels <= 4:
+        raise Damaged(f"{name}: header says {width}x{height}, {channels} channels, maxval {maxval}")
+    if width * height > max_pixels:
+        raise ImageError(too_many_pixels(max_pixels))
+    count = width * height * channels
+    dtype = np.dtype(np.uint8 if maxval < 256 else np.uint16)
+    if magic in (b"P2", b"P3"):
+        tokens = re.sub(rb"#[^\n]*", b"", data[start:]).split()
+        if len(tokens) < count:
+            raise Damaged(f"{name}: {len(tokens):,} of {count:,} samples")
+        try:
+            samples = np.array(tokens[:count], dtype=np.int64)
+        except (ValueError, OverflowError):
+            raise Damaged(f"{name}: a sample is not a number") from None
+    else:
+        size = count * dtype.itemsize
+        if len(data) - start < size:
+            raise Damaged(f"{name}: {len(data) - start:,} of {size:,} bytes of pixel data")
+        samples = np.frombuffer(data, dtype=dtype.newbyteorder(">"), count=count, offset=start)
+    if int(samples.max()) > maxval or int(samples.min()) < 0:
+        bad = int(samples.max()) if int(samples.max()) > maxval else int(samples.min())
+        raise Damaged(f"{name}: a sample is {bad}, outside its 0..{maxval}")
+    arr = samples.astype(dtype).reshape((height, width, channels) if channels > 1 else (height, width))
+    notes = []
+    if maxval not in (255, 65535):
+        notes.append(f"{name} maxval is {maxval}: samples read as stored (0..{maxval}), not scaled to 0..{np.iinfo(dtype).max}")
+    return arr, notes
+
+
+def _pam_header(data: bytes) -> Tuple[int, int, int, int, int]:
+    end = data.find(b"ENDHDR\n")
+    if end < 0:
+        raise Damaged("PAM: no ENDHDR in its header")
+    fields = {}
+    for line in data[3:end].splitlines():
+        parts = line.split(None, 1)
+        if parts and not parts[0].startswith(b"#") and len(parts) == 2:
+            fields[parts[0].upper()] = parts[1].strip()
+    try:
+        width, height, depth, maxval = (int(fields[k]) for k in (b"WIDTH", b"HEIGHT", b"DEPTH", b"MAXVAL"))
+    except (KeyError, ValueError):
+        raise Damaged("PAM: its header lacks WIDTH, HEIGHT, DEPTH or MAXVAL") from None
+    return width, height, depth, maxval, end + 7
+
+
+# --------------------------------------------------------------------------- 16-bit PNG
+
+_PNG_COLOUR_OF = {1: 0, 2: 4, 3: 2, 4: 6}
+_ROWS_PER_IDAT = 256
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
+def png16_writer(pixels: np.ndarray, compress_level: int) -> Callable[[IO[bytes]], None]:
+    """A function writing uint16 ``pixels`` (H x W or H x W x 1..4) as a 16-bit PNG.
+
+    Every row uses PNG's "up" filter (the difference from the row above, one numpy subtraction), which
+    compresses smooth images well; Pillow writes no 16-bit colour PNG.
+    """
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, _PNG_COLOUR_OF[channels], 0, 0, 0)
+
+    def write(f: IO[bytes]) -> None:
+        f.write(_PNG_SIGNATURE + _png_chunk(b"IHDR", ihdr))
+        deflate = zlib.compressobj(compress_level)
+        above = np.zeros((1, width * channels * 2), dtype=np.uint8)
+        for r0 in range(0, height, _ROWS_PER_IDAT):
+            rows = pixels[r0 : r0 + _ROWS_PER_IDAT].astype(">u2").reshape(-1, width * channels).view(np.uint8)
+            filtered = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)
+            filtered[:, 0] = 2  # "up"
+            np.subtract(rows, np.concatenate([above, rows[:-1]]), out=filtered[:, 1:])  # wraps mod 256, as PNG asks
+            above = rows[-1:]
+            data = deflate.compress(filtered.tobytes())
+            if data:
+                f.write(_png_chunk(b"IDAT", data))
+        f.write(_png_chunk(b"IDAT", deflate.flush()) + _png_chunk(b"IEND", b""))
+
+    return write
+
+
+# --------------------------------------------------------------------------- libvips
+
+
+def _pyvips(purpose: str):
+    """The pyvips module, or :class:`ImageError` naming the extra to install."""
+    try:
+        import pyvips
+    except Exception:  # noqa: BLE001 - ImportError, or OSError when pyvips is there but libvips is not
+        raise ImageError(f"{purpose} needs libvips, which is not installed: {INSTALL_HINT}") from None
+    if not pyvips.at_least_libvips(8, 15):
+        raise ImageError(f"{purpose} needs libvips 8.15 or newer: {INSTALL_HINT}")
+    return pyvips
+
+
+def _vips_message(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def read_vips(source, header: Header, max_pixels: int) -> Tuple[np.ndarray, int]:
+    """The pixels of a path or bytes by libvips, turned as its EXIF orientation says, and the page count.
+
+    libvips fails on any decoder error (a short or damaged file), where by default it would return the
+    rows it had.
+    """
+    pyvips = _pyvips(f"a {header.what}, which Pillow reads inexactly or not at all; reading it")
+    options = dict(fail_on="error", revalidate=True)  # revalidate: never an earlier read of the same path
+    try:
+        if isinstance(source, bytes):
+            im = pyvips.Image.new_from_buffer(source, "", **options)
+        else:
+            im = pyvips.Image.new_from_file(source, **options)
+    except pyvips.Error as exc:
+        if "known" in str(exc):  # "... is not a known file format": no loader for it in this libvips
+            raise ImageError(f"a {header.what}: Pillow would not read it exactly and libvips here cannot read it") from None
+        raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
+    if im.width * im.height > max_pixels:
+        raise ImageError(too_many_pixels(max_pixels))
+    if im.interpretation not in ("b-w", "grey16", "srgb", "rgb16", "scrgb", "multiband"):
+        raise ImageError(f"a {header.what} in {im.interpretation.upper()}: poolcli reads grey and RGB(A) images")
+    pages = im.get("n-pages") if im.get_typeof("n-pages") else 1
+    try:
+        if im.get_typeof("orientation") and im.get("orientation") != 1:
+            im = im.autorot()
+        arr = im.numpy()
+    except pyvips.Error as exc:
+        raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
+    return arr, pages
+
+
+def vips_tiff(pixels: np.ndarray) -> bytes:
+    """``pixels`` (uint16 or float32, any channel count) encoded as an uncompressed TIFF by libvips."""
+    what = "16-bit" if pixels.dtype == np.uint16 else "float"
+    pyvips = _pyvips(f"writing a {what} TIFF with {1 if pixels.ndim == 2 else pixels.shape[2]} channels")
+    try:
+        return pyvips.Image.new_from_array(np.ascontiguousarray(pixels)).tiffsave_buffer()
+    except pyvips.Error as exc:
+        raise ImageError(f"libvips could not encode the TIFF ({_vips_message(exc)})") from None
