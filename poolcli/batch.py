@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import io
-from .pipeline import PoolSpec, apply_filter, apply_pool, encode, prepare
+from .pipeline import PoolSpec, apply_filter, apply_pool, encode, prepare, value_type
 
 __all__ = ["Task", "Outcome", "BatchStats", "walk", "plan_tasks", "process_file", "run_batch", "image_extensions"]
 
@@ -210,7 +210,7 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool) -> Outcome:
         out.notes.extend(loaded.notes + notes)
         result = apply_pool(apply_filter(arr, spec), spec)
         fmt = os.path.splitext(task.dst)[1].lstrip(".")
-        writer, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=task.dst)
+        writer, notes = encode(result, fmt, spec, source_dtype=value_type(loaded), name=task.dst)
         out.notes.extend(notes)
         os.makedirs(os.path.dirname(task.dst) or ".", exist_ok=True)
         out.bytes_out = io.write_output(task.dst, writer)

@@ -565,7 +565,7 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
     if given(ctx, "color") and not show and not table_on_terminal and (output != "-" or to is not None):
         raise click.UsageError("--color/--no-color applies to --show and to the table shown on a terminal; drop it")
 
-    from .pipeline import apply_filter, apply_pool, encode, prepare
+    from .pipeline import apply_filter, apply_pool, encode, prepare, value_type
 
     loaded = io.read_input(source, max_pixels=spec.max_pixels)
     arr, layout_notes = prepare(loaded, spec)
@@ -587,7 +587,7 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
     out_name = "<stdout>" if output == "-" else output
     writers = []
     if not table_on_terminal:
-        writer, notes = encode(result, fmt, spec, source_dtype=loaded.array.dtype, name=out_name)
+        writer, notes = encode(result, fmt, spec, source_dtype=value_type(loaded), name=out_name)
         writers.append((output, writer))
     if indices is not None:
         writers.append((indices_path, encode(indices, idx_fmt, spec, source_dtype=indices.dtype, name=indices_path)[0]))

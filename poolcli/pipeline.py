@@ -147,6 +147,27 @@ def _padded_extent(n: int, axis: int, spec: PoolSpec) -> int:
     return max(n + 2 * p, last * s + e)
 
 
+def value_type(loaded: io.Loaded) -> np.dtype:
+    """The type whose rules decide how the input's values become pixels.
+
+    Arrays and images have their own. Text declares none, so it is inferred: whole numbers within 0..255
+    are 8-bit values, within 0..65535 16-bit values, other whole numbers int64, anything else float
+    data (0..1 the full range). So an image sent through a CSV pipe comes back as the same pixels.
+    """
+    arr = loaded.array
+    if loaded.kind != "text" or arr.dtype.kind != "f":
+        return arr.dtype
+    with np.errstate(invalid="ignore"):
+        whole = bool(np.isfinite(arr).all() and (arr == np.round(arr)).all())
+    if not whole:
+        return arr.dtype
+    lo, hi = float(arr.min()), float(arr.max())
+    for candidate in (np.uint8, np.uint16):
+        if lo >= 0 and hi <= np.iinfo(candidate).max:
+            return np.dtype(candidate)
+    return np.dtype(np.int64)
+
+
 def select_channels(loaded: io.Loaded, spec: PoolSpec) -> np.ndarray:
     """Return the array to work on: all channels, the gray conversion, or one channel."""
     arr = loaded.array

@@ -150,7 +150,7 @@ def test_rescale_note_on_stderr_only(tmp_path):
     result = run(["pool", str(GOLDEN / "square5.csv"), "-c", "0,0,0;0,-1,0;0,0,0", "-k", "1", "-o", str(tmp_path / "l.png")])
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert result.stderr == f"poolcli: {tmp_path / 'l.png'}: values span -19..-7, beyond 0..1; stretched to 0..255 (--rescale clip to clip instead)\n"
+    assert result.stderr == f"poolcli: {tmp_path / 'l.png'}: values span -19..-7, beyond 0..255; stretched to 0..255 (--rescale clip to clip instead)\n"
     assert np.asarray(Image.open(tmp_path / "l.png"))[0].tolist() == [255, 234, 213]
     quiet = run(["pool", str(GOLDEN / "square5.csv"), "-c", "0,0,0;0,-1,0;0,0,0", "-k", "1", "-q", "-o", str(tmp_path / "l2.png")])
     assert quiet.stderr == ""

@@ -602,3 +602,45 @@ def test_no_codec_library_writes_to_stderr_beside_the_one_line(tmp_path, label, 
     assert proc.stderr.startswith(f"poolcli: error: {tmp_path / 'bad'}: damaged or truncated image (") and message in proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
     assert not (tmp_path / "o.png").exists()
+
+
+# ---------------------------------------------------------------- text declares no type: it is inferred
+
+
+@pytest.mark.parametrize(
+    "rows, want",
+    [
+        ("0,255\n7,3\n", np.uint8),
+        ("0,256\n7,3\n", np.uint16),
+        ("0,65535\n1,2\n", np.uint16),
+        ("-1,2\n3,4\n", np.int64),
+        ("0,70000\n1,2\n", np.int64),
+        ("0.5,1\n0,1\n", np.float64),
+        ("nan,1\n0,1\n", np.float64),
+    ],
+)
+def test_text_values_take_the_smallest_type_that_holds_them(rows, want):
+    from poolcli import io
+    from poolcli.pipeline import value_type
+
+    arr, _ = io.parse_matrix(rows.encode(), "m.csv")
+    assert value_type(io.Loaded(arr, "text", "m.csv")) == np.dtype(want)
+    assert value_type(io.Loaded(arr, "npy", "m.npy")) == np.float64  # an array's own type decides
+
+
+def test_an_image_through_a_csv_pipe_comes_back_as_the_same_pixels(tmp_path):
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (9, 7), dtype=np.uint8)
+    pixels[0, 0], pixels[0, 1] = 3, 200  # a range short of 0..255: no stretch may happen
+    pixels = np.clip(pixels, 3, 200)
+    Image.fromarray(pixels).save(tmp_path / "in.png")
+    csv = CliRunner().invoke(main, ["pool", str(tmp_path / "in.png"), "-k", "1", "-t", "csv"])
+    assert csv.exit_code == 0, csv.stderr
+    back = CliRunner().invoke(main, ["pool", "-", "-k", "1", "-o", str(tmp_path / "back.png")], input=csv.stdout)
+    assert back.exit_code == 0 and back.stderr == "", back.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "back.png")), pixels)
+    # averages of 8-bit text are rounded half up, as for the image itself, with a note
+    avg = CliRunner().invoke(main, ["pool", "-", "-m", "avg", "-o", str(tmp_path / "avg.png")], input=csv.stdout)
+    assert "values rounded half up to integers" in avg.stderr
+    want = np.asarray(Image.fromarray(pixels[:8, :6]).reduce(2))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "avg.png")), want)
