@@ -282,9 +282,11 @@ class _StopRequest:
     A second kills the workers, removes every temporary file of the files in flight, and exits with 130.
     """
 
-    def __init__(self, in_flight: Dict[object, List[Task]]) -> None:
+    def __init__(self, in_flight: Dict[object, List[Task]], report: Callable[["Outcome"], bool]) -> None:
         self.requested = False
         self.in_flight = in_flight
+        self.report = report
+        self.started = time.time()
         self.executor: Optional[ProcessPoolExecutor] = None
         self.flag = None
         self._pid = os.getpid()
@@ -302,13 +304,31 @@ class _StopRequest:
             return
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)  # the end has begun: further signals change nothing
+        # the executor's own thread complains about the futures the killed workers leave: it is ending anyway
+        threading.excepthook = lambda args: None
         _kill_workers(self.executor)
-        _sweep_temporaries(task for chunk in list(self.in_flight.values()) for task in chunk)
+        in_flight = [task for chunk in list(self.in_flight.values()) for task in chunk]
+        _sweep_temporaries(in_flight)
         io.remove_temporaries()
+        self._report_written(in_flight)
         if os.isatty(2):
             os.write(2, b"\r\x1b[2K\x1b[?25h")  # clear the progress bar's line and show the cursor it hid
         os.write(2, b"poolcli: interrupted\n")
         os._exit(130)
+
+    def _report_written(self, tasks: List["Task"]) -> None:
+        """Report the files in flight that a worker finished: their outcomes come back a chunk at a time, so
+        the chunk was never reported, but an output renamed into place since the run started is whole."""
+        for task in tasks:
+            try:
+                st = os.stat(task.dst)
+            except OSError:
+                continue
+            if st.st_mtime >= self.started:
+                try:
+                    self.report(Outcome(task.src, task.dst, "ok", bytes_out=st.st_size))
+                except Exception:  # noqa: BLE001 - the process is ending: a report that fails must not stop it
+                    break
 
     def check(self) -> None:
         if self.requested:
@@ -390,7 +410,7 @@ def run_batch(
     in_flight: Dict[object, List[Task]] = {}  # what is being written now, by future (or by task on -j 1)
     # Ctrl-C and SIGTERM stop the run at a safe point, so that workers are stopped and the summary so far is
     # printed (the Dask client waits where an interrupt is safe, so there it is raised at once)
-    stopper = _StopRequest(in_flight)
+    stopper = _StopRequest(in_flight, lambda outcome: report(outcome))
     handler = _raise_interrupt if dask_address else stopper
     previous = {}
     if threading.current_thread() is threading.main_thread():

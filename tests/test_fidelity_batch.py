@@ -88,7 +88,7 @@ def send(proc, to, sig, times):
 )
 def test_repeated_signals_leave_no_worker_and_no_temporary_file(slow_folder, tmp_path, to, sig, times):
     out = tmp_path / "out"
-    proc = start(slow_folder, out)
+    proc = start(slow_folder, out, "--report", str(tmp_path / "r.jsonl"))
     send(proc, to, sig, times)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -97,6 +97,9 @@ def test_repeated_signals_leave_no_worker_and_no_temporary_file(slow_folder, tmp
     assert err.splitlines()[-1].startswith("poolcli: interrupted") and "Traceback" not in err
     assert len(outputs(out)) < 12
     assert_whole(out)
+    # every output on disk is in the report, even those of chunks whose outcomes never came back
+    lines = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert sorted(os.path.basename(line["output"]) for line in lines if line["status"] == "ok") == outputs(out)
 
 
 @pytest.mark.parametrize("to, sig", [("main", signal.SIGTERM), ("main", signal.SIGINT), ("group", signal.SIGINT), ("group", signal.SIGTERM)])
