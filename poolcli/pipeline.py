@@ -150,22 +150,26 @@ def _padded_extent(n: int, axis: int, spec: PoolSpec) -> int:
 def value_type(loaded: io.Loaded) -> np.dtype:
     """The type whose rules decide how the input's values become pixels.
 
-    Arrays and images have their own. Text declares none, so it is inferred: whole numbers within 0..255
-    are 8-bit values, within 0..65535 16-bit values, other whole numbers int64, anything else float
-    data (0..1 the full range). So an image sent through a CSV pipe comes back as the same pixels.
+    Arrays and images have their own. Text declares none, so its values decide: whole numbers within
+    0..255 are 8-bit values, within 0..65535 16-bit values, other whole numbers int64; values with
+    fractions are float data (0..1 the full range) when they all lie within 0..1, else 8- or 16-bit values
+    by the same ranges (an average of 8-bit pixels sent through a CSV pipe); anything else float data. So
+    an image sent through a CSV pipe comes back as the same pixels.
     """
     arr = loaded.array
     if loaded.kind != "text" or arr.dtype.kind != "f":
         return arr.dtype
-    with np.errstate(invalid="ignore"):
-        whole = bool(np.isfinite(arr).all() and (arr == np.round(arr)).all())
-    if not whole:
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
         return arr.dtype
-    lo, hi = float(arr.min()), float(arr.max())
+    lo, hi = float(finite.min()), float(finite.max())
+    whole = finite.size == arr.size and bool((finite == np.round(finite)).all())
+    if not whole and lo >= 0 and hi <= 1:
+        return arr.dtype
     for candidate in (np.uint8, np.uint16):
         if lo >= 0 and hi <= np.iinfo(candidate).max:
             return np.dtype(candidate)
-    return np.dtype(np.int64)
+    return np.dtype(np.int64) if whole else arr.dtype
 
 
 def select_channels(loaded: io.Loaded, spec: PoolSpec) -> np.ndarray:

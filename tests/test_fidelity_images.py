@@ -616,7 +616,11 @@ def test_no_codec_library_writes_to_stderr_beside_the_one_line(tmp_path, label, 
         ("-1,2\n3,4\n", np.int64),
         ("0,70000\n1,2\n", np.int64),
         ("0.5,1\n0,1\n", np.float64),
-        ("nan,1\n0,1\n", np.float64),
+        ("0.5,200.25\n0,1\n", np.uint8),
+        ("0.5,300.25\n0,1\n", np.uint16),
+        ("-0.5,3\n0,1\n", np.float64),
+        ("nan,0.5\n0,1\n", np.float64),
+        ("nan,1\n0,255\n", np.uint8),
     ],
 )
 def test_text_values_take_the_smallest_type_that_holds_them(rows, want):
@@ -644,3 +648,8 @@ def test_an_image_through_a_csv_pipe_comes_back_as_the_same_pixels(tmp_path):
     assert "values rounded half up to integers" in avg.stderr
     want = np.asarray(Image.fromarray(pixels[:8, :6]).reduce(2))
     assert np.array_equal(np.asarray(Image.open(tmp_path / "avg.png")), want)
+    # and averages sent through the pipe are the same 8-bit values, rounded once at the end
+    avg_csv = CliRunner().invoke(main, ["pool", str(tmp_path / "in.png"), "-m", "avg", "-t", "csv"])
+    piped = CliRunner().invoke(main, ["pool", "-", "-k", "1", "-o", str(tmp_path / "piped.png")], input=avg_csv.stdout)
+    assert piped.exit_code == 0 and "stretched" not in piped.stderr, piped.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "piped.png")), want)
