@@ -71,7 +71,19 @@ def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[str]]:
     loaded, notes = to_hwc(loaded, spec)
     arr = select_channels(loaded, spec)
     check_result_size(arr.shape, spec, loaded.name)
-    return arr, notes
+    note = _float64_note(arr, spec, loaded.name)
+    return arr, notes + ([note] if note else [])
+
+
+def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Optional[str]:
+    """Say so when 64-bit integers beyond 2**53 go through float64 (a filter, a sum or an average): they are rounded."""
+    if arr.dtype not in (np.int64, np.uint64) or (spec.kernel is None and spec.mode in ("max", "min")):
+        return None
+    big = 2**53
+    if int(arr.max()) <= big and int(arr.min()) >= -big:
+        return None
+    what = "the filter" if spec.kernel is not None else f"{spec.mode} pooling"
+    return f"{name}: 64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits"
 
 
 def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[str]]:

@@ -468,3 +468,19 @@ def test_a_real_full_device_on_stdout_and_as_output(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr == f"poolcli: error: {tmp_path}/full.csv: cannot write (no space left on device)\n"
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode) and os.path.islink(tmp_path / "full.csv")
+
+
+@pytest.mark.parametrize("mode, filt, said", [("avg", None, True), ("sum", None, True), ("max", None, False), ("max", "blur", True)])
+def test_int64_beyond_2_to_53_through_float64_is_said(tmp_path, mode, filt, said):
+    from click.testing import CliRunner
+
+    from poolcli.cli import main
+
+    arr = np.full((4, 4), 2**60 + 1, dtype=np.int64)
+    np.save(tmp_path / "big.npy", arr)
+    args = ["pool", str(tmp_path / "big.npy"), "-m", mode, "-o", str(tmp_path / "o.npy")] + (["-c", filt] if filt else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.stderr
+    assert ("64-bit integers beyond 2**53 go through float64" in result.stderr) == said
+    if mode == "max" and not filt:
+        assert np.array_equal(np.load(tmp_path / "o.npy"), np.full((2, 2), 2**60 + 1))  # max keeps every bit
