@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Dict, Mapping
+from typing import Dict, List, Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["FILTERS", "FILTER_ALIASES", "parse_filter", "FilterError"]
 
@@ -21,7 +22,7 @@ class FilterError(ValueError):
     """A filter name or inline kernel that cannot be used."""
 
 
-def _k(rows, scale=1):
+def _k(rows: List[List[int]], scale: int = 1) -> npt.NDArray[np.float64]:
     arr = np.array(rows, dtype=np.float64) / scale
     arr.setflags(write=False)
     return arr
