@@ -377,19 +377,18 @@ def _root_expression(name: str, p: Optional[float], real: List[float], args: Lis
     (window cells / cells inside), as PyTorch's lp_pool2d does.
     """
     assert p is not None
+    past = f"  ({pad} cell{'s' if pad != 1 else ''} past the input)" if pad else ""
     if math.isinf(p):
-        note = f"  ({pad} padding cell{'s' if pad != 1 else ''} ignored)" if pad else ""
-        return f"{name}({', '.join(args)}) = max({', '.join(f'|{a}|' for a in args)}) = {result}{note}"
+        return f"{name}({', '.join(args)}) = max({', '.join(f'|{a}|' for a in args)}) = {result}{past}"
     ps = _number(p)
     powers = " + ".join(f"({a})^{ps}" if a.startswith("-") else f"{a}^{ps}" for a in args)
     with np.errstate(all="ignore"):
         total = float(np.power(np.array(real, dtype=np.float64), p).sum())
-    note = ""
+    note = past
     if pad:
         window = len(real) + pad
         total = total * window / len(real)
         powers = f"({powers}) * {window}/{len(real)}"
-        note = f"  ({pad} cell{'s' if pad != 1 else ''} past the input: the sum is scaled by {window}/{len(real)}, as PyTorch)"
     if total < 0 and value != value:
         note += "  (a negative sum has no real root)"
     shown = _fmt(total, view_format(np.array([total])))
