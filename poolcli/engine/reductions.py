@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, Optional, Tuple
 
-__all__ = ["Reduction", "REDUCTIONS", "MODES", "MODE_NAMES", "reduction"]
+__all__ = ["Reduction", "REDUCTIONS", "MODES", "MODE_NAMES", "WINDOW_ARGS", "reduction"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,28 @@ class Reduction:
     symbol: str
     #: one line for --help
     help: str
+
+    def __post_init__(self) -> None:
+        # the engine reads these words: a misspelt one must not fall through to another meaning
+        for field, value, allowed in (
+            ("ufunc", self.ufunc, ("maximum", "minimum", "add")),
+            ("pad", self.pad, ("lowest", "highest", "zero")),
+            ("accumulate", self.accumulate, ("input", "sum")),
+            ("finish", self.finish, (None, "divide", "root")),
+            ("prepare", self.prepare, (None, "power")),
+            ("parameter", self.parameter, (None, "norm_type")),
+        ):
+            if value not in allowed:
+                raise ValueError(f"mode {self.name!r}: {field} must be one of {allowed}, got {value!r}")
+        unknown = set(self.window_args) - set(WINDOW_ARGS)
+        if unknown:
+            raise ValueError(f"mode {self.name!r}: unknown window arguments {sorted(unknown)}")
+        if self.indices and self.accumulate != "input":
+            raise ValueError(f"mode {self.name!r}: indices need a value that is one of the cells (accumulate 'input')")
+
+
+#: The window arguments a mode may take besides size and stride.
+WINDOW_ARGS = ("padding", "dilation", "ceil_mode", "count_pad", "output_size")
 
 
 _ALL_WINDOWS = ("padding", "dilation", "ceil_mode", "output_size")
