@@ -7,17 +7,17 @@ from .engine.reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reducti
 from .engine.windows import DEFAULT_SIZE, output_shape, window_cells
 
 __all__ = [
-    "pool2d",
-    "conv2d",
-    "output_shape",
-    "window_cells",
     "DEFAULT_SIZE",
     "MODES",
     "MODE_NAMES",
     "REDUCTIONS",
     "Reduction",
+    "conv2d",
+    "get_threads",
+    "output_shape",
+    "pool2d",
     "reduction",
     "set_threads",
-    "get_threads",
     "using_threads",
+    "window_cells",
 ]

@@ -15,22 +15,22 @@ table of modes and the shape arithmetic before numpy is imported.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, List
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
-    "pool2d",
-    "conv2d",
-    "output_shape",
-    "window_cells",
     "DEFAULT_SIZE",
     "MODES",
     "MODE_NAMES",
     "REDUCTIONS",
     "Reduction",
+    "conv2d",
+    "get_threads",
+    "output_shape",
+    "pool2d",
     "reduction",
     "set_threads",
-    "get_threads",
     "using_threads",
+    "window_cells",
 ]
 
 _HOME = {
@@ -65,5 +65,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def __dir__() -> List[str]:
+def __dir__() -> list[str]:
     return sorted(list(globals()) + list(_HOME))

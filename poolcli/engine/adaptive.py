@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Tuple, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,14 +15,14 @@ from .reductions import Reduction
 Array = npt.NDArray[Any]
 
 
-def _bounds(n: int, o: int) -> Tuple[Array, Array]:
+def _bounds(n: int, o: int) -> tuple[Array, Array]:
     i = np.arange(o)
     return (i * n) // o, -((-(i + 1) * n) // o)
 
 
 def pool_adaptive(
-    x: Array, out_hw: Tuple[int, int], rec: Reduction, return_indices: bool
-) -> Union[Array, Tuple[Array, Array]]:
+    x: Array, out_hw: tuple[int, int], rec: Reduction, return_indices: bool
+) -> Array | tuple[Array, Array]:
     """``rec`` over the adaptive windows that give an ``out_hw`` output (and the indices when asked)."""
     oh, ow = out_hw
     if oh * ow * (x.shape[2] if x.ndim == 3 else 1) > np.iinfo(np.intp).max // 8:
@@ -45,7 +45,7 @@ def pool_adaptive(
         raise ValueError(f"output size {oh}x{ow} needs more memory than is free") from None
 
 
-def _adaptive_axis(x: Array, axis: int, o: int, rec: Reduction, acc: np.dtype[Any]) -> Tuple[Array, Array]:
+def _adaptive_axis(x: Array, axis: int, o: int, rec: Reduction, acc: np.dtype[Any]) -> tuple[Array, Array]:
     """Adaptive pooling along one axis; also each window's cell count."""
     ufunc = ufunc_of(rec)
     n = x.shape[axis]
@@ -64,7 +64,7 @@ def _adaptive_axis(x: Array, axis: int, o: int, rec: Reduction, acc: np.dtype[An
     return out, (ends - starts)
 
 
-def _adaptive_indices(x: Array, oh: int, ow: int, rec: Reduction) -> Tuple[Array, Array]:
+def _adaptive_indices(x: Array, oh: int, ow: int, rec: Reduction) -> tuple[Array, Array]:
     better_than = beats(rec)
     h, w = x.shape[:2]
     flat = (np.arange(h)[:, None] * w + np.arange(w)[None, :]).astype(np.int64)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from .reductions import Reduction
 from .windows import AxisPlan, pieces
 
-__all__ = ["set_threads", "get_threads", "using_threads"]
+__all__ = ["get_threads", "set_threads", "using_threads"]
 
 Array = npt.NDArray[Any]
 
@@ -30,13 +31,13 @@ _BAND_BYTES = 1 << 19
 #: Inputs with at least this many elements are split across threads.
 _THREAD_MIN_ELEMENTS = 1 << 21
 #: Threads for one large input; None means the number of cores.
-_threads: Optional[int] = None
+_threads: int | None = None
 
 
 # --------------------------------------------------------------------------- threads
 
 
-def set_threads(n: Optional[int]) -> None:
+def set_threads(n: int | None) -> None:
     """Set how many threads one large input is split across; None (the default) means one per core.
 
     The setting holds for the whole process. Worker processes that already
@@ -58,7 +59,7 @@ def get_threads() -> int:
 
 
 @contextmanager
-def using_threads(n: Optional[int]) -> Iterator[None]:
+def using_threads(n: int | None) -> Iterator[None]:
     """Within the ``with`` block, split large inputs across ``n`` threads (see :func:`set_threads`)."""
     saved = _threads
     set_threads(n)
@@ -83,7 +84,7 @@ def run_bands(band: Callable[[int, int], None], n_out: int, per_band: int, size:
         # a new thread starts with numpy's default error handling: give it the caller's
         state: Any = dict(np.geterr(), call=np.geterrcall())
 
-        def run(group: List[Tuple[int, int]]) -> None:
+        def run(group: list[tuple[int, int]]) -> None:
             with np.errstate(**state):
                 for b in group:
                     band(*b)
@@ -100,7 +101,7 @@ def run_bands(band: Callable[[int, int], None], n_out: int, per_band: int, size:
 # --------------------------------------------------------------------------- types and guards
 
 
-def check_array(x: npt.ArrayLike) -> Tuple[Array, bool]:
+def check_array(x: npt.ArrayLike) -> tuple[Array, bool]:
     """The input as a native-order numeric array, bool viewed as uint8; and whether it was bool."""
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
@@ -186,11 +187,14 @@ def accumulator(dtype: np.dtype[Any], rec: Reduction, cells: int) -> np.dtype[An
 
 
 def count_dtype(acc: np.dtype[Any], result: np.dtype[Any]) -> np.dtype[Any]:
-    """The divisor's type: the result's when sums accumulate in it, else float64 (a float16 sum of 4 x 60000 would overflow)."""
+    """The divisor's type: the result's when sums accumulate in it, else float64.
+
+    (A float16 sum of 4 x 60000 would overflow.)
+    """
     return np.dtype(result) if np.dtype(acc) == np.dtype(result) else np.dtype(np.float64)
 
 
-def neutral(dtype: np.dtype[Any], rec: Reduction) -> Union[int, float]:
+def neutral(dtype: np.dtype[Any], rec: Reduction) -> int | float:
     """The value a padded cell holds so that it never wins (max/min) or adds nothing (sums)."""
     if rec.pad == "zero":
         return 0
@@ -216,7 +220,7 @@ def cells_in(plan: AxisPlan, lo: int, hi: int) -> Array:
     return counted
 
 
-def pad_axis(x: Array, axis: int, before: int, after: int, value: Union[int, float]) -> Array:
+def pad_axis(x: Array, axis: int, before: int, after: int, value: int | float) -> Array:
     if before == 0 and after == 0:
         return x
     widths = [(0, 0)] * x.ndim
@@ -225,7 +229,7 @@ def pad_axis(x: Array, axis: int, before: int, after: int, value: Union[int, flo
 
 
 def take(x: Array, axis: int, start: int, stop: int, step: int) -> Array:
-    index: List[slice] = [slice(None)] * x.ndim
+    index: list[slice] = [slice(None)] * x.ndim
     index[axis] = slice(start, stop, step)
     return x[tuple(index)]
 
@@ -234,7 +238,7 @@ def take(x: Array, axis: int, start: int, stop: int, step: int) -> Array:
 
 
 def _window_reduce(
-    xp: Array, axis: int, o: int, k: int, s: int, d: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Optional[Array] = None
+    xp: Array, axis: int, o: int, k: int, s: int, d: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Array | None = None
 ) -> Array:
     """Reduce ``o`` windows along ``axis`` of an already padded array: window i covers ``xp[i*s + j*d]``, j < k.
 
@@ -260,7 +264,9 @@ def _window_reduce(
     return result
 
 
-def _doubling(xp: Array, axis: int, o: int, k: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Optional[Array] = None) -> Array:
+def _doubling(
+    xp: Array, axis: int, o: int, k: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Array | None = None
+) -> Array:
     """Stride-1 windows of k cells from runs of 1, 2, 4 ... cells (a sparse table)."""
     levels = {1: xp}
     m = 1
@@ -288,14 +294,14 @@ def _doubling(xp: Array, axis: int, o: int, k: int, ufunc: np.ufunc, acc: np.dty
 
 
 def pool_windows(
-    x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction, out_dtype: np.dtype[Any], p: Optional[float] = None
+    x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction, out_dtype: np.dtype[Any], p: float | None = None
 ) -> Array:
     """``rec`` over every window, piece by piece (one piece per axis unless the arguments are extreme).
 
     ``p`` is the LP norm type, for a record that prepares powers and finishes with a root.
     """
     out = np.empty((ph.out, pw.out) + x.shape[2:], dtype=out_dtype)
-    counts: Optional[Tuple[Array, Array]] = None
+    counts: tuple[Array, Array] | None = None
     if rec.finish is not None:
         counts = cells_in(ph, ph.count_lo, ph.count_hi), cells_in(pw, pw.count_lo, pw.count_hi)
         if rec.finish == "root" and (counts[0] == ph.k).all() and (counts[1] == pw.k).all():
@@ -316,8 +322,8 @@ def _pool_banded(
     pw: AxisPlan,
     rec: Reduction,
     out: Array,
-    counts: Optional[Tuple[Array, Array]],
-    p: Optional[float],
+    counts: tuple[Array, Array] | None,
+    p: float | None,
     window: int,
 ) -> None:
     """``rec`` into ``out`` over bands of output rows: rows pass then columns pass, each band in cache.
@@ -357,7 +363,7 @@ def _pool_banded(
         counted = None if counts is None else count_h[i0:i1].reshape((-1,) + (1,) * (x.ndim - 1)) * count_w
         if rec.finish == "divide":
             assert counted is not None
-            # integer sums are divided as float64 into the output; a float16 input's float32 sums before they are narrowed
+            # integer sums are divided as float64 into the output; float16's float32 sums before they are narrowed
             np.divide(total, counted, out=target, casting="unsafe")
         elif rec.finish == "root":
             assert p is not None

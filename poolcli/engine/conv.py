@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,7 @@ __all__ = ["conv2d"]
 
 Array = npt.NDArray[Any]
 #: A kernel's weights, row by row.
-Weights = List[List[Any]]
+Weights = list[list[Any]]
 
 
 def conv2d(x: npt.ArrayLike, kernel: npt.ArrayLike, padding: str = "valid") -> Array:
@@ -134,7 +135,7 @@ _MAX_DENOMINATOR = 1 << 16
 _EXACT_INT = 1 << 24
 
 
-def _exact_weights(k: Array) -> Optional[Tuple[Weights, int]]:
+def _exact_weights(k: Array) -> tuple[Weights, int] | None:
     """(W, D): integer weights (nested lists) and a divisor with W / D == k weight for weight, or None."""
     weights = k.ravel().tolist()
     if k.dtype.kind == "f":
@@ -154,8 +155,11 @@ def _exact_weights(k: Array) -> Optional[Tuple[Weights, int]]:
     return [ints[i : i + width] for i in range(0, len(ints), width)], divisor
 
 
-def _integer_factors(w: Weights) -> Optional[Tuple[List[int], List[int]]]:
-    """(u, v), integer lists with outer(u, v) == w (nested lists of ints), or None: a rank-one kernel runs as two 1-D passes."""
+def _integer_factors(w: Weights) -> tuple[list[int], list[int]] | None:
+    """(u, v), integer lists with outer(u, v) == w (nested lists of ints), or None.
+
+    A rank-one kernel runs as two 1-D passes.
+    """
     rows = [row for row in w if any(row)]
     if len(w) == 1 or len(w[0]) == 1 or not rows:
         return None
@@ -166,7 +170,7 @@ def _integer_factors(w: Weights) -> Optional[Tuple[List[int], List[int]]]:
     return (u, v) if all(ui * vj == wij for ui, row in zip(u, w) for vj, wij in zip(v, row)) else None
 
 
-def _taps(out: Array, taps: Sequence[Tuple[Array, Any]], skip_zeros: bool) -> bool:
+def _taps(out: Array, taps: Sequence[tuple[Array, Any]], skip_zeros: bool) -> bool:
     """out = sum of weight * slice over the taps, with one temporary buffer; whether out may hold -0.0.
 
     A sum never turns into -0.0 (+0.0 plus -0.0 is +0.0, and so is a sum that

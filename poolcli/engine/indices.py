@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,13 +18,16 @@ _BEATS = {"maximum": np.greater, "minimum": np.less}
 
 
 def beats(rec: Reduction) -> np.ufunc:
-    """The comparison under which a cell beats the one chosen so far ('>' for max); ValueError for a mode that picks no cell."""
+    """The comparison under which a cell beats the one chosen so far ('>' for max).
+
+    ValueError for a mode that picks no cell.
+    """
     if not rec.indices:
         raise ValueError(f"return_indices applies to max (and min) pooling, not {rec.name}")
     return _BEATS[rec.ufunc]
 
 
-def pool_indices(x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction) -> Tuple[Array, Array]:
+def pool_indices(x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction) -> tuple[Array, Array]:
     """``rec`` (max or min) of every window and the flat input index of the cell it came from."""
     h, w = x.shape[:2]
     flat = np.arange(h * w, dtype=np.int64).reshape(h, w)
@@ -44,7 +47,7 @@ def pool_indices(x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction) -> Tuple[
     return values, indices
 
 
-def _best_along(vals: Array, idx: Array, axis: int, plan: AxisPlan, rec: Reduction) -> Tuple[Array, Array]:
+def _best_along(vals: Array, idx: Array, axis: int, plan: AxisPlan, rec: Reduction) -> tuple[Array, Array]:
     """Reduce (value, index) pairs along an axis; the first best wins, but the last NaN (as PyTorch)."""
     better_than = beats(rec)
     vp = pad_axis(vals, axis, plan.before, plan.after, neutral(vals.dtype, rec))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Literal, Optional, Tuple, Union, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +13,7 @@ from .adaptive import pool_adaptive
 from .banded import check_array, guarded, pool_windows, result_dtype
 from .indices import beats, pool_indices
 from .reductions import REDUCTIONS, Reduction, reduction
-from .windows import IntPair, OutputSize, Padding, check_adaptive_alone, output_size_of, pair, padding_of, plans
+from .windows import IntPair, OutputSize, Padding, check_adaptive_alone, output_size_of, padding_of, pair, plans
 
 __all__ = ["pool2d"]
 
@@ -23,16 +23,16 @@ Array = npt.NDArray[Any]
 @overload
 def pool2d(
     x: npt.ArrayLike,
-    size: Optional[IntPair] = ...,
-    stride: Optional[IntPair] = ...,
+    size: IntPair | None = ...,
+    stride: IntPair | None = ...,
     padding: Padding = ...,
     mode: str = ...,
     *,
     dilation: IntPair = ...,
     ceil_mode: bool = ...,
-    count_pad: Optional[bool] = ...,
-    output_size: Optional[OutputSize] = ...,
-    norm_type: Optional[float] = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSize | None = ...,
+    norm_type: float | None = ...,
     return_indices: Literal[False] = ...,
 ) -> Array: ...
 
@@ -40,51 +40,51 @@ def pool2d(
 @overload
 def pool2d(
     x: npt.ArrayLike,
-    size: Optional[IntPair] = ...,
-    stride: Optional[IntPair] = ...,
+    size: IntPair | None = ...,
+    stride: IntPair | None = ...,
     padding: Padding = ...,
     mode: str = ...,
     *,
     dilation: IntPair = ...,
     ceil_mode: bool = ...,
-    count_pad: Optional[bool] = ...,
-    output_size: Optional[OutputSize] = ...,
-    norm_type: Optional[float] = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSize | None = ...,
+    norm_type: float | None = ...,
     return_indices: Literal[True],
-) -> Tuple[Array, Array]: ...
+) -> tuple[Array, Array]: ...
 
 
 @overload
 def pool2d(
     x: npt.ArrayLike,
-    size: Optional[IntPair] = ...,
-    stride: Optional[IntPair] = ...,
+    size: IntPair | None = ...,
+    stride: IntPair | None = ...,
     padding: Padding = ...,
     mode: str = ...,
     *,
     dilation: IntPair = ...,
     ceil_mode: bool = ...,
-    count_pad: Optional[bool] = ...,
-    output_size: Optional[OutputSize] = ...,
-    norm_type: Optional[float] = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSize | None = ...,
+    norm_type: float | None = ...,
     return_indices: bool,
-) -> Union[Array, Tuple[Array, Array]]: ...
+) -> Array | tuple[Array, Array]: ...
 
 
 def pool2d(
     x: npt.ArrayLike,
-    size: Optional[IntPair] = None,
-    stride: Optional[IntPair] = None,
+    size: IntPair | None = None,
+    stride: IntPair | None = None,
     padding: Padding = "valid",
     mode: str = "max",
     *,
     dilation: IntPair = 1,
     ceil_mode: bool = False,
-    count_pad: Optional[bool] = None,
-    output_size: Optional[OutputSize] = None,
-    norm_type: Optional[float] = None,
+    count_pad: bool | None = None,
+    output_size: OutputSize | None = None,
+    norm_type: float | None = None,
     return_indices: bool = False,
-) -> Union[Array, Tuple[Array, Array]]:
+) -> Array | tuple[Array, Array]:
     """Return ``x`` pooled over windows of ``size`` moved by ``stride``.
 
     Parameters
@@ -193,16 +193,18 @@ def pool2d(
             result = guarded(lambda b: pool_indices(b, ph, pw, rec), a, 1)
         elif p == math.inf:
             # PyTorch's lp_pool2d with norm_type inf is max_pool2d of |x|
-            result = guarded(lambda b: pool_windows(np.abs(b, dtype=out_dtype), ph, pw, REDUCTIONS["max"], out_dtype), a, 1)
+            largest = REDUCTIONS["max"]
+            result = guarded(lambda b: pool_windows(np.abs(b, dtype=out_dtype), ph, pw, largest, out_dtype), a, 1)
         else:
             cells = min(ph.k, ph.n) * min(pw.k, pw.n)
-            result = guarded(lambda b: pool_windows(b, ph, pw, rec, out_dtype, p), a, cells, powers=rec.prepare == "power")
+            powers = rec.prepare == "power"
+            result = guarded(lambda b: pool_windows(b, ph, pw, rec, out_dtype, p), a, cells, powers=powers)
     if was_bool and rec.accumulate == "input":
         return (result[0].view(bool), result[1]) if return_indices else result.view(bool)
     return result  # type: ignore[no-any-return]
 
 
-def _norm_type(rec: Reduction, norm_type: object) -> Optional[float]:
+def _norm_type(rec: Reduction, norm_type: object) -> float | None:
     """The LP ``p`` as a float, checked; None for a mode that takes none."""
     if rec.parameter != "norm_type":
         if norm_type is not None:

@@ -13,11 +13,11 @@ from this table before numpy is loaded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping, Optional, Tuple
 
-__all__ = ["Reduction", "REDUCTIONS", "MODES", "MODE_NAMES", "WINDOW_ARGS", "reduction"]
+__all__ = ["MODES", "MODE_NAMES", "REDUCTIONS", "WINDOW_ARGS", "Reduction", "reduction"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Reduction:
     #: the canonical name, as ``mode=`` and ``-m`` take it
     name: str
     #: other names accepted for it
-    aliases: Tuple[str, ...]
+    aliases: tuple[str, ...]
     #: the numpy ufunc (by name) that folds two cells into one: "maximum", "minimum" or "add"
     ufunc: str
     #: what a padded cell is worth: "lowest" (never wins a max), "highest" (never wins a min), "zero" (adds nothing)
@@ -36,15 +36,15 @@ class Reduction:
     #: the window's sum: exact wider integers, or float32 for float16)
     accumulate: str
     #: what is applied to the fold: None, "divide" (by the window's counted cells) or "root" (``** (1/p)``)
-    finish: Optional[str]
+    finish: str | None
     #: what is applied to each cell before the fold: None or "power" (``x ** p``)
-    prepare: Optional[str]
+    prepare: str | None
     #: whether ``return_indices`` applies (the value is one of the window's cells)
     indices: bool
     #: the keyword argument the mode needs (its ``p``), or None
-    parameter: Optional[str]
+    parameter: str | None
     #: the window arguments it takes besides size and stride
-    window_args: Tuple[str, ...]
+    window_args: tuple[str, ...]
     #: how explain names it; ``{p}`` stands for the parameter
     symbol: str
     #: one line for --help
@@ -103,9 +103,9 @@ _TABLE = (
 #: The modes, canonical name -> record, in the order --help lists them.
 REDUCTIONS: Mapping[str, Reduction] = MappingProxyType({r.name: r for r in _TABLE})
 #: The canonical mode names.
-MODES: Tuple[str, ...] = tuple(REDUCTIONS)
+MODES: tuple[str, ...] = tuple(REDUCTIONS)
 #: Every name a mode is accepted by: the canonical names, then the aliases.
-MODE_NAMES: Tuple[str, ...] = MODES + tuple(a for r in _TABLE for a in r.aliases)
+MODE_NAMES: tuple[str, ...] = MODES + tuple(a for r in _TABLE for a in r.aliases)
 
 _BY_NAME = {**{a: r for r in _TABLE for a in r.aliases}, **REDUCTIONS}
 

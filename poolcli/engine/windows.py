@@ -9,19 +9,19 @@ adaptive pooling).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple, Union
 
-__all__ = ["DEFAULT_SIZE", "IntPair", "Padding", "OutputSize", "output_shape", "window_cells"]
+__all__ = ["DEFAULT_SIZE", "IntPair", "OutputSize", "Padding", "output_shape", "window_cells"]
 
 #: The pool window when none is given (Keras and PyTorch examples; the tutorial's 2x2).
 DEFAULT_SIZE = 2
 
-IntPair = Union[int, Tuple[int, int]]
-Padding = Union[str, int, Tuple[int, int]]
-OutputSize = Union[str, int, Tuple[int, int]]
+IntPair = Union[int, tuple[int, int]]
+Padding = Union[str, int, tuple[int, int]]
+OutputSize = Union[str, int, tuple[int, int]]
 #: For each axis, every window's cells as (index, counted) pairs.
-WindowCells = Tuple[List[List[Tuple[int, bool]]], List[List[Tuple[int, bool]]]]
+WindowCells = tuple[list[list[tuple[int, bool]]], list[list[tuple[int, bool]]]]
 
 #: Sizes, strides, dilations and output sizes above this are refused: the largest int64, the type in which
 #: numpy and PyTorch take them. Below it every one is handled exactly (Python ints), never by allocating per cell.
@@ -52,7 +52,7 @@ def is_int(v: object) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
-def _ints(value: object, name: str, forms: str) -> Tuple[int, int]:
+def _ints(value: object, name: str, forms: str) -> tuple[int, int]:
     """An int or an (h, w) pair of ints, as a pair; ``forms`` says what was expected."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value), int(value))
@@ -62,16 +62,16 @@ def _ints(value: object, name: str, forms: str) -> Tuple[int, int]:
     return (int(items[0]), int(items[1]))
 
 
-def shown(pair: Tuple[int, int]) -> Union[int, str]:
+def shown(pair: tuple[int, int]) -> int | str:
     """A pair as it was most likely given: ``3`` or ``3x2``."""
     return pair[0] if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
-def fmt_pair(pair: Tuple[int, int]) -> str:
+def fmt_pair(pair: tuple[int, int]) -> str:
     return f"{pair[0]}x{pair[1]}"
 
 
-def pair(value: object, name: str) -> Tuple[int, int]:
+def pair(value: object, name: str) -> tuple[int, int]:
     """Normalise an int or an (h, w) pair of ints to a pair, checking 1 <= v <= 2**63 - 1."""
     both = _ints(value, name, "an int or an (h, w) pair of ints")
     if min(both) < 1:
@@ -81,7 +81,7 @@ def pair(value: object, name: str) -> Tuple[int, int]:
     return both
 
 
-def padding_of(padding: object) -> Union[str, Tuple[int, int]]:
+def padding_of(padding: object) -> str | tuple[int, int]:
     """Normalise padding to "valid", "same" or an (h, w) pair of ints >= 0."""
     if isinstance(padding, str):
         low = padding.lower()
@@ -94,7 +94,7 @@ def padding_of(padding: object) -> Union[str, Tuple[int, int]]:
     return both
 
 
-def output_size_of(output_size: object) -> Optional[Tuple[int, int]]:
+def output_size_of(output_size: object) -> tuple[int, int] | None:
     """Normalise an adaptive output size to an (h, w) pair; None when not given."""
     if output_size is None:
         return None
@@ -132,7 +132,7 @@ class _NoFit(Exception):
 
 
 def _plan_axis(
-    n: int, k: int, s: int, d: int, padding: Union[str, int], ceil_mode: bool, count_pad: bool
+    n: int, k: int, s: int, d: int, padding: str | int, ceil_mode: bool, count_pad: bool
 ) -> AxisPlan:
     """Place the windows along one axis: valid / same (Keras) / explicit padding and ceil_mode (PyTorch)."""
     e = d * (k - 1) + 1
@@ -165,8 +165,11 @@ def plans(
     dilation: object,
     ceil_mode: bool,
     count_pad: bool = True,
-) -> Tuple[AxisPlan, AxisPlan]:
-    """The windows along the rows and along the columns; ValueError for arguments out of range or windows that do not fit."""
+) -> tuple[AxisPlan, AxisPlan]:
+    """The windows along the rows and along the columns.
+
+    ValueError for arguments out of range, or windows that do not fit or hold only padding.
+    """
     k = pair(DEFAULT_SIZE if size is None else size, "pool size")
     s = k if stride is None else pair(stride, "stride")
     d = pair(dilation, "dilation")
@@ -188,7 +191,9 @@ def plans(
         )
     except _NoFit:
         e = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
-        what = f"pool size {fmt_pair(k)}" + (f" with dilation {fmt_pair(d)} (window {e[0]}x{e[1]})" if d != (1, 1) else "")
+        what = f"pool size {fmt_pair(k)}"
+        if d != (1, 1):
+            what += f" with dilation {fmt_pair(d)} (window {e[0]}x{e[1]})"
         shown_pad = f"'{pad}'" if isinstance(pad, str) else fmt_pair(pad)
         raise ValueError(
             f"{what} does not fit the {shape[0]}x{shape[1]} input with padding {shown_pad}; "
@@ -205,7 +210,7 @@ def plans(
     return rows, cols
 
 
-def _first_empty_window(plan: AxisPlan) -> Optional[int]:
+def _first_empty_window(plan: AxisPlan) -> int | None:
     """The first window (0-based) whose cells all fall in the padding, or None; O(log) in the sizes.
 
     Every window starts before ``n`` and ends at or after 0 (the placement rules
@@ -249,7 +254,7 @@ def _floor_sum(n: int, m: int, a: int, b: int) -> int:
 
 
 class Piece(NamedTuple):
-    """Windows ``first .. first + plan.out - 1`` of an axis, placed on the input cells ``offset .. offset + plan.n - 1``."""
+    """Windows ``first .. first + plan.out - 1`` of an axis, on the input cells ``offset .. offset + plan.n - 1``."""
 
     first: int
     offset: int
@@ -260,7 +265,7 @@ class Piece(NamedTuple):
 _MAX_SPREAD = 3
 
 
-def pieces(plan: AxisPlan) -> List[Piece]:
+def pieces(plan: AxisPlan) -> list[Piece]:
     """The axis as pieces whose padded extent is about the input's, however large the window, stride or padding.
 
     Padded cells never change max/min/sum, so only the window offsets that
@@ -292,7 +297,7 @@ def _trim(plan: AxisPlan, first: int, count: int) -> Piece:
     return Piece(first, offset, trimmed)
 
 
-def adaptive_bounds(n: int, o: int) -> Tuple[List[int], List[int]]:
+def adaptive_bounds(n: int, o: int) -> tuple[list[int], list[int]]:
     """Adaptive window i of ``o`` over ``n`` cells covers [floor(i*n/o), ceil((i+1)*n/o)) (PyTorch)."""
     return [i * n // o for i in range(o)], [-(-(i + 1) * n // o) for i in range(o)]
 
@@ -302,14 +307,14 @@ def adaptive_bounds(n: int, o: int) -> Tuple[List[int], List[int]]:
 
 def output_shape(
     shape: Sequence[int],
-    size: Optional[IntPair] = None,
-    stride: Optional[IntPair] = None,
+    size: IntPair | None = None,
+    stride: IntPair | None = None,
     padding: Padding = "valid",
     *,
     dilation: IntPair = 1,
     ceil_mode: bool = False,
-    output_size: Optional[OutputSize] = None,
-) -> Tuple[int, ...]:
+    output_size: OutputSize | None = None,
+) -> tuple[int, ...]:
     """Return the shape that :func:`pool2d` gives for an input of ``shape``.
 
     Parameters
@@ -349,14 +354,14 @@ def output_shape(
 
 def window_cells(
     shape: Sequence[int],
-    size: Optional[IntPair] = None,
-    stride: Optional[IntPair] = None,
+    size: IntPair | None = None,
+    stride: IntPair | None = None,
     padding: Padding = "valid",
     *,
     dilation: IntPair = 1,
     ceil_mode: bool = False,
-    count_pad: Optional[bool] = None,
-    output_size: Optional[OutputSize] = None,
+    count_pad: bool | None = None,
+    output_size: OutputSize | None = None,
 ) -> WindowCells:
     """Return, for each axis, the cells of every window: lists of (index, counted) pairs.
 
