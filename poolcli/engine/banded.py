@@ -353,7 +353,8 @@ def _pool_banded(
         part = x[max(r0, 0) : min(r1, h)]
         if rec.prepare == "power":
             assert p is not None
-            part = np.power(part, p, dtype=acc)
+            # p = 2 as PyTorch computes it: square, and sqrt for the root (also the fastest)
+            part = np.square(part, dtype=acc) if p == 2 else np.power(part, p, dtype=acc)
         if r0 < 0 or r1 > h:
             part = pad_axis(part, 0, max(-r0, 0), max(r1 - h, 0), fill)
         rows = _window_reduce(part, 0, i1 - i0, ph.k, ph.s, ph.d, ufunc, acc)
@@ -369,7 +370,10 @@ def _pool_banded(
             assert p is not None
             if counted is not None:
                 total = np.multiply(total, window / counted, out=total if total.dtype == counted.dtype else None)
-            np.power(total, 1 / p, out=target, casting="unsafe")
+            if p == 2:
+                np.sqrt(total, out=target, casting="unsafe")
+            else:
+                np.power(total, 1 / p, out=target, casting="unsafe")
         elif total is not target:
             with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf, as numpy's own sum would be
                 np.copyto(target, total, casting="unsafe")

@@ -49,11 +49,14 @@ class AxisPlan(NamedTuple):
 
 def is_int(v: object) -> bool:
     """Whether ``v`` is an integer (Python or numpy), not a bool."""
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    # the type check first: an ABC's isinstance is slow, and small inputs feel it
+    return type(v) is int or (isinstance(v, numbers.Integral) and not isinstance(v, bool))
 
 
 def _ints(value: object, name: str, forms: str) -> tuple[int, int]:
     """An int or an (h, w) pair of ints, as a pair; ``forms`` says what was expected."""
+    if type(value) is int:
+        return (value, value)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value), int(value))
     items = tuple(value) if isinstance(value, Iterable) else ()
