@@ -1,6 +1,6 @@
 """Slow, loop-by-loop reference for poolcli.pool2d / output_shape / conv2d.
 
-Written from the Keras/PyTorch pooling rules alone (not from poolcli/ops.py), to serve as a
+Written from the Keras/PyTorch pooling rules alone (not from poolcli/engine), to serve as a
 test oracle.  Every output cell is computed by listing its window's cells explicitly:
 
     window start = i*s - pad_before,   cells = start + j*d   (j = 0..k-1)
