@@ -117,6 +117,7 @@ class DelimiterType(click.ParamType):
 
 CHANNEL_RANGE = click.IntRange(0, MAX_DIM)
 MODE_CHOICE = click.Choice(list(MODE_NAMES), case_sensitive=False)
+FORMAT_CHOICE = click.Choice(list(formats.OUTPUT_FORMATS), case_sensitive=False)
 
 
 class NormType(click.ParamType):
@@ -153,7 +154,6 @@ WINDOW_FLAGS = {
 def _modes_with(test) -> str:
     """The modes whose record passes ``test``, as a message lists them: 'max or min'."""
     return " or ".join(r.name for r in REDUCTIONS.values() if test(r))
-FORMAT_CHOICE = click.Choice(list(formats.OUTPUT_FORMATS), case_sensitive=False)
 
 
 # --------------------------------------------------------------------------- errors at the edge
@@ -274,7 +274,8 @@ def pooling_options(fn):
             click.option("-m", "--mode", type=MODE_CHOICE, default="max", show_default=True, help=_mode_help()),
             click.option(
                 "--norm-type", type=NormType(), metavar="P", default=None,
-                help="-m lp: the p of (sum of x**p) ** (1/p), a number > 0; inf gives the largest |x| (PyTorch norm_type).",
+                help=f"-m {_modes_with(lambda r: r.parameter == 'norm_type')}: the p of (sum of x**p) ** (1/p), a number > 0; "
+                "inf gives the largest |x| (PyTorch norm_type).",
             ),
             click.option("-d", "--dilation", type=PairType(), metavar="D|HxW", default=1, show_default=True, help="Spacing of window cells."),
             click.option("--ceil-mode", is_flag=True, help="Round the output size up (PyTorch ceil_mode)."),
