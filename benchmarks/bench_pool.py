@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import fmt, machine, median_ms, optional, ratio, table  # noqa: E402
 
-from poolcli import FILTERS, conv2d, ops, pool2d  # noqa: E402
+from poolcli import FILTERS, conv2d, pool2d, set_threads  # noqa: E402
 
 torch = optional("torch")
 cv2 = optional("cv2")
@@ -103,9 +103,9 @@ def pooling_tables(sizes, repeat):
             x = (np.random.default_rng(0).random((n, n)) * 255).astype(dtype)
             for mode in MODES:
                 for k, s in WINDOWS:
-                    ops._THREADS = 1
+                    set_threads(1)
                     one = median_ms(lambda: pool2d(x, k, s, mode=mode), repeat)
-                    ops._THREADS = None
+                    set_threads(None)
                     many = median_ms(lambda: pool2d(x, k, s, mode=mode), repeat)
                     alts = {name: median_ms(fn, max(1, repeat // 2)) for name, fn in alternatives(x, mode, k, s).items()}
                     best = min(alts.values()) if alts else None
@@ -139,9 +139,9 @@ def conv_table(n, repeat):
     rows = []
     for name in ("top-edge", "laplacian", "sharpen", "blur", "gaussian", "emboss"):
         k = FILTERS[name].astype(np.float32)
-        ops._THREADS = 1
+        set_threads(1)
         one = median_ms(lambda: conv2d(x, k), repeat)
-        ops._THREADS = None
+        set_threads(None)
         many = median_ms(lambda: conv2d(x, k), repeat)
         alts = {}
         if torch is not None:
@@ -176,12 +176,12 @@ def memory_table(n):
     for dtype in (np.uint8, np.float32):
         x = (np.random.default_rng(0).random((n, n)) * 255).astype(dtype)
         for mode, k, s in (("max", 2, 2), ("max", 3, 1), ("avg", 2, 2), ("avg", 3, 1), ("max", 7, 1)):
-            ops._THREADS = 1
+            set_threads(1)
             tracemalloc.start()
             out = pool2d(x, k, s, mode=mode)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-            ops._THREADS = None
+            set_threads(None)
             mb = 1 / 2**20
             rows.append(
                 [f"{mode} {k}x{k}/{s} {dtype.__name__}", f"{x.nbytes * mb:.1f}", f"{out.nbytes * mb:.1f}",

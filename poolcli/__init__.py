@@ -1,4 +1,4 @@
-"""poolcli: max, average, min and sum pooling of images and matrices.
+"""poolcli: max, average, min, sum and LP pooling of images and matrices.
 
 The engine is pure numpy and follows Keras/TensorFlow and PyTorch cell for cell::
 
@@ -8,7 +8,7 @@ The engine is pure numpy and follows Keras/TensorFlow and PyTorch cell for cell:
            [14, 16]])
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, List
 
 __version__ = "0.1.0"
 
@@ -21,17 +21,25 @@ __all__ = [
     "FILTER_ALIASES",
     "FilterError",
     "MODES",
+    "REDUCTIONS",
     "parse_filter",
+    "set_threads",
+    "get_threads",
+    "using_threads",
     "__version__",
 ]
 
 # The public names load numpy on first use, so the command line starts without it (`poolcli --help`).
 _HOME = {
-    "pool2d": "ops",
-    "conv2d": "ops",
-    "output_shape": "ops",
-    "window_cells": "ops",
-    "MODES": "ops",
+    "pool2d": "engine",
+    "conv2d": "engine",
+    "output_shape": "engine",
+    "window_cells": "engine",
+    "MODES": "engine",
+    "REDUCTIONS": "engine",
+    "set_threads": "engine",
+    "get_threads": "engine",
+    "using_threads": "engine",
     "FILTERS": "filters",
     "FILTER_ALIASES": "filters",
     "FilterError": "filters",
@@ -40,10 +48,10 @@ _HOME = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .filters import FILTER_ALIASES, FILTERS, FilterError, parse_filter
-    from .ops import MODES, conv2d, output_shape, pool2d, window_cells
+    from .engine import MODES, REDUCTIONS, conv2d, get_threads, output_shape, pool2d, set_threads, using_threads, window_cells
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _HOME:
         import importlib
 
@@ -53,5 +61,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'poolcli' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> List[str]:
     return sorted(list(globals()) + list(_HOME))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import io
+from .engine import set_threads
 from .pipeline import PoolSpec, apply_filter, apply_pool, encode, prepare, value_type
 
 __all__ = ["Task", "Outcome", "BatchStats", "walk", "plan_tasks", "process_file", "run_batch", "image_extensions"]
@@ -194,9 +195,14 @@ def plan_tasks(
 # --------------------------------------------------------------------------- one file
 
 
-def process_file(task: Task, spec: PoolSpec, skip_existing: bool) -> Outcome:
-    """Load, filter, pool and write one file; never raises for a bad file."""
+def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: Optional[int] = None) -> Outcome:
+    """Load, filter, pool and write one file; never raises for a bad file.
+
+    ``threads``, when given, is set as the engine's threads in the process that runs the file (a Dask worker).
+    """
     t0 = time.perf_counter()
+    if threads is not None:
+        set_threads(threads)
     out = Outcome(task.src, task.dst, "ok")
     try:
         if task.clash:
@@ -236,11 +242,9 @@ _PARENT = 0
 
 
 def _worker_init(stop, parent: int) -> None:
-    from . import ops
-
     global _STOP, _PARENT
     _STOP, _PARENT = stop, parent
-    ops._THREADS = 1  # one process per core already: threads inside each would only contend
+    set_threads(1)  # one process per core already: threads inside each would only contend
     signal.signal(signal.SIGTERM, _worker_signal)
     signal.signal(signal.SIGINT, _worker_signal)
     if sys.platform.startswith("linux"):
@@ -596,7 +600,8 @@ def _run_dask(tasks, spec, skip_existing, report, total, address, timeout, in_fl
                     total.done(n)
                     return
                 n += 1
-                fut = client.submit(process_file, task, spec, skip_existing, pure=False)
+                # each worker runs as many files at once as it has threads: one engine thread per file
+                fut = client.submit(process_file, task, spec, skip_existing, 1, pure=False)
                 in_flight[fut] = [task]
                 futures.add(fut)
 

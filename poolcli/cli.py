@@ -17,6 +17,8 @@ import click
 from click.core import ParameterSource
 
 from . import __version__, formats
+from .engine.reductions import MODE_NAMES, REDUCTIONS, Reduction, reduction
+from .engine.windows import DEFAULT_SIZE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import PoolSpec
@@ -114,8 +116,44 @@ class DelimiterType(click.ParamType):
 
 
 CHANNEL_RANGE = click.IntRange(0, MAX_DIM)
-MODE_CHOICE = click.Choice(["max", "avg", "min", "sum", "average", "mean"], case_sensitive=False)
+MODE_CHOICE = click.Choice(list(MODE_NAMES), case_sensitive=False)
 FORMAT_CHOICE = click.Choice(list(formats.OUTPUT_FORMATS), case_sensitive=False)
+
+
+class NormType(click.ParamType):
+    """lp's p: a number > 0, or inf."""
+
+    name = "P"
+
+    def convert(self, value, param, ctx):
+        try:
+            p = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not p > 0:
+            self.fail(f"must be a number > 0 (inf for the largest |x|), got {value}", param, ctx)
+        return p
+
+
+def _mode_help() -> str:
+    """--mode's help, from the table of modes."""
+    modes = []
+    for r in REDUCTIONS.values():
+        also = f" (also {', '.join(r.aliases)})" if r.aliases else ""
+        modes.append(f"{r.name}{also}: {r.help}")
+    return "Reduction. " + "; ".join(modes) + "."
+
+
+#: The option that sets each window argument, as messages name it.
+WINDOW_FLAGS = {
+    "size": "-k", "stride": "-s", "padding": "-p", "dilation": "-d", "ceil_mode": "--ceil-mode",
+    "count_pad": "--count-pad/--no-count-pad", "output_size": "--output-size",
+}
+
+
+def _modes_with(test) -> str:
+    """The modes whose record passes ``test``, as a message lists them: 'max or min'."""
+    return " or ".join(r.name for r in REDUCTIONS.values() if test(r))
 
 
 # --------------------------------------------------------------------------- errors at the edge
@@ -224,16 +262,21 @@ def _apply(decorators):
 
 
 def pooling_options(fn):
-    """-k -s -p -m -d --ceil-mode --count-pad --output-size: declared once for pool, batch and explain."""
+    """-k -s -p -m --norm-type -d --ceil-mode --count-pad --output-size: declared once for pool, batch and explain."""
     return _apply(
         [
-            click.option("-k", "--size", type=PairType(), metavar="K|HxW", default=2, show_default=True, help="Pool window K or HxW."),
+            click.option("-k", "--size", type=PairType(), metavar="K|HxW", default=DEFAULT_SIZE, show_default=True, help="Pool window K or HxW."),
             click.option("-s", "--stride", type=PairType(), metavar="S|HxW", default=None, help="Step between windows.  [default: the size]"),
             click.option(
                 "-p", "--padding", type=PaddingType(), metavar="valid|same|P|PxQ", default="valid", show_default=True,
                 help="valid (none), same (Keras: output ceil(n/s)), or P / PxQ cells each side (PyTorch).",
             ),
-            click.option("-m", "--mode", type=MODE_CHOICE, default="max", show_default=True, help="Reduction."),
+            click.option("-m", "--mode", type=MODE_CHOICE, default="max", show_default=True, help=_mode_help()),
+            click.option(
+                "--norm-type", type=NormType(), metavar="P", default=None,
+                help=f"-m {_modes_with(lambda r: r.parameter == 'norm_type')}: the p of (sum of x**p) ** (1/p), a number > 0; "
+                "inf gives the largest |x| (PyTorch norm_type).",
+            ),
             click.option("-d", "--dilation", type=PairType(), metavar="D|HxW", default=1, show_default=True, help="Spacing of window cells."),
             click.option("--ceil-mode", is_flag=True, help="Round the output size up (PyTorch ceil_mode)."),
             click.option(
@@ -335,11 +378,11 @@ def _both(value):
 
 def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
     """Build the PoolSpec from parsed options, refusing options that contradict each other or would do nothing."""
-    from .ops import canonical_mode
     from .pipeline import PoolSpec
 
-    mode = canonical_mode(params.get("mode", "max"))
-    _check_windows(ctx, params, mode)
+    rec = reduction(params.get("mode", "max"))
+    _check_mode_options(ctx, params, rec)
+    _check_windows(ctx, params, rec)
     conv = params.get("conv")
     if conv is not None and not conv.strip():
         raise click.BadParameter(
@@ -351,10 +394,11 @@ def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
     if params.get("gray") and params.get("channel") is not None:
         raise click.UsageError("--gray and --channel both choose the channel; give one")
     return PoolSpec(
-        size=params.get("size", 2),
+        size=params.get("size", DEFAULT_SIZE),
         stride=params.get("stride"),
         padding=params.get("padding", "valid"),
-        mode=mode,
+        mode=rec.name,
+        norm_type=params.get("norm_type"),
         dilation=params.get("dilation", 1),
         ceil_mode=params.get("ceil_mode", False),
         count_pad=params.get("count_pad"),
@@ -374,7 +418,22 @@ def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
     )
 
 
-def _check_windows(ctx: click.Context, params: dict, mode: str) -> None:
+def _check_mode_options(ctx: click.Context, params: dict, rec: Reduction) -> None:
+    """Refuse --norm-type without a mode that takes it, a mode without its --norm-type, and window options it does not take."""
+    if rec.parameter == "norm_type" and params.get("norm_type") is None:
+        raise click.UsageError(f"--mode {rec.name} needs --norm-type P, the p of (sum of x**p) ** (1/p)")
+    if rec.parameter != "norm_type" and given(ctx, "norm_type"):
+        raise click.UsageError(f"--norm-type applies to --mode {_modes_with(lambda r: r.parameter == 'norm_type')} only")
+    for name in ("padding", "dilation", "output_size"):
+        if name not in rec.window_args and given(ctx, name):
+            takes = [WINDOW_FLAGS[n] for n in ("size", "stride") + rec.window_args]
+            raise click.UsageError(
+                f"{WINDOW_FLAGS[name]} does not apply to --mode {rec.name}, which takes {', '.join(takes[:-1])} and {takes[-1]} "
+                f"only; drop {WINDOW_FLAGS[name]}"
+            )
+
+
+def _check_windows(ctx: click.Context, params: dict, rec: Reduction) -> None:
     """Refuse window options that contradict each other, or that would change nothing."""
     output_size = params.get("output_size")
     if output_size is not None:
@@ -390,11 +449,11 @@ def _check_windows(ctx: click.Context, params: dict, mode: str) -> None:
             )
         return
     padding = params.get("padding", "valid")
-    size = _both(params.get("size", 2))
+    size = _both(params.get("size", DEFAULT_SIZE))
     if given(ctx, "count_pad"):
         flag = "--count-pad" if params["count_pad"] else "--no-count-pad"
-        if mode != "avg":
-            raise click.UsageError("--count-pad/--no-count-pad applies to --mode avg only")
+        if "count_pad" not in rec.window_args:
+            raise click.UsageError(f"--count-pad/--no-count-pad applies to --mode {_modes_with(lambda r: 'count_pad' in r.window_args)} only")
         if padding == "same":
             raise click.UsageError(f"{flag} cannot be used with -p same: Keras never counts its padding")
         if padding == "valid" or _both(padding) == (0, 0):
@@ -402,7 +461,7 @@ def _check_windows(ctx: click.Context, params: dict, mode: str) -> None:
     if given(ctx, "ceil_mode"):
         if padding == "same":
             raise click.UsageError("--ceil-mode does nothing with -p same, whose output is already ceil(n/s); drop one")
-        stride = _both(params.get("stride") or params.get("size", 2))
+        stride = _both(params.get("stride") or params.get("size", DEFAULT_SIZE))
         if stride == (1, 1):
             raise click.UsageError("--ceil-mode does nothing with stride 1: every window already fits; drop it")
     dilation = _both(params.get("dilation", 1))
@@ -506,7 +565,7 @@ def colour_on(console) -> bool:
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="poolcli")
 def main():
-    """Max, average, min and sum pooling of images and matrices, as Keras and PyTorch define them.
+    """Max, average, min, sum and LP pooling of images and matrices, as Keras and PyTorch define them.
 
     \b
     Examples:
@@ -538,9 +597,8 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
     """
     spec = make_spec(ctx, params)
     source = resolve_input(input_path)
-    mode = spec.mode
-    if indices_path is not None and mode not in ("max", "min"):
-        raise click.UsageError(f"--indices applies to --mode max or min, not {mode}")
+    if indices_path is not None and not reduction(spec.mode).indices:
+        raise click.UsageError(f"--indices applies to --mode {_modes_with(lambda r: r.indices)}, not {spec.mode}")
     if source != "-" and output != "-" and io.same_file(source, output):
         raise click.UsageError(f"output {output} is the input; choose another path")
     if indices_path is not None and indices_path != "-" and source != "-" and io.same_file(source, indices_path):
@@ -704,7 +762,7 @@ def explain(ctx, input_path, region, channel, layout, precision, step, color, ma
     out, and the output filling up. For max and min, the end shows every
     winning cell.
     """
-    from .ops import window_cells
+    from .engine import window_cells
     from .pipeline import apply_pool, check_result_size
     from .render import explain_steps, render_winners
 
@@ -729,13 +787,13 @@ def explain(ctx, input_path, region, channel, layout, precision, step, color, ma
             f"pick a part with --region, e.g. --region 0:8,0:8"
         )
     check_result_size(arr.shape, spec, loaded.name)
-    indices = spec.mode in ("max", "min")
+    indices = reduction(spec.mode).indices
     out, idx = apply_pool(arr, spec, indices=True) if indices else (apply_pool(arr, spec), None)
     rows, cols = window_cells(arr.shape, **spec.pool_kwargs_for_cells())
     console = stdout_console(color)
     colour = colour_on(console)
     interactive = step and sys.stdin.isatty() and sys.stdout.isatty()
-    for n, view in enumerate(explain_steps(arr, out, rows, cols, spec.mode, precision=precision, color=colour, origin=origin)):
+    for n, view in enumerate(explain_steps(arr, out, rows, cols, spec.mode, norm_type=spec.norm_type, precision=precision, color=colour, origin=origin)):
         if n and interactive:
             click.echo("press a key for the next window, q to stop", err=True)
             if click.getchar() in ("q", "Q", "\x03"):
@@ -785,7 +843,7 @@ def demo(steps, color, debug):
 
     import numpy as np
 
-    from .ops import pool2d, window_cells
+    from .engine import pool2d, window_cells
     from .render import explain_steps, render_matrix
 
     data = files("poolcli") / "data"

@@ -8,26 +8,27 @@ than the rows below.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Dict, Mapping
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["FILTERS", "FILTER_ALIASES", "parse_filter", "FilterError"]
+__all__ = ["FILTERS", "FILTER_ALIASES", "FilterError", "parse_filter"]
 
 
 class FilterError(ValueError):
     """A filter name or inline kernel that cannot be used."""
 
 
-def _k(rows, scale=1):
+def _k(rows: list[list[int]], scale: int = 1) -> npt.NDArray[np.float64]:
     arr = np.array(rows, dtype=np.float64) / scale
     arr.setflags(write=False)
     return arr
 
 
-_FILTERS: Dict[str, np.ndarray] = {
+_FILTERS: dict[str, np.ndarray] = {
     "identity": _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
     "top-edge": _k([[1, 2, 1], [0, 0, 0], [-1, -2, -1]]),
     "bottom-edge": _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),

@@ -9,7 +9,7 @@ Layer syntax, one layer per argument (or several separated by ``;``)::
     avgpool 3 same         likewise
     globalmaxpool, globalavgpool, flatten, relu, dropout, batchnorm
 
-Pool and conv shapes come from :func:`poolcli.ops.output_shape`, so they follow
+Pool and conv shapes come from :func:`poolcli.output_shape`, so they follow
 the same rules as ``poolcli pool``.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
 from .formats import split_dims
-from .ops import output_shape
+from .engine import output_shape
 
 __all__ = ["Layer", "LayerError", "parse_layers", "summarise", "LAYER_KINDS"]
 

@@ -14,14 +14,14 @@ from typing import IO, Callable, List, Optional, Tuple, Union
 import numpy as np
 
 from . import io
-from .ops import conv2d, output_shape, pool2d
+from .engine import DEFAULT_SIZE, conv2d, output_shape, pool2d, reduction
 
 
 @dataclass(frozen=True)
 class PoolSpec:
     """Everything that decides what one input becomes."""
 
-    size: Union[int, Tuple[int, int]] = 2
+    size: Union[int, Tuple[int, int]] = DEFAULT_SIZE
     stride: Optional[Union[int, Tuple[int, int]]] = None
     padding: Union[str, int, Tuple[int, int]] = "valid"
     mode: str = "max"
@@ -29,6 +29,7 @@ class PoolSpec:
     ceil_mode: bool = False
     count_pad: Optional[bool] = None
     output_size: Optional[Union[str, int, Tuple[int, int]]] = None
+    norm_type: Optional[float] = None  # lp's p
     kernel: Optional[np.ndarray] = None
     conv_padding: str = "valid"
     relu: bool = False
@@ -43,19 +44,21 @@ class PoolSpec:
     max_pixels: int = io.DEFAULT_MAX_PIXELS
 
     def pool_kwargs_for_cells(self) -> dict:
-        """The window arguments of :func:`poolcli.ops.window_cells`."""
+        """The window arguments of :func:`poolcli.window_cells`."""
         kwargs = self.pool_kwargs()
         kwargs.pop("mode")
+        kwargs.pop("norm_type")
         return kwargs
 
     def pool_kwargs(self) -> dict:
         if self.output_size is not None:
-            return dict(mode=self.mode, output_size=self.output_size)
+            return dict(mode=self.mode, norm_type=self.norm_type, output_size=self.output_size)
         return dict(
             size=self.size,
             stride=self.stride,
             padding=self.padding,
             mode=self.mode,
+            norm_type=self.norm_type,
             dilation=self.dilation,
             ceil_mode=self.ceil_mode,
             count_pad=self.count_pad,
@@ -77,7 +80,7 @@ def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[str]]:
 
 def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Optional[str]:
     """Say so when 64-bit integers beyond 2**53 go through float64 (a filter, a sum or an average): they are rounded."""
-    if arr.dtype not in (np.int64, np.uint64) or (spec.kernel is None and spec.mode in ("max", "min")):
+    if arr.dtype not in (np.int64, np.uint64) or (spec.kernel is None and reduction(spec.mode).accumulate == "input"):
         return None
     big = 2**53
     if int(arr.max()) <= big and int(arr.min()) >= -big:

@@ -6,6 +6,7 @@ console (stdout for output that was asked for, stderr for views meant for eyes).
 
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -15,6 +16,8 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+
+from .engine.reductions import Reduction, reduction
 
 __all__ = ["view_format", "format_cells", "render_matrix", "render_filters", "ELLIPSIS"]
 
@@ -297,15 +300,18 @@ def explain_steps(
     cols,
     mode: str,
     *,
+    norm_type: Optional[float] = None,
     precision: Optional[int] = None,
     color: bool = True,
     origin: Tuple[int, int] = (0, 0),
 ):
     """Yield one renderable per window: the input with the window marked, the reduction, the output so far.
 
-    ``rows``/``cols`` are :func:`poolcli.ops.window_cells` lists; ``out`` is
-    the engine's result, whose cells fill the output as the walk goes.
+    ``rows``/``cols`` are :func:`poolcli.window_cells` lists; ``out`` is
+    the engine's result, whose cells fill the output as the walk goes;
+    ``norm_type`` is lp's p.
     """
+    rec = reduction(mode)
     h, w = x.shape
     dec = view_format(x, precision)
     out_dec = view_format(out, precision)
@@ -325,7 +331,7 @@ def explain_steps(
         pads = [(rc and cc) for r, rc, c, cc in win if not (0 <= r < h and 0 <= c < w)]
         value = out[i, j]
         filled[(i, j)] = _fmt(float(value), out_dec)
-        expr = _expression(mode, real, sum(pads), len(pads), float(value), dec, out_dec)
+        expr = _expression(rec, norm_type, real, sum(pads), len(pads), float(value), dec, out_dec)
         r_lo, r_hi = rows[i][0][0] + origin[0], rows[i][-1][0] + origin[0]
         c_lo, c_hi = cols[j][0][0] + origin[1], cols[j][-1][0] + origin[1]
         head = Text(
@@ -339,19 +345,54 @@ def explain_steps(
         yield Group(head, side, Text(expr, style=Style(color=colour, bold=True) if color else ""), Text(""))
 
 
-def _expression(mode: str, real: List[float], counted_pad: int, pad: int, value: float, dec: str, out_dec: str) -> str:
-    """The reduction written out: max(1, 9, 3, 4) = 9, avg(1, 2, pad 0) = 3 / 3 = 1."""
+def _expression(
+    rec: Reduction, p: Optional[float], real: List[float], counted_pad: int, pad: int, value: float, dec: str, out_dec: str
+) -> str:
+    """The reduction written out, as its record says: max(1, 9, 3, 4) = 9, avg(1, 2, pad 0) = 3 / 3 = 1."""
     args = [_fmt(v, dec) for v in real]
-    if mode in ("max", "min"):
-        note = f"  ({pad} padding cell{'s' if pad != 1 else ''} ignored)" if pad else ""
-        return f"{mode}({', '.join(args)}) = {_fmt(value, out_dec)}{note}"
-    if mode == "sum":
-        return f"sum({', '.join(args)}) = {_fmt(value, out_dec)}"
-    count = len(real) + counted_pad
-    uncounted = pad - counted_pad
-    note = f"  ({uncounted} padding cell{'s' if uncounted != 1 else ''} not counted)" if uncounted else ""
-    terms = ", ".join(args + ["pad 0"] * counted_pad)
-    return f"avg({terms}) = {_fmt(sum(real), dec)} / {count} = {_fmt(value, out_dec)}{note}"
+    name = rec.symbol.format(p=_number(p)) if p is not None else rec.symbol
+    result = _fmt(value, out_dec)
+    if rec.prepare == "power":
+        return _root_expression(name, p, real, args, pad, value, result)
+    if rec.finish == "divide":
+        count = len(real) + counted_pad
+        uncounted = pad - counted_pad
+        note = f"  ({uncounted} padding cell{'s' if uncounted != 1 else ''} not counted)" if uncounted else ""
+        terms = ", ".join(args + ["pad 0"] * counted_pad)
+        return f"{name}({terms}) = {_fmt(sum(real), dec)} / {count} = {result}{note}"
+    # a padded cell that holds the lowest (highest) value never wins: say it was left out
+    note = f"  ({pad} padding cell{'s' if pad != 1 else ''} ignored)" if pad and rec.pad != "zero" else ""
+    return f"{name}({', '.join(args)}) = {result}{note}"
+
+
+def _number(p: float) -> str:
+    """The LP p as written: 2, 1.5, inf."""
+    return str(int(p)) if p.is_integer() else repr(p)
+
+
+def _root_expression(name: str, p: Optional[float], real: List[float], args: List[str], pad: int, value: float, result: str) -> str:
+    """LP written out: lp2(3, 4) = (3^2 + 4^2)^(1/2) = 25^(1/2) = 5; with p = inf, the largest |x|.
+
+    A ceil_mode window that reaches past the input has its sum scaled by
+    (window cells / cells inside), as PyTorch's lp_pool2d does.
+    """
+    assert p is not None
+    past = f"  ({pad} cell{'s' if pad != 1 else ''} past the input)" if pad else ""
+    if math.isinf(p):
+        return f"{name}({', '.join(args)}) = max({', '.join(f'|{a}|' for a in args)}) = {result}{past}"
+    ps = _number(p)
+    powers = " + ".join(f"({a})^{ps}" if a.startswith("-") else f"{a}^{ps}" for a in args)
+    with np.errstate(all="ignore"):
+        total = float(np.power(np.array(real, dtype=np.float64), p).sum())
+    note = past
+    if pad:
+        window = len(real) + pad
+        total = total * window / len(real)
+        powers = f"({powers}) * {window}/{len(real)}"
+    if total < 0 and value != value:
+        note += "  (a negative sum has no real root)"
+    shown = _fmt(total, view_format(np.array([total])))
+    return f"{name}({', '.join(args)}) = ({powers})^(1/{ps}) = {shown}^(1/{ps}) = {result}{note}"
 
 
 def render_winners(x: np.ndarray, indices: np.ndarray, *, precision: Optional[int] = None, color: bool = True, title: str = "") -> RenderableType:

@@ -1,4 +1,4 @@
-"""Write tests/data/torch_golden.json: PyTorch's answers for the edge rules and for filter-then-pool ties.
+"""Write tests/data/torch_golden.json: PyTorch's answers for the edge rules, filter-then-pool ties and LP pooling.
 
     pip install torch==2.13.0 && python tests/make_torch_golden.py
 
@@ -38,6 +38,23 @@ REFUSED = [
     ("padding above size//2 with dilation", (4, 5), dict(kernel_size=(5, 4), padding=(2, 3), dilation=3)),
     ("window longer than the input without ceil", (1, 4), dict(kernel_size=(1, 5), stride=(1, 3))),
 ]
+# (name, input rows, F.lp_pool2d keyword arguments): LPPool2d takes no padding or dilation
+LP = [
+    ("p 2, 2x2", [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]], dict(norm_type=2, kernel_size=2)),
+    ("p 1 is the sum, negatives kept", [[1, -2, 3], [-4, 5, -6]], dict(norm_type=1, kernel_size=(1, 2), stride=1)),
+    ("p 3, a negative sum is nan", [[1, -2, 3], [-4, 5, -6]], dict(norm_type=3, kernel_size=(2, 2), stride=1)),
+    ("p 1.5, a negative cell is nan", [[1, -2, 3], [4, 5, 6]], dict(norm_type=1.5, kernel_size=(1, 2), stride=1)),
+    ("p 0.5", [[1, 4, 9], [16, 25, 36]], dict(norm_type=0.5, kernel_size=2, stride=1)),
+    ("p inf is the largest |x|", [[1, -9, 3], [-4, 5, -6]], dict(norm_type=math.inf, kernel_size=2, stride=1)),
+    ("p 2, rectangular window and stride", [[3, 1, 4, 1, 5], [9, 2, 6, 5, 3], [5, 8, 9, 7, 9]], dict(norm_type=2, kernel_size=(2, 3), stride=(1, 2))),
+    ("ceil: a window past the input is scaled", [[1, 2, 3, 4]], dict(norm_type=2, kernel_size=(1, 5), stride=(1, 3), ceil_mode=True)),
+    ("ceil on both axes", [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14, 15], [16, 17, 18, 19, 20], [21, 22, 23, 24, 25]], dict(norm_type=2, kernel_size=3, stride=2, ceil_mode=True)),
+    ("ceil, p 1", [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], dict(norm_type=1, kernel_size=2, ceil_mode=True)),
+    ("ceil, p inf ignores the overhang", [[1, -7, 3, 4]], dict(norm_type=math.inf, kernel_size=(1, 3), stride=(1, 2), ceil_mode=True)),
+    ("nan and infinities", [[math.nan, 1, math.inf, 1], [2, 3, -math.inf, 4]], dict(norm_type=2, kernel_size=(1, 2))),
+    ("minus infinity, odd p", [[-math.inf, 1, math.inf, -math.inf]], dict(norm_type=3, kernel_size=(1, 2))),
+    ("zeros", [[0, 0, 0, 0]], dict(norm_type=2.5, kernel_size=(1, 2))),
+]
 # name -> (integer weights, divisor)
 FILTERS = {
     "scharr-x": ([[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]], 1),
@@ -62,7 +79,7 @@ def plain(a):
 
 
 def main():
-    cases = {"pool": [], "adaptive": [], "refused": [], "filter": []}
+    cases = {"pool": [], "adaptive": [], "refused": [], "filter": [], "lp": []}
     for name, rows, kw in POOLS:
         values, indices = F.max_pool2d(t(rows), return_indices=True, **kw)
         case = dict(name=name, input=plain(t(rows)), kwargs=kw, max=plain(values), indices=indices[0, 0].tolist())
@@ -91,6 +108,8 @@ def main():
             values, indices = F.max_pool2d(conv, 2, return_indices=True)
             cases["filter"].append(dict(filter=name, input=image.tolist(), conv=plain(conv), max=plain(values),
                                         indices=indices[0, 0].tolist()))
+    for name, rows, kw in LP:
+        cases["lp"].append(dict(name=name, input=plain(t(rows)), kwargs=kw, lp=plain(F.lp_pool2d(t(rows), **kw))))
     with open(OUT, "w") as f:  # one case a line, so a regenerated file diffs by case
         f.write(f'{{"torch": "{torch.__version__}", "cases": {{\n')
         groups = []

@@ -1,6 +1,6 @@
 """Slow, loop-by-loop reference for poolcli.pool2d / output_shape / conv2d.
 
-Written from the Keras/PyTorch pooling rules alone (not from poolcli/ops.py), to serve as a
+Written from the Keras/PyTorch pooling rules alone (not from poolcli/engine), to serve as a
 test oracle.  Every output cell is computed by listing its window's cells explicitly:
 
     window start = i*s - pad_before,   cells = start + j*d   (j = 0..k-1)
@@ -11,13 +11,21 @@ and classifying each cell along an axis as
     uncounted -- "same" padding, --no-count-pad padding, or the ceil_mode overhang.
 The 2-D window is the product of the two axes' windows.  Numpy is used for storage only.
 Sums are exact (Python ints, or Fractions for floats) and rounded once; infinities and NaN as IEEE.
+
+LP pooling (PyTorch's LPPool2d: no padding, no dilation) is (sum of x**p) ** (1/p) over the window's
+cells, with PyTorch's rule for a ceil_mode window that reaches past the input: lp_pool2d is
+avg_pool2d(x**p) * kh*kw, and avg_pool2d divides by the cells inside, so that sum is scaled by
+(window cells / cells inside).  Powers and roots follow C's pow: a negative number to a power that is
+not an integer is NaN, (-inf)**p is -inf for an odd integer p and inf otherwise.  The sum is taken of
+(x / m)**p, with m the window's largest |x|, and the root multiplied by m (as math.hypot does), so that
+no power overflows.  p = inf is the largest |x|.
 """
 import math
 from fractions import Fraction
 
 import numpy as np
 
-MODES = ("max", "avg", "min", "sum")
+MODES = ("max", "avg", "min", "sum", "lp")
 
 
 class EmptyWindowError(ValueError):
@@ -105,10 +113,14 @@ def ref_output_shape(shape, size=2, stride=None, padding="valid", *, dilation=1,
 
 
 def ref_pool2d(x, size=2, stride=None, padding="valid", mode="max", *, dilation=1,
-               ceil_mode=False, count_pad=None, output_size=None, return_indices=False):
+               ceil_mode=False, count_pad=None, output_size=None, return_indices=False, norm_type=None):
     x = np.asarray(x)
     if mode not in MODES:
         raise ValueError(f"bad mode {mode!r}")
+    if (mode == "lp") != (norm_type is not None):
+        raise ValueError("norm_type goes with mode lp, and only with it")
+    if mode == "lp" and (padding not in ("valid", 0, (0, 0)) or dilation not in (1, (1, 1)) or output_size is not None):
+        raise ValueError("LPPool2d takes no padding, dilation or output size")
     if return_indices and mode not in ("max", "min"):
         raise ValueError("return_indices needs max or min")
     if x.dtype.kind not in "biuf":
@@ -142,6 +154,10 @@ def ref_pool2d(x, size=2, stride=None, padding="valid", mode="max", *, dilation=
                     out[oi, oj, ch] = vals[best]
                     r, c = real[best]
                     idx[oi, oj, ch] = r * W + c
+                elif mode == "lp":
+                    window = len(rcells) * len(ccells)
+                    with np.errstate(over="ignore"):      # float16 past 65504 is inf, as in numpy
+                        out[oi, oj, ch] = _lp(vals, norm_type, window, len(real))
                 else:
                     divisor = 1
                     if mode == "avg":
@@ -168,6 +184,39 @@ def _quotient(vals, divisor):
         return float(exact)
     except OverflowError:                                 # past the float range
         return math.inf if exact > 0 else -math.inf
+
+
+def _c_pow(v, p):
+    """v ** p as C's pow gives it, for v a float or an int and p > 0."""
+    v = float(v)
+    if v != v:
+        return math.nan
+    if v < 0 and not float(p).is_integer():
+        return math.inf if math.isinf(v) else math.nan
+    if math.isinf(v):
+        return -math.inf if v < 0 and p % 2 == 1 else math.inf
+    return v ** p
+
+
+def _lp(vals, p, window, inside):
+    """(sum of v**p) ** (1/p) over a window's cells, the sum scaled by window / inside (PyTorch's ceil_mode rule)."""
+    if any(v != v for v in vals):
+        return math.nan
+    if p == math.inf:
+        return float(max(abs(v) for v in vals))
+    powers = [_c_pow(v, p) for v in vals]
+    if any(v != v for v in powers):
+        return math.nan
+    infinities = {v for v in powers if math.isinf(v)}
+    if infinities:
+        return math.nan if len(infinities) == 2 else _c_pow(infinities.pop(), 1 / p)
+    m = max(abs(float(v)) for v in vals)
+    if m == 0:
+        return 0.0
+    scaled = math.fsum(_c_pow(v / m, p) for v in vals) * window / inside
+    if scaled < 0 and not (1 / p).is_integer():
+        return math.nan
+    return m * scaled ** (1 / p)
 
 
 def _as_fraction(w):

@@ -335,14 +335,15 @@ def test_indices_padding_never_wins(x, mode):
 @contextmanager
 def tiny_bands_and_threads():
     """Force the banded engine to use one output row per band and two threads, even on tiny inputs."""
-    from poolcli import ops
+    from poolcli.engine import banded
 
-    saved = ops._BAND_BYTES, ops._THREAD_MIN_ELEMENTS, ops._THREADS
-    ops._BAND_BYTES, ops._THREAD_MIN_ELEMENTS, ops._THREADS = 1, 1, 2
+    saved = banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS
+    banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS = 1, 1
     try:
-        yield
+        with poolcli.using_threads(2):
+            yield
     finally:
-        ops._BAND_BYTES, ops._THREAD_MIN_ELEMENTS, ops._THREADS = saved
+        banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS = saved
 
 
 # --------------------------------------------------------------------------------------------

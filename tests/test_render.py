@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from poolcli.cli import main
-from poolcli.ops import pool2d, window_cells
+from poolcli import pool2d, window_cells
 from poolcli.render import explain_steps, render_matrix
 
 DATA = Path(__file__).parent / "data"

@@ -1,0 +1,69 @@
+"""The pooling engine: pure numpy, imports nothing of the rest of the project, never prints, lets no numpy warning out.
+
+    reductions  the modes as data (importable without numpy)
+    windows     argument checks, window placement, output shapes (plain Python)
+    banded      the separable banded passes, and the threads they run on
+    adaptive    adaptive and global pooling
+    indices     max/min with the index of the chosen cell
+    pooling     pool2d, over all of these
+    conv        conv2d, with exact kernels
+
+Names load their module on first use, so that the command line can read the
+table of modes and the shape arithmetic before numpy is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "DEFAULT_SIZE",
+    "MODES",
+    "MODE_NAMES",
+    "REDUCTIONS",
+    "Reduction",
+    "conv2d",
+    "get_threads",
+    "output_shape",
+    "pool2d",
+    "reduction",
+    "set_threads",
+    "using_threads",
+    "window_cells",
+]
+
+_HOME = {
+    "pool2d": "pooling",
+    "conv2d": "conv",
+    "output_shape": "windows",
+    "window_cells": "windows",
+    "DEFAULT_SIZE": "windows",
+    "MODES": "reductions",
+    "MODE_NAMES": "reductions",
+    "REDUCTIONS": "reductions",
+    "Reduction": "reductions",
+    "reduction": "reductions",
+    "set_threads": "banded",
+    "get_threads": "banded",
+    "using_threads": "banded",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .banded import get_threads, set_threads, using_threads
+    from .conv import conv2d
+    from .pooling import pool2d
+    from .reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction
+    from .windows import DEFAULT_SIZE, output_shape, window_cells
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_HOME))

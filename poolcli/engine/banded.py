@@ -1,0 +1,381 @@
+"""The separable banded passes that pool every window, and the engine's threads.
+
+The work is done as separable passes: first along the rows (axis 0), then
+along the columns (axis 1), each pass a handful of in-place ``np.maximum`` /
+``np.add`` calls over strided slices, band of output rows by band so that a
+band and its intermediate stay in cache. Nothing loops over pixels or
+windows in Python; the loops run over the few offsets inside one window.
+Large inputs are split across threads (numpy releases the GIL).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from .reductions import Reduction
+from .windows import AxisPlan, pieces
+
+__all__ = ["get_threads", "set_threads", "using_threads"]
+
+Array = npt.NDArray[Any]
+
+#: Input bytes per band of rows: small enough that a band and its intermediate stay in cache.
+_BAND_BYTES = 1 << 19
+#: Inputs with at least this many elements are split across threads.
+_THREAD_MIN_ELEMENTS = 1 << 21
+#: Threads for one large input; None means the number of cores.
+_threads: int | None = None
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def set_threads(n: int | None) -> None:
+    """Set how many threads one large input is split across; None (the default) means one per core.
+
+    The setting holds for the whole process. Worker processes that already
+    run one per core (``poolcli batch``) set 1.
+
+    >>> set_threads(1); get_threads()
+    1
+    >>> set_threads(None)
+    """
+    global _threads
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"threads must be an int >= 1 or None (one per core), got {n!r}")
+    _threads = n
+
+
+def get_threads() -> int:
+    """Return how many threads one large input is split across: the number set, else the number of cores."""
+    return _threads or os.cpu_count() or 1
+
+
+@contextmanager
+def using_threads(n: int | None) -> Iterator[None]:
+    """Within the ``with`` block, split large inputs across ``n`` threads (see :func:`set_threads`)."""
+    saved = _threads
+    set_threads(n)
+    try:
+        yield
+    finally:
+        set_threads(saved)
+
+
+def band_rows(row_bytes: int) -> int:
+    """How many rows of ``row_bytes`` bytes one band takes."""
+    return max(1, _BAND_BYTES // row_bytes)
+
+
+def run_bands(band: Callable[[int, int], None], n_out: int, per_band: int, size: int) -> None:
+    """Call band(i0, i1) over the output rows, on several threads when the input is large."""
+    bands = [(i, min(i + per_band, n_out)) for i in range(0, n_out, per_band)]
+    threads = get_threads()
+    if threads > 1 and len(bands) > 1 and size >= _THREAD_MIN_ELEMENTS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # a new thread starts with numpy's default error handling: give it the caller's
+        state: Any = dict(np.geterr(), call=np.geterrcall())
+
+        def run(group: list[tuple[int, int]]) -> None:
+            with np.errstate(**state):
+                for b in group:
+                    band(*b)
+
+        groups = [bands[t::threads] for t in range(threads)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for f in [pool.submit(run, g) for g in groups if g]:
+                f.result()
+    else:
+        for b in bands:
+            band(*b)
+
+
+# --------------------------------------------------------------------------- types and guards
+
+
+def check_array(x: npt.ArrayLike) -> tuple[Array, bool]:
+    """The input as a native-order numeric array, bool viewed as uint8; and whether it was bool."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"input must be a bool, integer or float array, got dtype {a.dtype}")
+    if a.ndim not in (2, 3):
+        raise ValueError(f"input must be 2-D (H, W) or 3-D (H, W, C), got {a.ndim}-D with shape {a.shape}")
+    if 0 in a.shape:
+        raise ValueError(f"input is empty (shape {a.shape})")
+    if not a.dtype.isnative:
+        # ufuncs write only native order; the values are the same once swapped
+        a = a.astype(a.dtype.newbyteorder("="))
+    if a.dtype.kind == "b":
+        return a.view(np.uint8), True
+    return a, False
+
+
+def guarded(compute: Callable[[Array], Any], x: Array, cells: float, *, powers: bool = False) -> Any:
+    """compute(x), with no numpy warning; cells where a sum of finite values overflowed are computed again.
+
+    ``cells`` bounds a sum: no sum exceeds ``cells`` times the largest ``|x|``.
+    When a sum overflowed, ``x`` is scaled by ``2**-e`` with ``2**e`` above
+    that bound (exact, but for subnormals), computed again, and scaled back;
+    the cells that came out inf or NaN take the new value unless it is NaN.
+    So a result is inf only when its true value is beyond the type's range or
+    its window holds an infinity, and NaN only when the window holds NaN or
+    both infinities. Nothing costs more unless an overflow happened.
+
+    With ``powers`` (LP pooling, whose result scales with its input) it is a
+    power that overflows: ``x`` is then scaled so that its largest finite
+    ``|x|`` is below 1, in a float type (float64 for integers, at least
+    float32), before it is computed again.
+    """
+    overflowed = []
+    with np.errstate(all="ignore", over="call", call=lambda *_: overflowed.append(True)):
+        out = compute(x)
+    if not overflowed:
+        return out
+    if powers:
+        work = x.astype(np.promote_types(x.dtype, np.float32) if x.dtype.kind == "f" else np.float64)
+        finite = np.abs(work[np.isfinite(work)])
+        e = math.frexp(float(finite.max()))[1] if finite.size else 0
+        with np.errstate(all="ignore"):
+            back = np.ldexp(compute(np.ldexp(work, -e)), e)
+    elif x.dtype.kind != "f" or not math.isfinite(cells):
+        return out
+    else:
+        scale = 2.0 ** (math.frexp(cells)[1] + 1)
+        with np.errstate(all="ignore"):
+            back = compute(x * x.dtype.type(1 / scale))
+            back *= scale
+    fix = ~np.isfinite(out) & ~np.isnan(back)
+    out[fix] = back[fix]
+    return out
+
+
+def sum_dtype(dtype: np.dtype[Any], cells: int) -> np.dtype[Any]:
+    """An accumulator that holds a sum of ``cells`` values exactly (integers) or well (floats)."""
+    if dtype.kind == "f":
+        return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
+    info = np.iinfo(dtype)
+    for cand in (np.int16, np.int32, np.int64) if info.min < 0 else (np.uint16, np.uint32, np.uint64):
+        ci = np.iinfo(cand)
+        if np.dtype(cand).itemsize >= dtype.itemsize and info.max * cells <= ci.max and info.min * cells >= ci.min:
+            return np.dtype(cand)
+    return np.dtype(np.float64)
+
+
+def result_float(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """avg and sum keep a float input's type; integer input gives float64."""
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def result_dtype(dtype: np.dtype[Any], rec: Reduction) -> np.dtype[Any]:
+    """The type ``rec`` gives for input of ``dtype``: its own when the value is one of the cells, else a float."""
+    return dtype if rec.accumulate == "input" else result_float(dtype)
+
+
+def accumulator(dtype: np.dtype[Any], rec: Reduction, cells: int) -> np.dtype[Any]:
+    """The type ``rec`` folds a window of ``cells`` cells in (powers are floats: they are taken as such)."""
+    if rec.accumulate == "input":
+        return dtype
+    return sum_dtype(result_float(dtype) if rec.prepare else dtype, cells)
+
+
+def count_dtype(acc: np.dtype[Any], result: np.dtype[Any]) -> np.dtype[Any]:
+    """The divisor's type: the result's when sums accumulate in it, else float64.
+
+    (A float16 sum of 4 x 60000 would overflow.)
+    """
+    return np.dtype(result) if np.dtype(acc) == np.dtype(result) else np.dtype(np.float64)
+
+
+def neutral(dtype: np.dtype[Any], rec: Reduction) -> int | float:
+    """The value a padded cell holds so that it never wins (max/min) or adds nothing (sums)."""
+    if rec.pad == "zero":
+        return 0
+    if dtype.kind == "f":
+        return -math.inf if rec.pad == "lowest" else math.inf
+    info = np.iinfo(dtype)
+    return int(info.min) if rec.pad == "lowest" else int(info.max)
+
+
+def ufunc_of(rec: Reduction) -> np.ufunc:
+    ufunc: np.ufunc = getattr(np, rec.ufunc)
+    return ufunc
+
+
+def cells_in(plan: AxisPlan, lo: int, hi: int) -> Array:
+    """For each window, how many of its cells lie in [lo, hi), as float64; O(windows), whatever the window size."""
+    k, s, d, before = plan.k, plan.s, plan.d, plan.before
+    fits = plan.out * s + before + abs(lo) + abs(hi) + d < 1 << 62
+    starts = np.arange(plan.out, dtype=np.int64 if fits else object) * s - before
+    first = np.clip(-((starts - lo) // d), 0, k)  # ceil((lo - start) / d): the first cell at or after lo
+    stop = np.clip(-((starts - hi) // d), 0, k)
+    counted: Array = (stop - first).astype(np.float64)
+    return counted
+
+
+def pad_axis(x: Array, axis: int, before: int, after: int, value: int | float) -> Array:
+    if before == 0 and after == 0:
+        return x
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (before, after)
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def take(x: Array, axis: int, start: int, stop: int, step: int) -> Array:
+    index: list[slice] = [slice(None)] * x.ndim
+    index[axis] = slice(start, stop, step)
+    return x[tuple(index)]
+
+
+# --------------------------------------------------------------------------- passes
+
+
+def _window_reduce(
+    xp: Array, axis: int, o: int, k: int, s: int, d: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Array | None = None
+) -> Array:
+    """Reduce ``o`` windows along ``axis`` of an already padded array: window i covers ``xp[i*s + j*d]``, j < k.
+
+    Strided slices and in-place ufuncs; for stride 1 and wide windows the
+    window is built by doubling (2, 4, 8 ... cells), so a 7-wide max takes 3
+    passes instead of 6.
+    """
+    span = (o - 1) * s + 1
+
+    def sl(off: int) -> Array:
+        return take(xp, axis, off, off + span, s)
+
+    if k == 1:
+        if out is None:
+            return np.array(sl(0), dtype=acc, copy=True)
+        np.copyto(out, sl(0), casting="unsafe")
+        return out
+    if s == 1 and d == 1 and k >= 5:
+        return _doubling(xp, axis, o, k, ufunc, acc, out)
+    result: Array = ufunc(sl(0), sl(d), dtype=acc, out=out)
+    for j in range(2, k):
+        ufunc(result, sl(j * d), out=result)
+    return result
+
+
+def _doubling(
+    xp: Array, axis: int, o: int, k: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Array | None = None
+) -> Array:
+    """Stride-1 windows of k cells from runs of 1, 2, 4 ... cells (a sparse table)."""
+    levels = {1: xp}
+    m = 1
+    # r_2m[t] = r_m[t] (op) r_m[t + m], as long as needed for windows of k cells
+    while 2 * m <= k:
+        prev = levels[m]
+        length = o + k - 2 * m  # positions needed at this level
+        levels[2 * m] = ufunc(take(prev, axis, 0, length, 1), take(prev, axis, m, m + length, 1), dtype=acc)
+        m *= 2
+    if ufunc is not np.add:
+        # max/min are idempotent: two overlapping runs of m cells cover the window
+        top = levels[m]
+        pick: Array = ufunc(take(top, axis, 0, o, 1), take(top, axis, k - m, k - m + o, 1), dtype=acc, out=out)
+        return pick
+    # a sum takes the binary digits of k, each run once, the largest (m) first
+    result = np.array(take(levels[m], axis, 0, o, 1), dtype=acc, copy=True) if out is None else out
+    if out is not None:
+        np.copyto(result, take(levels[m], axis, 0, o, 1), casting="unsafe")
+    offset = m
+    for size in sorted(levels, reverse=True)[1:]:
+        if k - offset >= size:
+            np.add(result, take(levels[size], axis, offset, offset + o, 1), out=result, casting="unsafe")
+            offset += size
+    return result
+
+
+def pool_windows(
+    x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction, out_dtype: np.dtype[Any], p: float | None = None
+) -> Array:
+    """``rec`` over every window, piece by piece (one piece per axis unless the arguments are extreme).
+
+    ``p`` is the LP norm type, for a record that prepares powers and finishes with a root.
+    """
+    out = np.empty((ph.out, pw.out) + x.shape[2:], dtype=out_dtype)
+    counts: tuple[Array, Array] | None = None
+    if rec.finish is not None:
+        counts = cells_in(ph, ph.count_lo, ph.count_hi), cells_in(pw, pw.count_lo, pw.count_hi)
+        if rec.finish == "root" and (counts[0] == ph.k).all() and (counts[1] == pw.k).all():
+            counts = None  # every window lies inside the input: the sum of its powers is the sum
+    for rp in pieces(ph):
+        for cp in pieces(pw):
+            rows = slice(rp.first, rp.first + rp.plan.out)
+            cols = slice(cp.first, cp.first + cp.plan.out)
+            block = x[rp.offset : rp.offset + rp.plan.n, cp.offset : cp.offset + cp.plan.n]
+            part = None if counts is None else (counts[0][rows], counts[1][cols])
+            _pool_banded(block, rp.plan, cp.plan, rec, out[rows, cols], part, p, ph.k * pw.k)
+    return out
+
+
+def _pool_banded(
+    x: Array,
+    ph: AxisPlan,
+    pw: AxisPlan,
+    rec: Reduction,
+    out: Array,
+    counts: tuple[Array, Array] | None,
+    p: float | None,
+    window: int,
+) -> None:
+    """``rec`` into ``out`` over bands of output rows: rows pass then columns pass, each band in cache.
+
+    ``counts`` holds each window's counted cells along each axis, for a
+    record that divides by them (avg) or, for LP, where a ``ceil_mode``
+    window reaches past the input: PyTorch's lp_pool2d is avg_pool2d of the
+    powers times the ``window`` cells, so such a sum is scaled by
+    ``window / counted``.
+    """
+    ufunc = ufunc_of(rec)
+    acc = accumulator(x.dtype, rec, ph.k * pw.k)
+    fill = neutral(x.dtype, rec)
+    h = x.shape[0]
+    e_h = ph.d * (ph.k - 1) + 1
+    # size bands by the widest array a band holds (the input, the sums, or a float64 output)
+    widest = max(x.dtype.itemsize, acc.itemsize, out.dtype.itemsize)
+    per_band = band_rows(max(1, (x.size // h) * widest) * max(ph.s, 1))
+    if counts is not None:
+        cdt = count_dtype(acc, out.dtype)
+        count_h = counts[0].astype(cdt)
+        count_w = counts[1].astype(cdt)[:, None] if x.ndim == 3 else counts[1].astype(cdt)
+
+    def band(i0: int, i1: int) -> None:
+        r0 = i0 * ph.s - ph.before
+        r1 = (i1 - 1) * ph.s + e_h - ph.before
+        part = x[max(r0, 0) : min(r1, h)]
+        if rec.prepare == "power":
+            assert p is not None
+            # p = 2 as PyTorch computes it: square, and sqrt for the root (also the fastest)
+            part = np.square(part, dtype=acc) if p == 2 else np.power(part, p, dtype=acc)
+        if r0 < 0 or r1 > h:
+            part = pad_axis(part, 0, max(-r0, 0), max(r1 - h, 0), fill)
+        rows = _window_reduce(part, 0, i1 - i0, ph.k, ph.s, ph.d, ufunc, acc)
+        rows = pad_axis(rows, 1, pw.before, pw.after, fill)
+        target = out[i0:i1]
+        total = _window_reduce(rows, 1, pw.out, pw.k, pw.s, pw.d, ufunc, acc, out=target if acc == out.dtype else None)
+        counted = None if counts is None else count_h[i0:i1].reshape((-1,) + (1,) * (x.ndim - 1)) * count_w
+        if rec.finish == "divide":
+            assert counted is not None
+            # integer sums are divided as float64 into the output; float16's float32 sums before they are narrowed
+            np.divide(total, counted, out=target, casting="unsafe")
+        elif rec.finish == "root":
+            assert p is not None
+            if counted is not None:
+                total = np.multiply(total, window / counted, out=total if total.dtype == counted.dtype else None)
+            if p == 2:
+                np.sqrt(total, out=target, casting="unsafe")
+            else:
+                np.power(total, 1 / p, out=target, casting="unsafe")
+        elif total is not target:
+            with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf, as numpy's own sum would be
+                np.copyto(target, total, casting="unsafe")
+
+    run_bands(band, ph.out, per_band, x.size)
