@@ -24,7 +24,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 from . import io
 from .engine import set_threads
-from .pipeline import PoolSpec, apply_filter, apply_pool, encode, prepare, value_type
+from .pipeline import Note, PoolSpec, run
 
 __all__ = ["Task", "Outcome", "BatchStats", "walk", "plan_tasks", "process_file", "run_batch", "image_extensions"]
 
@@ -57,7 +57,7 @@ class Outcome:
     ms: float = 0.0
     bytes_in: int = 0
     bytes_out: int = 0
-    notes: List[str] = field(default_factory=list)
+    notes: List[Note] = field(default_factory=list)
 
     def report_line(self) -> str:
         return json.dumps(
@@ -196,7 +196,7 @@ def plan_tasks(
 
 
 def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: Optional[int] = None) -> Outcome:
-    """Load, filter, pool and write one file; never raises for a bad file.
+    """Pool one file with :func:`poolcli.pipeline.run`; never raises for a bad file.
 
     ``threads``, when given, is set as the engine's threads in the process that runs the file (a Dask worker).
     """
@@ -210,16 +210,9 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: Optio
         if skip_existing and os.path.exists(task.dst) and os.path.getmtime(task.dst) >= os.path.getmtime(task.src):
             out.status = "skipped"
             return out
-        out.bytes_in = os.path.getsize(task.src)
-        loaded = io.read_input(task.src, max_pixels=spec.max_pixels)
-        arr, notes = prepare(loaded, spec)
-        out.notes.extend(loaded.notes + notes)
-        result = apply_pool(apply_filter(arr, spec), spec)
-        fmt = os.path.splitext(task.dst)[1].lstrip(".")
-        writer, notes = encode(result, fmt, spec, source_dtype=value_type(loaded), name=task.dst)
-        out.notes.extend(notes)
-        os.makedirs(os.path.dirname(task.dst) or ".", exist_ok=True)
-        out.bytes_out = io.write_output(task.dst, writer)
+        out.bytes_in = os.path.getsize(task.src)  # before reading: a file that fails counts too
+        result = run(task.src, task.dst, spec, fmt=os.path.splitext(task.dst)[1].lstrip("."), make_folders=True)
+        out.notes, out.bytes_out = result.notes, result.bytes_out
     except (ValueError, OSError, MemoryError) as exc:
         out.status = "failed"
         out.error = _reason(exc, task.src)

@@ -7,6 +7,7 @@ closed pipe ends quietly. ``--debug`` shows the full traceback instead.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -19,6 +20,7 @@ from click.core import ParameterSource
 from . import __version__, formats
 from .engine.reductions import MODE_NAMES, REDUCTIONS, Reduction, reduction
 from .engine.windows import DEFAULT_SIZE
+from .specs import OptionError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import PoolSpec
@@ -175,6 +177,8 @@ class Command(click.Command):
         except BrokenPipeError:
             _quiet_broken_pipe()
             ctx.exit(0)
+        except OptionError as exc:
+            raise click.UsageError(str(exc), ctx) from None
         except (ValueError, OSError, MemoryError) as exc:
             if ctx.params.get("debug"):
                 raise
@@ -378,9 +382,9 @@ def _both(value):
 
 def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
     """Build the PoolSpec from parsed options, refusing options that contradict each other or would do nothing."""
-    from .pipeline import PoolSpec
+    from .specs import FilterSpec, OutputSpec, PoolSpec, WindowSpec
 
-    rec = reduction(params.get("mode", "max"))
+    rec = reduction(params["mode"])
     _check_mode_options(ctx, params, rec)
     _check_windows(ctx, params, rec)
     conv = params.get("conv")
@@ -393,29 +397,19 @@ def make_spec(ctx: click.Context, params: dict) -> "PoolSpec":
         raise click.UsageError("--conv-padding applies to a filter; add -c FILTER, or drop --conv-padding")
     if params.get("gray") and params.get("channel") is not None:
         raise click.UsageError("--gray and --channel both choose the channel; give one")
-    return PoolSpec(
-        size=params.get("size", DEFAULT_SIZE),
-        stride=params.get("stride"),
-        padding=params.get("padding", "valid"),
-        mode=rec.name,
-        norm_type=params.get("norm_type"),
-        dilation=params.get("dilation", 1),
-        ceil_mode=params.get("ceil_mode", False),
-        count_pad=params.get("count_pad"),
-        output_size=params.get("output_size"),
-        kernel=load_kernel(conv) if conv is not None else None,
-        conv_padding=params.get("conv_padding", "valid"),
-        relu=params.get("relu", False),
-        gray=params.get("gray", False),
-        channel=params.get("channel"),
-        precision=params.get("precision"),
-        delimiter=params.get("delimiter"),
-        rescale=params.get("rescale", "auto"),
-        compress_level=params.get("compress_level", 1),
-        quality=params.get("quality"),
-        layout=params.get("layout"),
-        max_pixels=params.get("max_pixels", formats.DEFAULT_MAX_PIXELS),
+    parts = dict(
+        window=_record(WindowSpec, params),
+        filter=_record(FilterSpec, dict(params, kernel=load_kernel(conv) if conv is not None else None), padding="conv_padding"),
+        output=_record(OutputSpec, params),
     )
+    return _record(PoolSpec, {**params, **parts})
+
+
+def _record(cls, params: dict, **options):
+    """A spec record from the options that set its fields (each named as its field, unless ``options`` renames
+    it); a field whose option the command does not take keeps the record's default."""
+    names = {f.name: options.get(f.name, f.name) for f in dataclasses.fields(cls)}
+    return cls(**{name: params[option] for name, option in names.items() if option in params})
 
 
 def _check_mode_options(ctx: click.Context, params: dict, rec: Reduction) -> None:
@@ -441,15 +435,15 @@ def _check_windows(ctx: click.Context, params: dict, rec: Reduction) -> None:
         if window:
             raise click.UsageError(f"--output-size sets the windows itself; drop {', '.join(window)}")
         oh, ow = (1, 1) if output_size == "global" else _both(output_size)
-        max_pixels = params.get("max_pixels", formats.DEFAULT_MAX_PIXELS)
+        max_pixels = params["max_pixels"]
         if oh * ow > max_pixels:
             raise click.UsageError(
                 f"--output-size {oh}x{ow} is {oh * ow:,} pixels, more than --max-pixels {max_pixels:,}; "
                 f"raise --max-pixels if this is meant"
             )
         return
-    padding = params.get("padding", "valid")
-    size = _both(params.get("size", DEFAULT_SIZE))
+    padding = params["padding"]
+    size = _both(params["size"])
     if given(ctx, "count_pad"):
         flag = "--count-pad" if params["count_pad"] else "--no-count-pad"
         if "count_pad" not in rec.window_args:
@@ -461,10 +455,10 @@ def _check_windows(ctx: click.Context, params: dict, rec: Reduction) -> None:
     if given(ctx, "ceil_mode"):
         if padding == "same":
             raise click.UsageError("--ceil-mode does nothing with -p same, whose output is already ceil(n/s); drop one")
-        stride = _both(params.get("stride") or params.get("size", DEFAULT_SIZE))
+        stride = _both(params["stride"] or params["size"])
         if stride == (1, 1):
             raise click.UsageError("--ceil-mode does nothing with stride 1: every window already fits; drop it")
-    dilation = _both(params.get("dilation", 1))
+    dilation = _both(params["dilation"])
     if dilation != (1, 1) and all(d == 1 or k == 1 for d, k in zip(dilation, size)):
         raise click.UsageError(
             f"-d {_shown(dilation)} does nothing with -k {_shown(size)}: dilation spaces the cells of a window, "
@@ -495,20 +489,13 @@ def check_output_options(ctx: click.Context, written) -> None:
 
 
 def load_kernel(text: str):
-    """A filter name, else the path of a text matrix, else an inline kernel."""
-    from .filters import FILTER_ALIASES, FILTERS, _normalise_name, parse_filter
+    """The kernel -c names; weights that cannot be read are a usage error of -c."""
+    from .filters import FilterError
+    from .pipeline import load_filter
 
-    name = _normalise_name(text)
-    if name in FILTERS or name in FILTER_ALIASES:
-        return parse_filter(text)
-    if os.path.isfile(text):
-        loaded = io.read_input(text)
-        if loaded.array.ndim != 2:
-            raise io.InputError(f"{text}: a filter must be a 2-D matrix, got shape {loaded.array.shape}")
-        return loaded.array.astype(float)
     try:
-        return parse_filter(text)
-    except ValueError as exc:
+        return load_filter(text)
+    except FilterError as exc:
         raise click.BadParameter(str(exc), param_hint="'-c' / '--conv'") from None
 
 
@@ -595,80 +582,33 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
     -o (format from the extension, or --to), else to stdout as CSV; on a
     terminal it is shown as a table.
     """
+    from .pipeline import plan_outputs, run
+
     spec = make_spec(ctx, params)
     source = resolve_input(input_path)
-    if indices_path is not None and not reduction(spec.mode).indices:
-        raise click.UsageError(f"--indices applies to --mode {_modes_with(lambda r: r.indices)}, not {spec.mode}")
-    if source != "-" and output != "-" and io.same_file(source, output):
-        raise click.UsageError(f"output {output} is the input; choose another path")
-    if indices_path is not None and indices_path != "-" and source != "-" and io.same_file(source, indices_path):
-        raise click.UsageError(f"--indices {indices_path} is the input; choose another path")
-    for path in (output, indices_path):
-        if path not in (None, "-"):
-            io.check_destination(path)  # before any input is read or any file written
-    table_on_terminal = output == "-" and to is None and sys.stdout.isatty()
-    fmt = None if table_on_terminal else _format(output, to)
-    if output == "-" and fmt is not None and fmt not in io.TEXT_FORMATS and sys.stdout.isatty():
-        raise click.UsageError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
-    idx_fmt = None
-    if indices_path is not None:
-        idx_fmt = io.format_for_path(indices_path) if indices_path != "-" else "csv"
-        if idx_fmt not in tuple(io.TEXT_FORMATS) + ("npy",):
-            raise click.UsageError(f"--indices {indices_path}: indices are written as .csv, .tsv, .txt or .npy")
-        if indices_path != "-" and output != "-" and io.same_file(indices_path, output):
-            raise click.UsageError(f"--indices {indices_path} and -o {output} are the same file; give two paths")
-        if indices_path == "-" and output == "-":
-            raise click.UsageError("--indices - and the result cannot both go to stdout; give -o or an --indices file")
-    check_output_options(ctx, {"table" if table_on_terminal else fmt} | ({idx_fmt} if idx_fmt else set()))
-    if given(ctx, "color") and not show and not table_on_terminal and (output != "-" or to is not None):
+    plan = plan_outputs(source, output, spec, to=to, indices=indices_path, terminal=sys.stdout.isatty())
+    check_output_options(ctx, plan.formats)
+    if given(ctx, "color") and not show and plan.destination is not None and (output != "-" or to is not None):
         raise click.UsageError("--color/--no-color applies to --show and to the table shown on a terminal; drop it")
 
-    from .pipeline import apply_filter, apply_pool, encode, prepare, value_type
-
-    loaded = io.read_input(source, max_pixels=spec.max_pixels)
-    arr, layout_notes = prepare(loaded, spec)
-    for n in loaded.notes + layout_notes:
-        note(quiet, n)
-    filtered = apply_filter(arr, spec)
-    if indices_path is not None:
-        result, indices = apply_pool(filtered, spec, indices=True)
-    else:
-        result, indices = apply_pool(filtered, spec), None
-
-    if show:
+    def show_matrices(pooled, values):
         from .render import render_matrix
 
         console = stderr_console(color)
-        console.print(render_matrix(filtered, title="input" + (" (filtered)" if spec.kernel is not None else ""), width=console.width, color=colour_on(console)))
-        console.print(render_matrix(result, title="output", width=console.width, color=colour_on(console)))
+        title = "input" + (" (filtered)" if spec.filter.kernel is not None else "")
+        console.print(render_matrix(pooled, title=title, width=console.width, color=colour_on(console)))
+        console.print(render_matrix(values, title="output", width=console.width, color=colour_on(console)))
 
-    out_name = "<stdout>" if output == "-" else output
-    writers = []
-    if not table_on_terminal:
-        writer, notes = encode(result, fmt, spec, source_dtype=value_type(loaded), name=out_name)
-        writers.append((output, writer))
-    if indices is not None:
-        writers.append((indices_path, encode(indices, idx_fmt, spec, source_dtype=indices.dtype, name=indices_path)[0]))
-    # every check has passed before the first byte is written; each file then appears whole or not at all
-    if table_on_terminal:
+    result = run(
+        source, plan.destination, spec, fmt=plan.fmt, indices=plan.indices, indices_fmt=plan.indices_fmt,
+        on_note=lambda n: note(quiet, n), on_pooled=show_matrices if show else None,
+    )
+    if plan.destination is None:
         from .render import render_matrix
 
         console = stdout_console(color)
-        console.print(render_matrix(result, title="result", precision=spec.precision, width=console.width, color=colour_on(console)))
-    else:
-        for n in notes:
-            note(quiet, n)
-    for path, writer in writers:
-        io.write_output(path, writer)
-
-
-def _format(output: str, to: Optional[str]) -> str:
-    from .pipeline import resolve_format
-
-    try:
-        return resolve_format(output, to)
-    except io.OutputError as exc:
-        raise click.UsageError(str(exc)) from None
+        table = render_matrix(result.values, title="result", precision=spec.output.precision, width=console.width, color=colour_on(console))
+        console.print(table)
 
 
 @main.command(context_settings=CONTEXT)
@@ -787,20 +727,20 @@ def explain(ctx, input_path, region, channel, layout, precision, step, color, ma
             f"pick a part with --region, e.g. --region 0:8,0:8"
         )
     check_result_size(arr.shape, spec, loaded.name)
-    indices = reduction(spec.mode).indices
-    out, idx = apply_pool(arr, spec, indices=True) if indices else (apply_pool(arr, spec), None)
-    rows, cols = window_cells(arr.shape, **spec.pool_kwargs_for_cells())
+    window = spec.window
+    out, idx = apply_pool(arr, window, indices=True) if reduction(window.mode).indices else (apply_pool(arr, window), None)
+    rows, cols = window_cells(arr.shape, **window.cell_kwargs())
     console = stdout_console(color)
     colour = colour_on(console)
     interactive = step and sys.stdin.isatty() and sys.stdout.isatty()
-    for n, view in enumerate(explain_steps(arr, out, rows, cols, spec.mode, norm_type=spec.norm_type, precision=precision, color=colour, origin=origin)):
+    for n, view in enumerate(explain_steps(arr, out, rows, cols, window.mode, norm_type=window.norm_type, precision=precision, color=colour, origin=origin)):
         if n and interactive:
             click.echo("press a key for the next window, q to stop", err=True)
             if click.getchar() in ("q", "Q", "\x03"):
                 return
         console.print(view)
     if idx is not None:
-        console.print(render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {spec.mode}, marked"))
+        console.print(render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {window.mode}, marked"))
 
 
 @main.command(context_settings=CONTEXT)
@@ -959,8 +899,8 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
             console.print(f"poolcli: {o.input}: {o.error}", highlight=False, markup=False, soft_wrap=True)
         elif not quiet:
             for n in o.notes:
-                # the lossy-format note would repeat for every file: it is said once
-                key = n.split(": ", 1)[-1] if "write .png for exact values" in n else n
+                # what the output format does is the same for every file: it is said once
+                key = n.text if n.kind == "format" else n
                 if key not in said:
                     said.add(key)
                     console.print(f"poolcli: {n}", highlight=False, markup=False, soft_wrap=True)

@@ -1,7 +1,9 @@
-"""The load -> channels -> filter -> pool -> encode path that `pool` and `batch` share.
+"""One run: load -> channels -> filter -> pool -> encode -> write, for `pool`, batch's workers and Dask alike.
 
-A :class:`PoolSpec` holds every choice made on the command line; the functions
-here apply it. No click, no printing: notes for the user are returned.
+:func:`run` does it all and returns a :class:`Result`; :func:`plan_outputs`
+checks where the outputs go before anything is read. A :class:`PoolSpec`
+holds every choice made on the command line. No click, no printing: notes for
+the user are returned as :class:`Note` records.
 """
 
 from __future__ import annotations
@@ -9,63 +11,205 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import IO, Callable, List, Optional, Tuple, Union
+from typing import IO, Callable, List, Optional, Tuple
 
 import numpy as np
 
 from . import io
-from .engine import DEFAULT_SIZE, conv2d, output_shape, pool2d, reduction
+from .engine import REDUCTIONS, conv2d, output_shape, pool2d, reduction
+from .filters import is_filter_name, parse_filter
+from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec
+
+__all__ = [
+    "FilterSpec", "Note", "OptionError", "OutputPlan", "OutputSpec", "PoolSpec", "Result", "WindowSpec",
+    "load_filter", "plan_outputs", "run",
+]
 
 
 @dataclass(frozen=True)
-class PoolSpec:
-    """Everything that decides what one input becomes."""
+class Note:
+    """Something the user should know about a run: a value changed, a guess made.
 
-    size: Union[int, Tuple[int, int]] = DEFAULT_SIZE
-    stride: Optional[Union[int, Tuple[int, int]]] = None
-    padding: Union[str, int, Tuple[int, int]] = "valid"
-    mode: str = "max"
-    dilation: Union[int, Tuple[int, int]] = 1
-    ceil_mode: bool = False
-    count_pad: Optional[bool] = None
-    output_size: Optional[Union[str, int, Tuple[int, int]]] = None
-    norm_type: Optional[float] = None  # lp's p
-    kernel: Optional[np.ndarray] = None
-    conv_padding: str = "valid"
-    relu: bool = False
-    gray: bool = False
-    channel: Optional[int] = None
-    precision: Optional[int] = None
-    delimiter: Optional[str] = None
-    rescale: str = "auto"
-    compress_level: int = 1
-    quality: Optional[int] = None  # JPEG (default 95) and WebP (default lossless) output
-    layout: Optional[str] = None  # "hwc" (channels last) or "chw"; None: hwc, with a note when an NPY array looks channels-first
-    max_pixels: int = io.DEFAULT_MAX_PIXELS
+    ``kind`` says what it is about, so that callers can de-duplicate without reading the text:
+    "input" (how the input was read), "layout" (how its axes were taken), "precision" (values rounded on
+    the way), "values" (values changed to fit the output), "format" (what the output format does to any
+    values: the same for every file of a batch).
+    """
 
-    def pool_kwargs_for_cells(self) -> dict:
-        """The window arguments of :func:`poolcli.window_cells`."""
-        kwargs = self.pool_kwargs()
-        kwargs.pop("mode")
-        kwargs.pop("norm_type")
-        return kwargs
+    where: str  # the file or stream it is about: a path, "<stdin>", "<stdout>"
+    text: str
+    kind: str
 
-    def pool_kwargs(self) -> dict:
-        if self.output_size is not None:
-            return dict(mode=self.mode, norm_type=self.norm_type, output_size=self.output_size)
-        return dict(
-            size=self.size,
-            stride=self.stride,
-            padding=self.padding,
-            mode=self.mode,
-            norm_type=self.norm_type,
-            dilation=self.dilation,
-            ceil_mode=self.ceil_mode,
-            count_pad=self.count_pad,
-        )
+    def __str__(self) -> str:
+        return f"{self.where}: {self.text}" if self.where else self.text
+
+    @classmethod
+    def about(cls, where: str, line: str, kind: str) -> Note:
+        """The note ``line`` says about ``where`` (a line such as ``"a.png: text"``, as the readers give them)."""
+        prefix = where + ": "
+        return cls(where, line[len(prefix):], kind) if line.startswith(prefix) else cls("", line, kind)
 
 
-def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[str]]:
+@dataclass
+class Result:
+    """What a run made: the values (and indices), the notes, and the bytes read and written."""
+
+    values: np.ndarray
+    indices: Optional[np.ndarray]
+    notes: List[Note]
+    bytes_in: Optional[int]  # the input file's size; None for standard input
+    bytes_out: int  # every byte written: the output and the indices
+
+
+def run(
+    source: str,
+    destination: Optional[str],
+    spec: PoolSpec,
+    *,
+    fmt: Optional[str] = None,
+    indices: Optional[str] = None,
+    indices_fmt: Optional[str] = None,
+    make_folders: bool = False,
+    on_note: Optional[Callable[[Note], None]] = None,
+    on_pooled: Optional[Callable[[np.ndarray, np.ndarray], None]] = None,
+) -> Result:
+    """Pool ``source`` (a path or ``-``) as ``spec`` says and write the result to ``destination``.
+
+    ``destination`` is a path, ``-`` (stdout), or None to write nothing (the
+    values are returned, say to be shown). ``fmt`` is the output format
+    (default: the destination's extension; CSV on stdout); ``indices`` a path
+    (or ``-``) for the chosen cells' flat indices, in ``indices_fmt`` (default:
+    from its extension). ``make_folders`` creates the destination's folder.
+    ``on_note`` is called with each note as it arises (also returned);
+    ``on_pooled`` with the array pooled (after the filter) and the result,
+    before anything is encoded.
+
+    Every check has passed before the first byte is written; each file
+    then appears whole or not at all. Raises :class:`io.InputError`,
+    :class:`io.OutputError` (ValueErrors) or OSError.
+    """
+    notes: List[Note] = []
+
+    def say(new: List[Note]) -> None:
+        notes.extend(new)
+        for n in new if on_note else ():
+            on_note(n)
+
+    loaded = io.read_input(source, max_pixels=spec.max_pixels)
+    bytes_in = None if source == "-" else os.path.getsize(source)
+    arr, prepared = prepare(loaded, spec)
+    say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)
+    pooled = apply_filter(arr, spec.filter)
+    values, idx = apply_pool(pooled, spec.window, indices=True) if indices else (apply_pool(pooled, spec.window), None)
+    if on_pooled is not None:
+        on_pooled(pooled, values)
+    writes, encoded = [], []
+    if destination is not None:
+        name = "<stdout>" if destination == "-" else destination
+        write, encoded = encode(values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name)
+        writes.append((destination, write))
+    if idx is not None:
+        fmt = indices_fmt or (io.format_for_path(indices) if indices != "-" else None) or "csv"
+        writes.append((indices, encode(idx, fmt, spec, source_dtype=idx.dtype, name=indices)[0]))
+    say(encoded)
+    bytes_out = 0
+    for path, write in writes:
+        if make_folders and path != "-":
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        bytes_out += io.write_output(path, write)
+    return Result(values, idx, notes, bytes_in, bytes_out)
+
+
+# --------------------------------------------------------------------------- before anything is read
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """Where a run writes, checked: the result's destination and format, and the indices'."""
+
+    destination: Optional[str]  # a path or "-"; None: nothing is written (the result is shown as a table)
+    fmt: Optional[str]
+    indices: Optional[str]
+    indices_fmt: Optional[str]
+
+    @property
+    def formats(self) -> set:
+        """The formats written ("table" for the result shown on a terminal)."""
+        return {"table" if self.destination is None else self.fmt} | ({self.indices_fmt} if self.indices else set())
+
+
+#: The formats that hold indices (int64) exactly.
+INDEX_FORMATS = tuple(io.TEXT_FORMATS) + ("npy",)
+
+
+def plan_outputs(
+    source: str,
+    output: str,
+    spec: PoolSpec,
+    *,
+    to: Optional[str] = None,
+    indices: Optional[str] = None,
+    terminal: bool = False,
+) -> OutputPlan:
+    """Check where the outputs go, before any input is read or any file written.
+
+    ``output`` is a path or ``-`` (stdout, a terminal when ``terminal``: with
+    no ``to`` the result is then shown, not written); ``indices`` the path
+    for the indices, if asked. Raises :class:`OptionError` for paths and
+    options that contradict each other (an output that is the input, a
+    binary format for a terminal ...) and :class:`io.OutputError` for a
+    destination that cannot be written (a missing folder ...).
+    """
+    rec = reduction(spec.window.mode)
+    if indices is not None and not rec.indices:
+        modes = " or ".join(r.name for r in REDUCTIONS.values() if r.indices)
+        raise OptionError(f"--indices applies to --mode {modes}, not {rec.name}")
+    if io.same_file(source, output):
+        raise OptionError(f"output {output} is the input; choose another path")
+    if indices is not None and io.same_file(source, indices):
+        raise OptionError(f"--indices {indices} is the input; choose another path")
+    for path in (output, indices):
+        if path not in (None, "-"):
+            io.check_destination(path)
+    table = output == "-" and to is None and terminal
+    fmt = None
+    if not table:
+        try:
+            fmt = resolve_format(output, to)
+        except io.OutputError as exc:
+            raise OptionError(str(exc)) from None
+        if output == "-" and fmt not in io.TEXT_FORMATS and terminal:
+            raise OptionError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
+    indices_fmt = None
+    if indices is not None:
+        indices_fmt = io.format_for_path(indices) if indices != "-" else "csv"
+        if indices_fmt not in INDEX_FORMATS:
+            raise OptionError(f"--indices {indices}: indices are written as .csv, .tsv, .txt or .npy")
+        if io.same_file(indices, output):
+            raise OptionError(f"--indices {indices} and -o {output} are the same file; give two paths")
+        if indices == "-" and output == "-":
+            raise OptionError("--indices - and the result cannot both go to stdout; give -o or an --indices file")
+    return OutputPlan(None if table else output, fmt, indices, indices_fmt)
+
+
+def load_filter(text: str) -> np.ndarray:
+    """The kernel ``text`` names: a filter's name, else a text matrix file, else inline weights ("1,2;3,4").
+
+    Raises :class:`poolcli.filters.FilterError` for weights that cannot be read, :class:`io.InputError`
+    for a file that holds no 2-D matrix.
+    """
+    if not is_filter_name(text) and os.path.isfile(text):
+        loaded = io.read_input(text)
+        if loaded.array.ndim != 2:
+            raise io.InputError(f"{text}: a filter must be a 2-D matrix, got shape {loaded.array.shape}")
+        return loaded.array.astype(float)
+    return parse_filter(text)
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[Note]]:
     """Return the array to filter and pool, as (H, W[, C]), and notes; refuse a result larger than ``max_pixels``.
 
     Everything that depends only on shapes is checked here, before any
@@ -78,18 +222,19 @@ def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[str]]:
     return arr, notes + ([note] if note else [])
 
 
-def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Optional[str]:
+def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Optional[Note]:
     """Say so when 64-bit integers beyond 2**53 go through float64 (a filter, a sum or an average): they are rounded."""
-    if arr.dtype not in (np.int64, np.uint64) or (spec.kernel is None and reduction(spec.mode).accumulate == "input"):
+    filtered = spec.filter.kernel is not None
+    if arr.dtype not in (np.int64, np.uint64) or (not filtered and reduction(spec.window.mode).accumulate == "input"):
         return None
     big = 2**53
     if int(arr.max()) <= big and int(arr.min()) >= -big:
         return None
-    what = "the filter" if spec.kernel is not None else f"{spec.mode} pooling"
-    return f"{name}: 64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits"
+    what = "the filter" if filtered else f"{spec.window.mode} pooling"
+    return Note(name, f"64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits", "precision")
 
 
-def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[str]]:
+def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[Note]]:
     """Return the input with its channels last, as ``spec.layout`` says it holds them, and notes."""
     arr = loaded.array
     if spec.layout == "chw":
@@ -102,10 +247,8 @@ def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[str]]:
         return loaded, []
     if spec.layout is None and loaded.kind == "npy" and arr.ndim == 3 and arr.shape[0] <= 4 < arr.shape[2]:
         h, w, c = arr.shape
-        return loaded, [
-            f"{loaded.name}: shape {arr.shape} is read as {c} channels of {h}x{w} (channels last); "
-            f"if its channels come first, add --layout chw"
-        ]
+        text = f"shape {arr.shape} is read as {c} channels of {h}x{w} (channels last); if its channels come first, add --layout chw"
+        return loaded, [Note(loaded.name, text, "layout")]
     return loaded, []
 
 
@@ -123,22 +266,21 @@ def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None
     pooling itself would for a window that does not fit.
     """
     h, w = shape[:2]
-    if spec.kernel is not None:
-        kh, kw = spec.kernel.shape
-        if spec.conv_padding == "valid":
+    window = spec.window
+    if spec.filter.kernel is not None:
+        kh, kw = spec.filter.shape
+        if spec.filter.padding == "valid":
             h, w = h - kh + 1, w - kw + 1
         if h < 1 or w < 1:
             return  # the filter does not fit: conv2d says so
-    if spec.output_size is None:
-        ph, pw = _padded_extent(h, 0, spec), _padded_extent(w, 1, spec)
+    if window.output_size is None:
+        ph, pw = _padded_extent(h, 0, window), _padded_extent(w, 1, window)
         if ph * pw > spec.max_pixels:
             raise io.InputError(
                 f"{name}: with its padding the input spans {ph}x{pw} = {ph * pw:,} cells, more than --max-pixels "
                 f"{spec.max_pixels:,}; use a smaller window, dilation or padding, or raise --max-pixels"
             )
-    kwargs = spec.pool_kwargs_for_cells()
-    kwargs.pop("count_pad", None)
-    oh, ow = output_shape((h, w), **kwargs)
+    oh, ow = output_shape((h, w), **window.shape_kwargs())
     if oh * ow > spec.max_pixels:
         raise io.InputError(
             f"{name}: the result would be {oh}x{ow} = {oh * ow:,} pixels, more than --max-pixels {spec.max_pixels:,}; "
@@ -146,7 +288,7 @@ def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None
         )
 
 
-def _padded_extent(n: int, axis: int, spec: PoolSpec) -> int:
+def _padded_extent(n: int, axis: int, spec: WindowSpec) -> int:
     """The cells the windows cover along one axis, padding included: the input and its padding, or the last window's reach."""
     def along(v):
         return v[axis] if isinstance(v, tuple) else v
@@ -205,17 +347,17 @@ def select_channels(loaded: io.Loaded, spec: PoolSpec) -> np.ndarray:
     return arr
 
 
-def apply_filter(arr: np.ndarray, spec: PoolSpec) -> np.ndarray:
+def apply_filter(arr: np.ndarray, spec: FilterSpec) -> np.ndarray:
     """Return the input after the optional filter and ReLU."""
     if spec.kernel is None:
         return np.maximum(arr, 0) if spec.relu and arr.dtype.kind in "if" else arr
-    out = conv2d(arr, spec.kernel, spec.conv_padding)
+    out = conv2d(arr, np.array(spec.kernel), spec.padding)
     if spec.relu:
         np.maximum(out, 0, out=out)
     return out
 
 
-def apply_pool(arr: np.ndarray, spec: PoolSpec, indices: bool = False):
+def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False):
     """Return the pooled array (and the indices when asked)."""
     return pool2d(arr, return_indices=indices, **spec.pool_kwargs())
 
@@ -236,13 +378,14 @@ def resolve_format(output: str, to: Optional[str]) -> str:
     return fmt
 
 
-def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[Callable[[IO[bytes]], None], List[str]]:
+def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[Callable[[IO[bytes]], None], List[Note]]:
     """Check that ``result`` can be written as ``fmt``; return a function that writes it into a binary file, and notes.
 
     Every refusal (channels a format cannot hold, alpha in JPEG ...) happens
     here, before any file is opened.
     """
-    notes: List[str] = []
+    notes: List[Note] = []
+    out = spec.output
     if result.ndim == 3 and result.shape[2] == 1:
         result = result[:, :, 0]
     if fmt == "npy":
@@ -254,18 +397,18 @@ def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: 
                 f"{name}: the result has {result.shape[2]} channels and {fmt.upper()} holds one matrix; "
                 f"use --gray, --channel N, or write .npy"
             )
-        delim = spec.delimiter if spec.delimiter is not None else io.TEXT_FORMATS[fmt]
-        text = io.format_matrix(result, delimiter=delim, precision=spec.precision).encode()
+        delim = out.delimiter if out.delimiter is not None else io.TEXT_FORMATS[fmt]
+        text = io.format_matrix(result, delimiter=delim, precision=out.precision).encode()
         return (lambda f: f.write(text)), notes
     bits = io.image_bits(fmt, source_dtype)
-    pixels, note = io.to_image_array(result, bits=bits, rescale=spec.rescale, source_dtype=source_dtype)
+    pixels, note = io.to_image_array(result, bits=bits, rescale=out.rescale, source_dtype=source_dtype)
     if note:
-        notes.append(f"{name}: {note}")
+        notes.append(Note(name, note, "values"))
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if fmt in ("jpg", "jpeg"):
-        notes.append(f"{name}: JPEG is lossy, so the written values are approximate; write .png for exact values")
-    elif fmt == "webp" and spec.quality is not None:
-        notes.append(f"{name}: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP")
+        notes.append(Note(name, "JPEG is lossy, so the written values are approximate; write .png for exact values", "format"))
+    elif fmt == "webp" and out.quality is not None:
+        notes.append(Note(name, "WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP", "format"))
     elif fmt == "gif" and channels > 1:
-        notes.append(f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values")
-    return io.image_writer(pixels, fmt, compress_level=spec.compress_level, quality=spec.quality, name=name), notes
+        notes.append(Note(name, "GIF holds 256 colours, so colour values change; write .png for exact values", "format"))
+    return io.image_writer(pixels, fmt, compress_level=out.compress_level, quality=out.quality, name=name), notes

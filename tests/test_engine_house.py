@@ -92,7 +92,7 @@ def test_the_default_size_is_stated_once_and_means_2():
     from poolcli.pipeline import PoolSpec
 
     x = np.arange(36).reshape(6, 6)
-    assert DEFAULT_SIZE == 2 and PoolSpec().size == DEFAULT_SIZE
+    assert DEFAULT_SIZE == 2 and PoolSpec().window.size == DEFAULT_SIZE
     np.testing.assert_array_equal(pool2d(x), pool2d(x, 2))
     assert output_shape((6, 6)) == (3, 3)
     assert window_cells((4, 4)) == window_cells((4, 4), 2)
