@@ -21,6 +21,7 @@ from . import __version__, formats
 from .engine.reductions import MODE_NAMES, REDUCTIONS, Reduction, reduction
 from .engine.windows import DEFAULT_SIZE
 from .specs import OptionError
+from .status import end_now
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import PoolSpec
@@ -243,14 +244,8 @@ class Group(click.Group):
 
 def _abort_now(signum, frame):
     # Not a KeyboardInterrupt: raised at an arbitrary point (inside an import, a __set_name__, a finally)
-    # it can come out as another exception or a traceback. Remove what is half written, say so, leave.
-    from .io import remove_temporaries
-
-    remove_temporaries()
-    try:
-        os.write(2, b"poolcli: interrupted\n")
-    finally:
-        os._exit(130)
+    # it can come out as another exception or a traceback
+    end_now()
 
 
 # --------------------------------------------------------------------------- shared options
@@ -862,7 +857,7 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
     """
     from functools import partial
 
-    from .batch import plan_tasks, run_batch
+    from .batch import check_folders, plan_tasks, run_batch
 
     spec = make_spec(ctx, params)
     if to is not None:
@@ -871,14 +866,7 @@ def batch(ctx, input_dir, output_dir, globs, recursive, jobs, report_path, fail_
         raise click.UsageError("--dask-timeout applies to --dask only")
     if jobs is not None and dask_address:
         raise click.UsageError("-j/--jobs sets the local worker processes; with --dask the cluster's workers run the files: drop -j")
-    if io.same_file(input_dir, output_dir):
-        raise click.UsageError("OUTPUT_DIR is INPUT_DIR; inputs are never overwritten: choose another folder")
-    if report_path:
-        io.check_destination(report_path)  # before the output folder is made
-    try:
-        os.makedirs(output_dir, exist_ok=True)
-    except OSError as exc:
-        raise click.ClickException(f"{output_dir}: cannot create the output folder ({exc.strerror})") from None
+    check_folders(input_dir, output_dir, report_path)
     jobs = jobs or os.cpu_count() or 1
     plan = partial(plan_tasks, input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1))
 
