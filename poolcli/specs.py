@@ -22,7 +22,10 @@ from .engine.reductions import reduction
 from .engine.windows import DEFAULT_SIZE, IntPair, OutputSize, Padding
 from .formats import DEFAULT_MAX_PIXELS
 
-__all__ = ["FilterSpec", "Kernel", "OptionError", "OutputSpec", "PoolSpec", "WindowSpec"]
+__all__ = ["DASK_TIMEOUT", "FilterSpec", "Kernel", "OptionError", "OutputSpec", "PoolSpec", "WindowSpec"]
+
+#: Seconds a batch tries to reach its Dask scheduler, unless told otherwise.
+DASK_TIMEOUT = 10.0
 
 
 class OptionError(ValueError):

@@ -11,10 +11,7 @@ from .local import sweep_temporaries
 from .outcome import Outcome, process_file
 from .walk import Task
 
-__all__ = ["DASK_TIMEOUT", "run_dask"]
-
-#: Seconds to try to reach the scheduler, unless told otherwise.
-DASK_TIMEOUT = 10.0
+__all__ = ["run_dask"]
 
 
 def run_dask(

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from typing import Callable, Optional
 
 from ..pipeline import PoolSpec
-from .dask import DASK_TIMEOUT, run_dask
+from ..specs import DASK_TIMEOUT
+from .dask import run_dask
 from .local import CHUNK, StopRequest, run_pool, run_serial, sweep_temporaries
 from .outcome import BatchStats, Outcome
 from .walk import Task
