@@ -206,3 +206,19 @@ def test_the_plan_says_what_is_written(m_csv, tmp_path):
     assert (piped.destination, piped.fmt, piped.indices_fmt, piped.formats) == ("-", "csv", "npy", {"csv", "npy"})
     forced = plan_outputs(m_csv, str(tmp_path / "o.dat"), spec(), to="TSV")
     assert (forced.fmt, forced.formats) == ("tsv", {"tsv"})
+
+
+def test_pool_to_a_file_loads_no_views(tmp_path):
+    """rich and the views load only to show something: writing a file does without them (they cost 100 ms)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "m.csv").write_text(M4)
+    code = (
+        "import sys\n"
+        "from poolcli.cli import main\n"
+        "main(['pool', 'm.csv', '-o', 'o.csv'], standalone_mode=False)\n"
+        "assert not {'rich', 'poolcli.render'} & set(sys.modules), 'a view was loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+    assert (tmp_path / "o.csv").read_text() == "6,8\n14,16\n"

@@ -49,7 +49,6 @@ def pool(
     terminal it is shown as a table.
     """
     from ..pipeline import plan_outputs, run
-    from ..render import render_matrix
 
     spec = make_spec(ctx, params)
     source = resolve_input(input_path)
@@ -59,6 +58,8 @@ def pool(
         raise click.UsageError("--color/--no-color applies to --show and to the table shown on a terminal; drop it")
 
     def show_matrices(pooled: Any, values: Any) -> None:
+        from ..render import render_matrix
+
         console = stderr_console(color)
         title = "input" + (" (filtered)" if spec.filter.kernel is not None else "")
         console.print(render_matrix(pooled, title=title, width=console.width, color=colour_on(console)))
@@ -68,6 +69,8 @@ def pool(
         source, plan.destination, spec, fmt=plan.fmt, indices=plan.indices, indices_fmt=plan.indices_fmt,
         on_note=lambda n: note(quiet, n), on_pooled=show_matrices if show else None,
     )
-    if plan.destination is None:
+    if plan.destination is None:  # a terminal: the result is shown (rich and the views load only then)
+        from ..render import render_matrix
+
         console = stdout_console(color)
         console.print(render_matrix(result.values, title="result", precision=spec.output.precision, width=console.width, color=colour_on(console)))
