@@ -16,8 +16,9 @@ import numpy as np
 
 from . import formats
 from .formats import DEFAULT_MAX_PIXELS, OUTPUT_FORMATS, format_for_path
-from .formats.errors import InputError, Loaded, OutputError
+from .formats.errors import InputError, OutputError
 from .formats.files import (
+    Loaded,
     atomic_writer,
     byte_limit,
     check_destination,

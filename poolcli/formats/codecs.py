@@ -156,7 +156,7 @@ def _vips_message(exc: Exception) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def read_vips(source, header: Header, max_pixels: int) -> tuple[np.ndarray, int]:
+def read_vips(source: str | bytes, header: Header, max_pixels: int) -> tuple[np.ndarray, int]:
     """The pixels of a path or bytes by libvips, turned as its EXIF orientation says, and the page count.
 
     libvips fails on any decoder error (a short or damaged file), where by default it would return the

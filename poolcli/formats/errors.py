@@ -1,14 +1,11 @@
-"""What every reader and writer raises or returns; numpy-free, so the registry and the CLI import it cheaply."""
+"""What every reader and writer raises: ValueError subclasses whose message names the file and the place at fault.
+
+Only cli.py turns them into one line on stderr. Nothing else lives here, so the registry imports it cheaply.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
-__all__ = ["InputError", "OutputError", "FormatError", "Loaded"]
+__all__ = ["FormatError", "InputError", "OutputError"]
 
 
 class InputError(ValueError):
@@ -21,13 +18,3 @@ class OutputError(ValueError):
 
 class FormatError(OutputError):
     """A format no writer is registered for: it is refused, never handed to another format's writer."""
-
-
-@dataclass
-class Loaded:
-    """A loaded input: the array and what is known of where it came from."""
-
-    array: np.ndarray
-    kind: str  # the reader's name: "image", "npy", "json" or "text"
-    name: str  # the path, or "<stdin>"
-    notes: list[str] = field(default_factory=list)

@@ -14,12 +14,17 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, BinaryIO
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from . import DEFAULT_MAX_PIXELS, Write, sniff
-from .errors import InputError, Loaded, OutputError
+from .errors import InputError, OutputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = [
+    "Loaded",
     "read_input",
     "load_bytes",
     "byte_limit",
@@ -42,6 +47,16 @@ def byte_limit(max_pixels: int) -> int:
     """The most bytes read from one input: a 10 GB stream is refused, not loaded."""
     limit = max_pixels * TEXT_BYTES_PER_CELL + (1 << 20)
     return limit if max_pixels > DEFAULT_MAX_PIXELS else min(limit, DEFAULT_BYTE_LIMIT)
+
+
+@dataclass
+class Loaded:
+    """A loaded input: the array and what is known of where it came from."""
+
+    array: np.ndarray
+    kind: str  # the name of the reader that read it: "image", "npy", "json" or "text"
+    name: str  # the path, or "<stdin>"
+    notes: list[str] = field(default_factory=list)
 
 
 def read_input(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:

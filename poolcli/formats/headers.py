@@ -220,7 +220,7 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
         raise Damaged(f"PNG: its pixel data is {inflated:,} bytes where its header needs {expected:,}: rows are missing")
 
 
-def _inflate_count(inflater, data: bytes, room: int) -> int:
+def _inflate_count(inflater: zlib._Decompress, data: bytes, room: int) -> int:
     """Inflate ``data`` a slice at a time, keeping nothing; return how many bytes came out (stopping once past ``room``)."""
     count = 0
     try:

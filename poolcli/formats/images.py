@@ -20,8 +20,8 @@ from typing import Any, Union
 import numpy as np
 
 from . import codecs, headers
-from .errors import InputError, Loaded
-from .files import byte_limit, read_bytes
+from .errors import InputError
+from .files import Loaded, byte_limit, read_bytes
 
 __all__ = ["load", "gray", "looks_like_image", "pillow_extensions"]
 
