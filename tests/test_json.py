@@ -104,6 +104,8 @@ def test_what_pythons_json_module_writes_reads_back_exactly():
         ("[[-1, 9223372036854775808]]", [[-1, 2**63]], np.float64),  # 2**63 is exact in float64
         ("[[1, 1180591620717411303424]]", [[1, 2**70]], np.float64),
         ("[[12345678901234567, 1]]", [[12345678901234567, 1]], np.int64),  # past 2**53: kept by int64
+        ("[[1e300, 0.5, -Infinity]]", [[1e300, 0.5, -np.inf]], np.float64),  # large floats: read by the careful path
+        ("[[9007199254740992, 0.5]]", [[2**53, 0.5]], np.float64),  # 2**53 itself is exact
     ],
 )
 def test_hand_made_json(text, expected, dtype):
@@ -124,6 +126,8 @@ def test_hand_made_json(text, expected, dtype):
         ("[[null, 1]]", "h.json: [0][0]: null is not a number"),
         ('[[1, {"a": 1}]]', 'h.json: [0][1]: {"a": 1} is not a number'),
         ("[[1, 2], [3, 1e999]]", "h.json: [1][1]: 1e999 is beyond the float64 range"),
+        ("[[Infinity, -1E400]]", "h.json: [0][1]: -1E400 is beyond the float64 range"),  # beside a real infinity
+        ("[[9007199254740993, 0.5]]", "h.json: [0][0]: the integer 9007199254740993 cannot be held exactly"),  # 2**53 + 1
         ("[[0.5, 12345678901234567891]]", "h.json: [0][1]: the integer 12345678901234567891 cannot be held exactly beside the other values"),
         ("[[-1, 18446744073709551615]]", "h.json: [0][1]: the integer 18446744073709551615 cannot be held exactly"),
         ("[[1, 2],\n [3, 4]", "h.json: line 2, column 8: Expecting ',' delimiter"),

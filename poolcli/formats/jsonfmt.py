@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,10 +30,6 @@ __all__ = ["load", "parse_json", "format_json", "encode"]
 
 #: Integers from here on may be rounded by float64 (and numpy turns ints beside floats into float64)
 _EXACT_FLOAT_INT = 2**53
-#: An integer token of 16 digits or more: it may pass 2**53 or 2**63, so the careful path decides its type
-_LONG_INT = re.compile(r"[\[,\s]-?\d{16,}\s*[\],]")
-#: What numpy would take without a word but is not a number: true/false (as 1/0), null, strings, objects
-_NOT_NUMBERS = re.compile(r'true|false|null|["{]')
 #: The text writer's spelling of what JSON spells as Python's json module does
 _TOKENS = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 _INT64 = (-(2**63), 2**63)
@@ -79,23 +74,27 @@ def parse_json(data: bytes, name: str = "<stdin>", *, max_values: int | None = N
     # a rectangular nest of N numbers has N - 1 commas: a vast input is refused before it is parsed
     if max_values is not None and text.count(",") + 1 > max_values:
         raise InputError(f"{name}: more than {max_values:,} values; raise --max-pixels to allow it")
+    value = _loads(text, name)
+    if not isinstance(value, list):
+        raise InputError(f"{name}: JSON holds {_shown(value)}, not lists of numbers")
     try:
-        value = json.loads(text, parse_float=_float)
+        arr = _quick(value, text)
+        if arr is None:  # parsed again, keeping numbers beyond float64 as text to name them
+            arr = _careful(_loads(text, name, parse_float=_float), name)
+    except RecursionError:
+        raise InputError(f"{name}: lists nested too deeply") from None
+    return arr.reshape(1, -1) if arr.ndim == 1 else arr
+
+
+def _loads(text: str, name: str, **hooks: Any) -> Any:
+    try:
+        return json.loads(text, **hooks)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise InputError(f"{name}: lists nested too deeply") from None
     except ValueError as exc:  # an integer longer than Python converts (4300 digits)
         raise InputError(f"{name}: {str(exc).splitlines()[0]}") from None
-    if not isinstance(value, list):
-        raise InputError(f"{name}: JSON holds {_shown(value)}, not lists of numbers")
-    try:
-        arr = _quick(value, text)
-        if arr is None:
-            arr = _careful(value, name)
-    except RecursionError:
-        raise InputError(f"{name}: lists nested too deeply") from None
-    return arr.reshape(1, -1) if arr.ndim == 1 else arr
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -109,8 +108,14 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _quick(value: list, text: str) -> np.ndarray | None:
-    """numpy's own conversion, where the text shows it cannot change a value; None: ask :func:`_careful`."""
-    if _NOT_NUMBERS.search(text) or _LONG_INT.search(text):
+    """numpy's own conversion, where it cannot have changed a value; None: ask :func:`_careful`.
+
+    numpy takes true and false as 1 and 0, so they are looked for first; null, strings and lists in place
+    of numbers give no int64 or float64 array. Integers beside floats become float64, exactly only below
+    2**53: a larger finite value may be such an integer, rounded. json reads 1e999 as infinity: more
+    infinities than the text spells out means such a number.
+    """
+    if "true" in text or "false" in text:
         return None
     try:
         arr = np.array(value)
@@ -118,6 +123,10 @@ def _quick(value: list, text: str) -> np.ndarray | None:
         return None
     if arr.dtype not in (np.int64, np.float64) or not 1 <= arr.ndim <= 3 or arr.size == 0:
         return None
+    if arr.dtype == np.float64:
+        finite = np.isfinite(arr)
+        if (np.abs(arr[finite]) >= _EXACT_FLOAT_INT).any() or np.isinf(arr).sum() != text.count("Infinity"):
+            return None
     return arr
 
 
