@@ -22,18 +22,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import io
+from . import formats, io
 from .engine import set_threads
 from .pipeline import PoolSpec, apply_filter, apply_pool, encode, prepare, value_type
 
 __all__ = ["Task", "Outcome", "BatchStats", "walk", "plan_tasks", "process_file", "run_batch", "image_extensions"]
 
 def image_extensions() -> Tuple[str, ...]:
-    """The file extensions Pillow opens, lower case with the dot."""
-    from PIL import Image
-
-    Image.init()
-    return tuple(sorted({ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}))
+    """The file extensions taken without --glob (the readers' own: every image type Pillow opens), lower case with the dot."""
+    return formats.batch_extensions()
 
 
 @dataclass(frozen=True)
@@ -162,7 +159,7 @@ def output_name(rel: str, to: Optional[str]) -> str:
     """The output's relative path: the input's folder and stem, with the format's extension."""
     stem, ext = os.path.splitext(rel)
     fmt = to or ext.lower().lstrip(".")
-    if fmt not in io.OUTPUT_FORMATS:
+    if fmt not in formats.OUTPUT_FORMATS:
         fmt = "png"  # an image type poolcli does not write (say .ppm) becomes PNG
     return f"{stem}.{fmt}"
 

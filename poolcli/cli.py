@@ -478,11 +478,8 @@ def _shown(pair) -> str:
 
 #: The output formats each output option acts on ("table": the result pool shows on a terminal), as messages name them.
 OUTPUT_OPTION_FORMATS = {
-    "precision": (tuple(formats.TEXT_FORMATS) + ("table",), "text output (CSV, TSV, TXT)"),
-    "delimiter": (tuple(formats.TEXT_FORMATS), "text output (CSV, TSV, TXT)"),
-    "rescale": (tuple(formats.IMAGE_FORMATS), "image output"),
-    "compress_level": (("png",), "PNG output"),
-    "quality": (("jpg", "jpeg", "webp"), "JPEG and WebP output"),
+    name: (formats.formats_taking(name) + (("table",) if name == "precision" else ()), formats.option_scope(name))
+    for name in formats.OUTPUT_OPTIONS
 }
 
 
@@ -588,7 +585,7 @@ def main():
 @common_options
 @click.pass_context
 def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, **params):
-    """Pool an image or a matrix (CSV, TSV, whitespace text, NPY) and write the result.
+    """Pool an image or a matrix (CSV, TSV, whitespace text, NPY, JSON) and write the result.
 
     INPUT is a path or - for standard input (also read when INPUT is omitted and
     stdin is a pipe). Images are recognised by content. The result goes to
@@ -608,13 +605,14 @@ def pool(ctx, input_path, output, indices_path, to, show, color, quiet, debug, *
             io.check_destination(path)  # before any input is read or any file written
     table_on_terminal = output == "-" and to is None and sys.stdout.isatty()
     fmt = None if table_on_terminal else _format(output, to)
-    if output == "-" and fmt is not None and fmt not in io.TEXT_FORMATS and sys.stdout.isatty():
+    if output == "-" and fmt is not None and formats.writer_for(fmt).binary and sys.stdout.isatty():
         raise click.UsageError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
     idx_fmt = None
     if indices_path is not None:
-        idx_fmt = io.format_for_path(indices_path) if indices_path != "-" else "csv"
-        if idx_fmt not in tuple(io.TEXT_FORMATS) + ("npy",):
-            raise click.UsageError(f"--indices {indices_path}: indices are written as .csv, .tsv, .txt or .npy")
+        idx_fmt = formats.format_for_path(indices_path) if indices_path != "-" else "csv"
+        if idx_fmt is None or formats.writer_for(idx_fmt).dtypes:  # indices are int64: only exact writers hold them
+            exact = [f".{f}" for f, w in formats.WRITERS.items() if not w.dtypes]
+            raise click.UsageError(f"--indices {indices_path}: indices are written as {', '.join(exact[:-1])} or {exact[-1]}")
         if indices_path != "-" and output != "-" and io.same_file(indices_path, output):
             raise click.UsageError(f"--indices {indices_path} and -o {output} are the same file; give two paths")
         if indices_path == "-" and output == "-":

@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import IO, Callable, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import io
+from . import formats, io
 from .engine import DEFAULT_SIZE, conv2d, output_shape, pool2d, reduction
 
 
@@ -109,11 +109,6 @@ def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[str]]:
     return loaded, []
 
 
-def in_input_layout(result: np.ndarray, spec: PoolSpec) -> np.ndarray:
-    """Return a (H, W, C) result in the layout the input had: (C, H, W) for ``--layout chw``."""
-    return np.moveaxis(result, -1, 0) if spec.layout == "chw" and result.ndim == 3 else result
-
-
 def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None:
     """Refuse, before any work, a padded input or a result of more than ``spec.max_pixels`` pixels (or cells).
 
@@ -165,14 +160,14 @@ def _padded_extent(n: int, axis: int, spec: PoolSpec) -> int:
 def value_type(loaded: io.Loaded) -> np.dtype:
     """The type whose rules decide how the input's values become pixels.
 
-    Arrays and images have their own. Text declares none, so its values decide: whole numbers within
+    Arrays and images have their own. Text and JSON declare none, so their values decide: whole numbers within
     0..255 are 8-bit values, within 0..65535 16-bit values, other whole numbers int64; values with
     fractions are float data (0..1 the full range) when they all lie within 0..1, else 8- or 16-bit values
     by the same ranges (an average of 8-bit pixels sent through a CSV pipe); anything else float data. So
     an image sent through a CSV pipe comes back as the same pixels.
     """
     arr = loaded.array
-    if loaded.kind != "text" or arr.dtype.kind != "f":
+    if formats.reader_named(loaded.kind).typed or arr.dtype.kind not in "iuf":
         return arr.dtype
     finite = arr[np.isfinite(arr)]
     if finite.size == 0:
@@ -226,46 +221,25 @@ def resolve_format(output: str, to: Optional[str]) -> str:
         return to.lower()
     if output == "-":
         return "csv"
-    fmt = io.format_for_path(output)
+    fmt = formats.format_for_path(output)
     if fmt is None:
         ext = os.path.splitext(output)[1] or "(none)"
         raise io.OutputError(
             f"{output}: unknown output extension {ext}; use one of "
-            f"{', '.join('.' + f for f in io.OUTPUT_FORMATS)} or choose with --to"
+            f"{', '.join('.' + f for f in formats.OUTPUT_FORMATS)} or choose with --to"
         )
     return fmt
 
 
-def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[Callable[[IO[bytes]], None], List[str]]:
+def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[formats.Write, List[str]]:
     """Check that ``result`` can be written as ``fmt``; return a function that writes it into a binary file, and notes.
 
-    Every refusal (channels a format cannot hold, alpha in JPEG ...) happens
-    here, before any file is opened.
+    The format's writer, from the registry, gets the settings it declares (:attr:`formats.Writer.options`);
+    a format with no writer is refused. Every refusal (channels a format cannot hold, alpha in JPEG ...)
+    happens here, before any file is opened.
     """
-    notes: List[str] = []
+    writer = formats.writer_for(fmt)
     if result.ndim == 3 and result.shape[2] == 1:
         result = result[:, :, 0]
-    if fmt == "npy":
-        result = in_input_layout(result, spec)
-        return (lambda f: np.save(f, result, allow_pickle=False)), notes
-    if fmt in io.TEXT_FORMATS:
-        if result.ndim == 3:
-            raise io.OutputError(
-                f"{name}: the result has {result.shape[2]} channels and {fmt.upper()} holds one matrix; "
-                f"use --gray, --channel N, or write .npy"
-            )
-        delim = spec.delimiter if spec.delimiter is not None else io.TEXT_FORMATS[fmt]
-        text = io.format_matrix(result, delimiter=delim, precision=spec.precision).encode()
-        return (lambda f: f.write(text)), notes
-    bits = io.image_bits(fmt, source_dtype)
-    pixels, note = io.to_image_array(result, bits=bits, rescale=spec.rescale, source_dtype=source_dtype)
-    if note:
-        notes.append(f"{name}: {note}")
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    if fmt in ("jpg", "jpeg"):
-        notes.append(f"{name}: JPEG is lossy, so the written values are approximate; write .png for exact values")
-    elif fmt == "webp" and spec.quality is not None:
-        notes.append(f"{name}: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP")
-    elif fmt == "gif" and channels > 1:
-        notes.append(f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values")
-    return io.image_writer(pixels, fmt, compress_level=spec.compress_level, quality=spec.quality, name=name), notes
+    options = {option: getattr(spec, option) for option in writer.options}
+    return writer.encoder()(result, writer, options, source_dtype=source_dtype, name=name)
