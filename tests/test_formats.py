@@ -191,3 +191,26 @@ def test_indices_are_written_by_every_exact_writer_and_no_image_writer(tmp_path)
     r = CliRunner().invoke(main, ["pool", str(tmp_path / "m.csv"), "--indices", str(tmp_path / "i.png"), "-o", str(tmp_path / "v.csv")])
     assert r.exit_code == 2
     assert "indices are written as .csv, .tsv, .txt, .npy or .json" in r.output
+
+
+# ---------------------------------------------------------------- temporaries and stop signals
+
+
+def test_a_stop_while_the_temporary_is_created_removes_it(tmp_path, monkeypatch):
+    # the race behind a flaky signal test: mkstemp has made the file, and not yet said its name
+    from poolcli.formats import files
+
+    left = []
+    real_mkstemp = files.tempfile.mkstemp
+
+    def stopped_inside_mkstemp(**kw):
+        real_mkstemp(**kw)
+        files.remove_temporaries()  # what the signal handler does, then it ends the process
+        left.append(sorted(os.listdir(tmp_path)))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", stopped_inside_mkstemp)
+    with pytest.raises(KeyboardInterrupt), files.atomic_writer(str(tmp_path / "o.csv")) as f:
+        f.write(b"1\n")
+    assert left == [[]] and os.listdir(tmp_path) == []
+    assert not files._STARTING and not files._LIVE_TEMPORARIES

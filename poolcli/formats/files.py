@@ -7,6 +7,7 @@ then a rename, so a failed or interrupted run leaves no partial file behind. Eve
 
 from __future__ import annotations
 
+import glob
 import io as _io
 import os
 import stat
@@ -233,8 +234,13 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
     tmp = None
     try:
         try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
-            _LIVE_TEMPORARIES.add(tmp)
+            start = os.path.join(folder, "." + os.path.basename(target) + ".")
+            _STARTING.add(start)  # the file exists before mkstemp returns its name: a stop meanwhile finds it so
+            try:
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(start), suffix=".tmp")
+                _LIVE_TEMPORARIES.add(tmp)
+            finally:
+                _STARTING.discard(start)
         except OSError as exc:
             raise OutputError(f"{path}: cannot write in {os.path.dirname(target) or '.'} ({_why(exc)})") from None
         with _named(path):
@@ -263,13 +269,16 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
         raise
 
 
-#: Temporary files being written now, for a signal handler that must end the process at once.
+#: Temporary files being written now, for a signal handler that must end the process at once ...
 _LIVE_TEMPORARIES: set[str] = set()
+#: ... and the start of the names of those being created, whose names are not known yet
+_STARTING: set[str] = set()
 
 
 def remove_temporaries() -> None:
     """Delete every temporary output file still being written (called when the process is stopped)."""
-    for tmp in list(_LIVE_TEMPORARIES):
+    starting = [tmp for start in list(_STARTING) for tmp in glob.glob(glob.escape(start) + "*.tmp")]
+    for tmp in starting + list(_LIVE_TEMPORARIES):
         try:
             os.unlink(tmp)
         except OSError:
