@@ -9,13 +9,14 @@ the user are returned as :class:`Note` records.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass
-from typing import IO, Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
-from . import io
+from . import formats, io
 from .engine import REDUCTIONS, conv2d, output_shape, pool2d, reduction
 from .filters import is_filter_name, parse_filter
 from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec
@@ -109,8 +110,8 @@ def run(
         write, encoded = encode(values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name)
         writes.append((destination, write))
     if idx is not None:
-        fmt = indices_fmt or (io.format_for_path(indices) if indices != "-" else None) or "csv"
-        writes.append((indices, encode(idx, fmt, spec, source_dtype=idx.dtype, name=indices)[0]))
+        idx_fmt = indices_fmt or (formats.format_for_path(indices) if indices != "-" else None) or "csv"
+        writes.append((indices, encode(idx, idx_fmt, spec, source_dtype=idx.dtype, name=indices)[0]))
     say(encoded)
     bytes_out = 0
     for path, write in writes:
@@ -136,10 +137,6 @@ class OutputPlan:
     def formats(self) -> set:
         """The formats written ("table" for the result shown on a terminal)."""
         return {"table" if self.destination is None else self.fmt} | ({self.indices_fmt} if self.indices else set())
-
-
-#: The formats that hold indices (int64) exactly.
-INDEX_FORMATS = tuple(io.TEXT_FORMATS) + ("npy",)
 
 
 def plan_outputs(
@@ -178,13 +175,14 @@ def plan_outputs(
             fmt = resolve_format(output, to)
         except io.OutputError as exc:
             raise OptionError(str(exc)) from None
-        if output == "-" and fmt not in io.TEXT_FORMATS and terminal:
+        if output == "-" and formats.writer_for(fmt).binary and terminal:
             raise OptionError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
     indices_fmt = None
     if indices is not None:
-        indices_fmt = io.format_for_path(indices) if indices != "-" else "csv"
-        if indices_fmt not in INDEX_FORMATS:
-            raise OptionError(f"--indices {indices}: indices are written as .csv, .tsv, .txt or .npy")
+        indices_fmt = formats.format_for_path(indices) if indices != "-" else "csv"
+        if indices_fmt is None or formats.writer_for(indices_fmt).dtypes:  # indices are int64: only exact writers hold them
+            exact = [f".{f}" for f, w in formats.WRITERS.items() if not w.dtypes]
+            raise OptionError(f"--indices {indices}: indices are written as {', '.join(exact[:-1])} or {exact[-1]}")
         if io.same_file(indices, output):
             raise OptionError(f"--indices {indices} and -o {output} are the same file; give two paths")
         if indices == "-" and output == "-":
@@ -252,11 +250,6 @@ def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[Note]]:
     return loaded, []
 
 
-def in_input_layout(result: np.ndarray, spec: PoolSpec) -> np.ndarray:
-    """Return a (H, W, C) result in the layout the input had: (C, H, W) for ``--layout chw``."""
-    return np.moveaxis(result, -1, 0) if spec.layout == "chw" and result.ndim == 3 else result
-
-
 def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None:
     """Refuse, before any work, a padded input or a result of more than ``spec.max_pixels`` pixels (or cells).
 
@@ -307,14 +300,14 @@ def _padded_extent(n: int, axis: int, spec: WindowSpec) -> int:
 def value_type(loaded: io.Loaded) -> np.dtype:
     """The type whose rules decide how the input's values become pixels.
 
-    Arrays and images have their own. Text declares none, so its values decide: whole numbers within
+    Arrays and images have their own. Text and JSON declare none, so their values decide: whole numbers within
     0..255 are 8-bit values, within 0..65535 16-bit values, other whole numbers int64; values with
     fractions are float data (0..1 the full range) when they all lie within 0..1, else 8- or 16-bit values
     by the same ranges (an average of 8-bit pixels sent through a CSV pipe); anything else float data. So
     an image sent through a CSV pipe comes back as the same pixels.
     """
     arr = loaded.array
-    if loaded.kind != "text" or arr.dtype.kind != "f":
+    if formats.reader_named(loaded.kind).typed or arr.dtype.kind not in "iuf":
         return arr.dtype
     finite = arr[np.isfinite(arr)]
     if finite.size == 0:
@@ -365,50 +358,52 @@ def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False):
 def resolve_format(output: str, to: Optional[str]) -> str:
     """Return the output format: ``to`` if given, else the extension's; CSV on stdout."""
     if to:
+        formats.writer_for(to)  # a format no writer is registered for is refused here
         return to.lower()
     if output == "-":
         return "csv"
-    fmt = io.format_for_path(output)
+    fmt = formats.format_for_path(output)
     if fmt is None:
         ext = os.path.splitext(output)[1] or "(none)"
         raise io.OutputError(
             f"{output}: unknown output extension {ext}; use one of "
-            f"{', '.join('.' + f for f in io.OUTPUT_FORMATS)} or choose with --to"
+            f"{', '.join('.' + f for f in formats.OUTPUT_FORMATS)} or choose with --to"
         )
     return fmt
 
 
-def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[Callable[[IO[bytes]], None], List[Note]]:
+def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[formats.Write, List[Note]]:
     """Check that ``result`` can be written as ``fmt``; return a function that writes it into a binary file, and notes.
 
-    Every refusal (channels a format cannot hold, alpha in JPEG ...) happens
-    here, before any file is opened.
+    The format's writer, from the registry, gets the settings it declares (:attr:`formats.Writer.options`);
+    a format with no writer is refused. Every refusal (channels a format cannot hold, alpha in JPEG ...)
+    happens here, before any file is opened. A note the writer gives whatever the values ("JPEG is lossy")
+    is of kind "format"; one about these values ("rounded half up") of kind "values".
     """
-    notes: List[Note] = []
-    out = spec.output
+    writer = formats.writer_for(fmt)
     if result.ndim == 3 and result.shape[2] == 1:
         result = result[:, :, 0]
-    if fmt == "npy":
-        result = in_input_layout(result, spec)
-        return (lambda f: np.save(f, result, allow_pickle=False)), notes
-    if fmt in io.TEXT_FORMATS:
-        if result.ndim == 3:
-            raise io.OutputError(
-                f"{name}: the result has {result.shape[2]} channels and {fmt.upper()} holds one matrix; "
-                f"use --gray, --channel N, or write .npy"
-            )
-        delim = out.delimiter if out.delimiter is not None else io.TEXT_FORMATS[fmt]
-        text = io.format_matrix(result, delimiter=delim, precision=out.precision).encode()
-        return (lambda f: f.write(text)), notes
-    bits = io.image_bits(fmt, source_dtype)
-    pixels, note = io.to_image_array(result, bits=bits, rescale=out.rescale, source_dtype=source_dtype)
-    if note:
-        notes.append(Note(name, note, "values"))
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    if fmt in ("jpg", "jpeg"):
-        notes.append(Note(name, "JPEG is lossy, so the written values are approximate; write .png for exact values", "format"))
-    elif fmt == "webp" and out.quality is not None:
-        notes.append(Note(name, "WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP", "format"))
-    elif fmt == "gif" and channels > 1:
-        notes.append(Note(name, "GIF holds 256 colours, so colour values change; write .png for exact values", "format"))
-    return io.image_writer(pixels, fmt, compress_level=out.compress_level, quality=out.quality, name=name), notes
+    settings = {**vars(spec.output), "layout": spec.layout}
+    options = tuple((option, settings[option]) for option in writer.options)
+    write, lines = writer.encoder()(result, writer, dict(options), source_dtype=source_dtype, name=name)
+    if not lines:
+        return write, []
+    notes = [Note.about(name, line, "values") for line in lines]
+    anyway = _said_anyway(writer, options, result.shape[2:])
+    return write, [dataclasses.replace(n, kind="format") if n.text in anyway else n for n in notes]
+
+
+@functools.lru_cache(maxsize=64)
+def _said_anyway(writer: formats.Writer, options: tuple, channels: tuple) -> frozenset:
+    """What ``writer`` says about its format: the texts of its notes for 8-bit zeros, which need no change.
+
+    The writers return their notes as text. One they give for 8-bit zeros (with the result's channels) is
+    about the format itself (JPEG is lossy, GIF holds 256 colours) and the same for every file; one they do
+    not is about these values or their type (rounded, 16-bit scaled to 8): it is never said only once.
+    """
+    zeros = np.zeros((1, 1) + channels, np.uint8)
+    try:
+        lines = writer.encoder()(zeros, writer, dict(options), source_dtype=zeros.dtype, name="<probe>")[1]
+    except ValueError:  # a writer that takes no 8-bit values says nothing about its format: every note is said
+        return frozenset()
+    return frozenset(Note.about("<probe>", line, "").text for line in lines)

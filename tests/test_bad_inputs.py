@@ -237,7 +237,7 @@ def test_bad_input_row(tmp_path, monkeypatch, name, build, extra, code, message)
 def test_full_disk_mid_write_keeps_the_old_output(tmp_path, monkeypatch):
     import errno
 
-    from poolcli import io as pio
+    from poolcli.formats import files
 
     (tmp_path / "m.csv").write_text("1,2\n3,4\n")
     (tmp_path / "out.csv").write_text("previous\n")
@@ -257,7 +257,7 @@ def test_full_disk_mid_write_keeps_the_old_output(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self.f.close()
 
-    monkeypatch.setattr(pio.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
     result = CliRunner().invoke(main, ["pool", str(tmp_path / "m.csv"), "-k", "1", "-o", str(tmp_path / "out.csv")])
     assert result.exit_code == 1
     assert "no space left on device" in result.stderr.lower() and len(result.stderr.splitlines()) == 1

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 
 from poolcli import io, pool2d
+from poolcli.formats import files
 from poolcli.cli import main
 from poolcli.render import format_cells, view_format
 
@@ -339,13 +340,13 @@ def test_output_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path,
     link = tmp_path / "links" / "link.csv"
     os.symlink("../data/t.csv", link)
     folders = []
-    real_mkstemp = io.tempfile.mkstemp
+    real_mkstemp = files.tempfile.mkstemp
 
     def spy(**kw):
         folders.append(kw["dir"])
         return real_mkstemp(**kw)
 
-    monkeypatch.setattr(io.tempfile, "mkstemp", spy)
+    monkeypatch.setattr(files.tempfile, "mkstemp", spy)
     result = run(["pool", str(tmp_path / "m.csv"), "-k", "1", "-o", str(link)])
     assert result.exit_code == 0, result.output
     assert os.path.islink(link) and os.readlink(link) == "../data/t.csv"
@@ -422,7 +423,7 @@ def _fail(exc):
 ])
 def test_every_write_error_is_one_line_naming_the_file(source_and_old_output, monkeypatch, where, exc, message):
     d = source_and_old_output
-    target = {"mkstemp": io.tempfile, "fsync": io.os, "replace": io.os}[where]
+    target = {"mkstemp": files.tempfile, "fsync": files.os, "replace": files.os}[where]
     monkeypatch.setattr(target, where, _fail(exc))
     result = run(["pool", str(d / "m.csv"), "-k", "1", "-o", str(d / "out.csv")])
     monkeypatch.undo()
@@ -450,7 +451,7 @@ def test_full_disk_mid_write_names_the_file(source_and_old_output, monkeypatch):
         def __exit__(self, *exc):
             self.f.close()
 
-    monkeypatch.setattr(io.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
     result = run(["pool", str(d / "m.csv"), "-k", "1", "-o", str(d / "out.csv")])
     monkeypatch.undo()
     assert result.exit_code == 1

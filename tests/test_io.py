@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from poolcli import io
+from poolcli.formats import images
 
 
 def parse(text):
@@ -319,8 +320,8 @@ def test_large_images_convert_band_by_band_to_the_same_pixels(tmp_path, monkeypa
     path = tmp_path / ("x.tif" if mode == "CMYK" else "x.png")
     im.save(path)
     whole = io.read_input(str(path)).array
-    monkeypatch.setattr(io, "_PIXEL_BAND_MIN", 1)
-    monkeypatch.setattr(io, "_PIXEL_BAND_ROWS", 5)
+    monkeypatch.setattr(images, "_PIXEL_BAND_MIN", 1)
+    monkeypatch.setattr(images, "_PIXEL_BAND_ROWS", 5)
     banded = io.read_input(str(path)).array
     assert banded.dtype == whole.dtype and np.array_equal(banded, whole)
 
@@ -338,5 +339,5 @@ def test_palette_index_past_a_short_palette_reads_as_black():
     im = Image.new("P", (2, 1))
     im.putdata([0, 5])
     im.putpalette([255, 0, 0, 200, 0, 0])  # two entries; index 5 is beyond them (files can say so)
-    arr = io._image_to_array(im)
+    arr = images._image_to_array(im)
     assert arr.shape == (1, 2, 3) and arr[0, 0].tolist() == [255, 0, 0] and arr[0, 1].tolist() == [0, 0, 0]

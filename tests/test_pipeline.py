@@ -172,7 +172,7 @@ def m_csv(tmp_path):
         ("m.csv", {}, "output {d}/m.csv is the input; choose another path"),
         ("o.csv", dict(indices="m.csv"), "--indices {d}/m.csv is the input; choose another path"),
         ("o.csv", dict(indices="o.csv"), "--indices {d}/o.csv and -o {d}/o.csv are the same file; give two paths"),
-        ("o.csv", dict(indices="i.png"), "--indices {d}/i.png: indices are written as .csv, .tsv, .txt or .npy"),
+        ("o.csv", dict(indices="i.png"), "--indices {d}/i.png: indices are written as .csv, .tsv, .txt, .npy or .json"),
         ("-", dict(indices="-"), "--indices - and the result cannot both go to stdout; give -o or an --indices file"),
         ("-", dict(to="png", terminal=True), "refusing to write PNG to a terminal; use -o FILE or redirect stdout"),
         ("o.xyz", {}, "{d}/o.xyz: unknown output extension .xyz; use one of"),
@@ -222,3 +222,20 @@ def test_pool_to_a_file_loads_no_views(tmp_path):
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
     assert (tmp_path / "o.csv").read_text() == "6,8\n14,16\n"
+
+
+def test_batch_says_a_formats_note_once_and_a_values_note_for_every_file(tmp_path):
+    from click.testing import CliRunner
+
+    from poolcli.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        Image.fromarray(np.array([[0, 1], [2, 4]], dtype=np.uint8)).save(src / f"{name}.png")
+    result = CliRunner().invoke(main, ["batch", str(src), str(tmp_path / "out"), "-m", "avg", "--to", "jpg", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert sum("JPEG is lossy" in line for line in lines) == 1
+    for name in ("a", "b"):  # 1.75 rounded to 2 in each file: each is said
+        assert f"poolcli: {tmp_path / 'out' / name}.jpg: values rounded half up to integers" in lines

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from .. import io
+from .. import formats, io
 from ..specs import OptionError
 
 __all__ = ["Task", "check_folders", "image_extensions", "output_name", "plan_tasks", "walk"]
@@ -29,11 +29,8 @@ class Task:
 
 
 def image_extensions() -> tuple[str, ...]:
-    """The file extensions Pillow opens, lower case with the dot."""
-    from PIL import Image
-
-    Image.init()
-    return tuple(sorted({ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}))
+    """The file extensions taken without --glob (the readers' own: every image type Pillow opens), lower case with the dot."""
+    return formats.batch_extensions()
 
 
 def check_folders(input_dir: str, output_dir: str, report: Optional[str] = None) -> None:
@@ -105,7 +102,7 @@ def output_name(rel: str, to: Optional[str]) -> str:
     """The output's relative path: the input's folder and stem, with the format's extension."""
     stem, ext = os.path.splitext(rel)
     fmt = to or ext.lower().lstrip(".")
-    if fmt not in io.OUTPUT_FORMATS:
+    if fmt not in formats.OUTPUT_FORMATS:
         fmt = "png"  # an image type poolcli does not write (say .ppm) becomes PNG
     return f"{stem}.{fmt}"
 

@@ -41,7 +41,7 @@ def pool(
     ctx: click.Context, input_path: Optional[str], output: str, indices_path: Optional[str], to: Optional[str],
     show: bool, color: Optional[bool], quiet: bool, **params: Any,
 ) -> None:
-    """Pool an image or a matrix (CSV, TSV, whitespace text, NPY) and write the result.
+    """Pool an image or a matrix (CSV, TSV, whitespace text, NPY, JSON) and write the result.
 
     INPUT is a path or - for standard input (also read when INPUT is omitted and
     stdin is a pipe). Images are recognised by content. The result goes to

@@ -121,11 +121,8 @@ def _shown(pair: tuple[int, int]) -> str:
 
 #: The output formats each output option acts on ("table": the result pool shows on a terminal), as messages name them.
 OUTPUT_OPTION_FORMATS = {
-    "precision": (tuple(formats.TEXT_FORMATS) + ("table",), "text output (CSV, TSV, TXT)"),
-    "delimiter": (tuple(formats.TEXT_FORMATS), "text output (CSV, TSV, TXT)"),
-    "rescale": (tuple(formats.IMAGE_FORMATS), "image output"),
-    "compress_level": (("png",), "PNG output"),
-    "quality": (("jpg", "jpeg", "webp"), "JPEG and WebP output"),
+    name: (formats.formats_taking(name) + (("table",) if name == "precision" else ()), formats.option_scope(name))
+    for name in formats.OUTPUT_OPTIONS
 }
 
 

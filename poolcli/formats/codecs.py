@@ -1,0 +1,197 @@
+"""The codecs for the image files Pillow would change: PGM/PPM/PAM as stored, 16-bit PNG out, libvips.
+
+``pnm`` and 16-bit colour PNG need nothing but numpy and zlib; ``vips`` is libvips through pyvips, the optional
+extra ``codecs`` (``pip install 'poolcli[codecs]'``): without it the file is refused, never truncated. Errors are
+:class:`ImageError` without the file's name: the caller adds it.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from typing import IO, Any, Callable
+
+import numpy as np
+
+from .headers import (
+    INSTALL_HINT,
+    PNG_SIGNATURE,
+    Damaged,
+    Header,
+    ImageError,
+    too_many_pixels,
+)
+
+__all__ = ["read_pnm", "png16_writer", "read_vips", "vips_tiff"]
+
+
+# --------------------------------------------------------------------------- PGM, PPM, PAM
+
+_PNM_CHANNELS = {b"P2": 1, b"P3": 3, b"P5": 1, b"P6": 3}
+_PNM_NAMES = {b"P2": "PGM", b"P3": "PPM", b"P5": "PGM", b"P6": "PPM", b"P7": "PAM"}
+_PNM_TOKEN = re.compile(rb"(?:\s|#[^\n]*(?:\n|$))*(\d+)")
+
+
+def read_pnm(data: bytes, max_pixels: int) -> tuple[np.ndarray, list[str]]:
+    """The samples of a PGM, PPM (plain or raw) or PAM file as stored (uint8 up to maxval 255, else uint16), and notes.
+
+    maxval is not applied: a 10-bit PGM (maxval 1023) reads as 0..1023, with a note, where Pillow and
+    ImageMagick would scale it to 0..65535. Raises :class:`Damaged` for a damaged or short file.
+    """
+    magic = data[:2]
+    if magic == b"P7":
+        width, height, channels, maxval, start = _pam_header(data)
+    else:
+        values, pos = [], 2
+        for _ in range(3):
+            m = _PNM_TOKEN.match(data, pos)
+            if m is None:
+                raise Damaged(f"{_PNM_NAMES[magic]}: unreadable header")
+            values.append(int(m.group(1)))
+            pos = m.end()
+        width, height, maxval = values
+        channels = _PNM_CHANNELS[magic]
+        start = pos + 1  # one whitespace character ends the header
+    name = _PNM_NAMES[magic]
+    if not 0 < maxval < 65536 or width == 0 or height == 0 or not 1 <= channels <= 4:
+        raise Damaged(f"{name}: header says {width}x{height}, {channels} channels, maxval {maxval}")
+    if width * height > max_pixels:
+        raise ImageError(too_many_pixels(max_pixels))
+    count = width * height * channels
+    dtype = np.dtype(np.uint8 if maxval < 256 else np.uint16)
+    if magic in (b"P2", b"P3"):
+        tokens = re.sub(rb"#[^\n]*", b"", data[start:]).split()
+        if len(tokens) < count:
+            raise Damaged(f"{name}: {len(tokens):,} of {count:,} samples")
+        try:
+            samples = np.array(tokens[:count], dtype=np.int64)
+        except (ValueError, OverflowError):
+            raise Damaged(f"{name}: a sample is not a number") from None
+    else:
+        size = count * dtype.itemsize
+        if len(data) - start < size:
+            raise Damaged(f"{name}: {len(data) - start:,} of {size:,} bytes of pixel data")
+        samples = np.frombuffer(data, dtype=dtype.newbyteorder(">"), count=count, offset=start)
+    if int(samples.max()) > maxval or int(samples.min()) < 0:
+        bad = int(samples.max()) if int(samples.max()) > maxval else int(samples.min())
+        raise Damaged(f"{name}: a sample is {bad}, outside its 0..{maxval}")
+    arr = samples.astype(dtype).reshape((height, width, channels) if channels > 1 else (height, width))
+    notes = []
+    if maxval not in (255, 65535):
+        notes.append(f"{name} maxval is {maxval}: samples read as stored (0..{maxval}), not scaled to 0..{(1 << 8 * dtype.itemsize) - 1}")
+    return arr, notes
+
+
+def _pam_header(data: bytes) -> tuple[int, int, int, int, int]:
+    end = data.find(b"ENDHDR\n")
+    if end < 0:
+        raise Damaged("PAM: no ENDHDR in its header")
+    fields = {}
+    for line in data[3:end].splitlines():
+        parts = line.split(None, 1)
+        if parts and not parts[0].startswith(b"#") and len(parts) == 2:
+            fields[parts[0].upper()] = parts[1].strip()
+    try:
+        width, height, depth, maxval = (int(fields[k]) for k in (b"WIDTH", b"HEIGHT", b"DEPTH", b"MAXVAL"))
+    except (KeyError, ValueError):
+        raise Damaged("PAM: its header lacks WIDTH, HEIGHT, DEPTH or MAXVAL") from None
+    return width, height, depth, maxval, end + 7
+
+
+# --------------------------------------------------------------------------- 16-bit PNG
+
+_PNG_COLOUR_OF = {1: 0, 2: 4, 3: 2, 4: 6}
+_ROWS_PER_IDAT = 256
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
+def png16_writer(pixels: np.ndarray, compress_level: int) -> Callable[[IO[bytes]], None]:
+    """A function writing uint16 ``pixels`` (H x W or H x W x 1..4) as a 16-bit PNG.
+
+    Every row uses PNG's "up" filter (the difference from the row above, one numpy subtraction), which
+    compresses smooth images well; Pillow writes no 16-bit colour PNG.
+    """
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, _PNG_COLOUR_OF[channels], 0, 0, 0)
+
+    def write(f: IO[bytes]) -> None:
+        f.write(PNG_SIGNATURE + _png_chunk(b"IHDR", ihdr))
+        deflate = zlib.compressobj(compress_level)
+        above = np.zeros((1, width * channels * 2), dtype=np.uint8)
+        for r0 in range(0, height, _ROWS_PER_IDAT):
+            rows = pixels[r0 : r0 + _ROWS_PER_IDAT].astype(">u2").reshape(-1, width * channels).view(np.uint8)
+            filtered = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)
+            filtered[:, 0] = 2  # "up"
+            np.subtract(rows, np.concatenate([above, rows[:-1]]), out=filtered[:, 1:])  # wraps mod 256, as PNG asks
+            above = rows[-1:]
+            data = deflate.compress(filtered.tobytes())
+            if data:
+                f.write(_png_chunk(b"IDAT", data))
+        f.write(_png_chunk(b"IDAT", deflate.flush()) + _png_chunk(b"IEND", b""))
+
+    return write
+
+
+# --------------------------------------------------------------------------- libvips
+
+
+def _pyvips(purpose: str) -> Any:
+    """The pyvips module, or :class:`ImageError` naming the extra to install."""
+    try:
+        import pyvips  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except Exception:  # noqa: BLE001 - ImportError, or OSError when pyvips is there but libvips is not
+        raise ImageError(f"{purpose} needs libvips, which is not installed: {INSTALL_HINT}") from None
+    if not pyvips.at_least_libvips(8, 15):
+        raise ImageError(f"{purpose} needs libvips 8.15 or newer: {INSTALL_HINT}")
+    return pyvips
+
+
+def _vips_message(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def read_vips(source: str | bytes, header: Header, max_pixels: int) -> tuple[np.ndarray, int]:
+    """The pixels of a path or bytes by libvips, turned as its EXIF orientation says, and the page count.
+
+    libvips fails on any decoder error (a short or damaged file), where by default it would return the
+    rows it had.
+    """
+    pyvips = _pyvips(f"a {header.what}, which Pillow reads inexactly or not at all; reading it")
+    options = dict(fail_on="error", revalidate=True)  # revalidate: never an earlier read of the same path
+    try:
+        if isinstance(source, bytes):
+            im = pyvips.Image.new_from_buffer(source, "", **options)
+        else:
+            im = pyvips.Image.new_from_file(source, **options)
+    except pyvips.Error as exc:
+        if "known" in str(exc):  # "... is not a known file format": no loader for it in this libvips
+            raise ImageError(f"a {header.what}: Pillow would not read it exactly and libvips here cannot read it") from None
+        raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
+    if im.width * im.height > max_pixels:
+        raise ImageError(too_many_pixels(max_pixels))
+    if im.interpretation not in ("b-w", "grey16", "srgb", "rgb16", "scrgb", "multiband"):
+        raise ImageError(f"a {header.what} in {im.interpretation.upper()}: poolcli reads grey and RGB(A) images")
+    pages = im.get("n-pages") if im.get_typeof("n-pages") else 1
+    try:
+        if im.get_typeof("orientation") and im.get("orientation") != 1:
+            im = im.autorot()
+        arr = im.numpy()
+    except pyvips.Error as exc:
+        raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
+    return arr, pages
+
+
+def vips_tiff(pixels: np.ndarray) -> bytes:
+    """``pixels`` (uint16 or float32, any channel count) encoded as an uncompressed TIFF by libvips."""
+    what = "16-bit" if pixels.dtype == np.uint16 else "float"
+    pyvips = _pyvips(f"writing a {what} TIFF with {1 if pixels.ndim == 2 else pixels.shape[2]} channels")
+    try:
+        return pyvips.Image.new_from_array(np.ascontiguousarray(pixels)).tiffsave_buffer()
+    except pyvips.Error as exc:
+        raise ImageError(f"libvips could not encode the TIFF ({_vips_message(exc)})") from None
