@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import os
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -56,23 +56,23 @@ class Result:
     """What a run made: the values (and indices), the notes, and the bytes read and written."""
 
     values: np.ndarray
-    indices: Optional[np.ndarray]
-    notes: List[Note]
-    bytes_in: Optional[int]  # the input file's size; None for standard input
+    indices: np.ndarray | None
+    notes: list[Note]
+    bytes_in: int | None  # the input file's size; None for standard input
     bytes_out: int  # every byte written: the output and the indices
 
 
 def run(
     source: str,
-    destination: Optional[str],
+    destination: str | None,
     spec: PoolSpec,
     *,
-    fmt: Optional[str] = None,
-    indices: Optional[str] = None,
-    indices_fmt: Optional[str] = None,
+    fmt: str | None = None,
+    indices: str | None = None,
+    indices_fmt: str | None = None,
     make_folders: bool = False,
-    on_note: Optional[Callable[[Note], None]] = None,
-    on_pooled: Optional[Callable[[np.ndarray, np.ndarray], None]] = None,
+    on_note: Callable[[Note], None] | None = None,
+    on_pooled: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> Result:
     """Pool ``source`` (a path or ``-``) as ``spec`` says and write the result to ``destination``.
 
@@ -89,27 +89,29 @@ def run(
     then appears whole or not at all. Raises :class:`io.InputError`,
     :class:`io.OutputError` (ValueErrors) or OSError.
     """
-    notes: List[Note] = []
+    notes: list[Note] = []
 
-    def say(new: List[Note]) -> None:
+    def say(new: list[Note]) -> None:
         notes.extend(new)
-        for n in new if on_note else ():
-            on_note(n)
+        if on_note is not None:
+            for n in new:
+                on_note(n)
 
     loaded = io.read_input(source, max_pixels=spec.max_pixels)
     bytes_in = None if source == "-" else os.path.getsize(source)
     arr, prepared = prepare(loaded, spec)
     say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)
     pooled = apply_filter(arr, spec.filter)
-    values, idx = apply_pool(pooled, spec.window, indices=True) if indices else (apply_pool(pooled, spec.window), None)
+    values, idx = apply_pool(pooled, spec.window, indices=True) if indices is not None else (apply_pool(pooled, spec.window), None)
     if on_pooled is not None:
         on_pooled(pooled, values)
-    writes, encoded = [], []
+    writes: list[tuple[str, formats.Write]] = []
+    encoded: list[Note] = []
     if destination is not None:
         name = "<stdout>" if destination == "-" else destination
         write, encoded = encode(values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name)
         writes.append((destination, write))
-    if idx is not None:
+    if idx is not None and indices is not None:
         idx_fmt = indices_fmt or (formats.format_for_path(indices) if indices != "-" else None) or "csv"
         writes.append((indices, encode(idx, idx_fmt, spec, source_dtype=idx.dtype, name=indices)[0]))
     say(encoded)
@@ -128,15 +130,15 @@ def run(
 class OutputPlan:
     """Where a run writes, checked: the result's destination and format, and the indices'."""
 
-    destination: Optional[str]  # a path or "-"; None: nothing is written (the result is shown as a table)
-    fmt: Optional[str]
-    indices: Optional[str]
-    indices_fmt: Optional[str]
+    destination: str | None  # a path or "-"; None: nothing is written (the result is shown as a table)
+    fmt: str | None
+    indices: str | None
+    indices_fmt: str | None
 
     @property
-    def formats(self) -> set:
+    def formats(self) -> set[str]:
         """The formats written ("table" for the result shown on a terminal)."""
-        return {"table" if self.destination is None else self.fmt} | ({self.indices_fmt} if self.indices else set())
+        return {self.fmt or "table"} | ({self.indices_fmt} if self.indices_fmt else set())
 
 
 def plan_outputs(
@@ -144,8 +146,8 @@ def plan_outputs(
     output: str,
     spec: PoolSpec,
     *,
-    to: Optional[str] = None,
-    indices: Optional[str] = None,
+    to: str | None = None,
+    indices: str | None = None,
     terminal: bool = False,
 ) -> OutputPlan:
     """Check where the outputs go, before any input is read or any file written.
@@ -207,7 +209,7 @@ def load_filter(text: str) -> np.ndarray:
 # --------------------------------------------------------------------------- the steps
 
 
-def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[Note]]:
+def prepare(loaded: io.Loaded, spec: PoolSpec) -> tuple[np.ndarray, list[Note]]:
     """Return the array to filter and pool, as (H, W[, C]), and notes; refuse a result larger than ``max_pixels``.
 
     Everything that depends only on shapes is checked here, before any
@@ -220,7 +222,7 @@ def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[Note]]:
     return arr, notes + ([note] if note else [])
 
 
-def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Optional[Note]:
+def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Note | None:
     """Say so when 64-bit integers beyond 2**53 go through float64 (a filter, a sum or an average): they are rounded."""
     filtered = spec.filter.kernel is not None
     if arr.dtype not in (np.int64, np.uint64) or (not filtered and reduction(spec.window.mode).accumulate == "input"):
@@ -232,7 +234,7 @@ def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Optional[Note]:
     return Note(name, f"64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits", "precision")
 
 
-def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[Note]]:
+def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> tuple[io.Loaded, list[Note]]:
     """Return the input with its channels last, as ``spec.layout`` says it holds them, and notes."""
     arr = loaded.array
     if spec.layout == "chw":
@@ -250,7 +252,7 @@ def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[Note]]:
     return loaded, []
 
 
-def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None:
+def check_result_size(shape: tuple[int, ...], spec: PoolSpec, name: str) -> None:
     """Refuse, before any work, a padded input or a result of more than ``spec.max_pixels`` pixels (or cells).
 
     The padded size is worked out first, by arithmetic alone: a vast window
@@ -283,8 +285,8 @@ def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None
 
 def _padded_extent(n: int, axis: int, spec: WindowSpec) -> int:
     """The cells the windows cover along one axis, padding included: the input and its padding, or the last window's reach."""
-    def along(v):
-        return v[axis] if isinstance(v, tuple) else v
+    def along(v: Any) -> int:
+        return int(v[axis] if isinstance(v, tuple) else v)
 
     k = along(spec.size)
     s = k if spec.stride is None else along(spec.stride)
@@ -350,12 +352,12 @@ def apply_filter(arr: np.ndarray, spec: FilterSpec) -> np.ndarray:
     return out
 
 
-def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False):
-    """Return the pooled array (and the indices when asked)."""
+def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False) -> Any:
+    """Return the pooled array (and the indices when asked, as a pair)."""
     return pool2d(arr, return_indices=indices, **spec.pool_kwargs())
 
 
-def resolve_format(output: str, to: Optional[str]) -> str:
+def resolve_format(output: str, to: str | None) -> str:
     """Return the output format: ``to`` if given, else the extension's; CSV on stdout."""
     if to:
         formats.writer_for(to)  # a format no writer is registered for is refused here
@@ -372,7 +374,7 @@ def resolve_format(output: str, to: Optional[str]) -> str:
     return fmt
 
 
-def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[formats.Write, List[Note]]:
+def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, name: str) -> tuple[formats.Write, list[Note]]:
     """Check that ``result`` can be written as ``fmt``; return a function that writes it into a binary file, and notes.
 
     The format's writer, from the registry, gets the settings it declares (:attr:`formats.Writer.options`);
@@ -394,7 +396,7 @@ def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: 
 
 
 @functools.lru_cache(maxsize=64)
-def _said_anyway(writer: formats.Writer, options: tuple, channels: tuple) -> frozenset:
+def _said_anyway(writer: formats.Writer, options: tuple[tuple[str, Any], ...], channels: tuple[int, ...]) -> frozenset[str]:
     """What ``writer`` says about its format: the texts of its notes for 8-bit zeros, which need no change.
 
     The writers return their notes as text. One they give for 8-bit zeros (with the result's channels) is

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any
 
 from .engine.reductions import reduction
 from .engine.windows import DEFAULT_SIZE, IntPair, OutputSize, Padding
@@ -40,14 +40,14 @@ class WindowSpec:
     """The pooling windows and the reduction: the arguments of :func:`poolcli.pool2d`."""
 
     size: IntPair = DEFAULT_SIZE
-    stride: Optional[IntPair] = None  # None: the size
+    stride: IntPair | None = None  # None: the size
     padding: Padding = "valid"
     mode: str = "max"  # a name or alias of a mode; held as the canonical name
     dilation: IntPair = 1
     ceil_mode: bool = False
-    count_pad: Optional[bool] = None  # None: the engine's default (PyTorch's)
-    output_size: Optional[OutputSize] = None  # adaptive pooling: the windows are its own
-    norm_type: Optional[float] = None  # the p of the modes that take one (lp)
+    count_pad: bool | None = None  # None: the engine's default (PyTorch's)
+    output_size: OutputSize | None = None  # adaptive pooling: the windows are its own
+    norm_type: float | None = None  # the p of the modes that take one (lp)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", reduction(self.mode).name)
@@ -80,7 +80,7 @@ class WindowSpec:
 class FilterSpec:
     """The filter applied before pooling, if any, and the ReLU after it."""
 
-    kernel: Optional[Kernel] = None  # any 2-D array-like is taken, and held as a tuple of rows of floats
+    kernel: Kernel | None = None  # any 2-D array-like is taken, and held as a tuple of rows of floats
     padding: str = "valid"  # "valid": a KxK filter trims K-1 rows and columns; "same": zero padding keeps the size
     relu: bool = False  # max(0, x) after the filter (on the input itself without one)
 
@@ -94,7 +94,7 @@ class FilterSpec:
         return (len(self.kernel), len(self.kernel[0])) if self.kernel else (0, 0)
 
 
-def _rows(kernel: Union[Kernel, Iterable[Iterable[float]]]) -> Kernel:
+def _rows(kernel: Kernel | Iterable[Iterable[float]]) -> Kernel:
     # float(v) keeps every weight as the float64 it was (numpy's or Python's)
     return tuple(tuple(float(v) for v in row) for row in kernel)
 
@@ -103,11 +103,11 @@ def _rows(kernel: Union[Kernel, Iterable[Iterable[float]]]) -> Kernel:
 class OutputSpec:
     """How the result is written: the settings the writers read (each acts on the formats that take it)."""
 
-    precision: Optional[int] = None  # text: decimals; None: exact (shortest round trip)
-    delimiter: Optional[str] = None  # text: None is the format's own (comma, tab for TSV, space for TXT)
+    precision: int | None = None  # text: decimals; None: exact (shortest round trip)
+    delimiter: str | None = None  # text: None is the format's own (comma, tab for TSV, space for TXT)
     rescale: str = "auto"  # images: values that do not fit the pixel type ("auto", "clip", "minmax")
     compress_level: int = 1  # PNG zlib level: 1 is measured fastest for a small size cost
-    quality: Optional[int] = None  # JPEG (None: 95) and WebP (None: lossless)
+    quality: int | None = None  # JPEG (None: 95) and WebP (None: lossless)
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,6 @@ class PoolSpec:
     filter: FilterSpec = field(default_factory=FilterSpec)
     output: OutputSpec = field(default_factory=OutputSpec)
     gray: bool = False  # colour to one channel first (Pillow's L weights)
-    channel: Optional[int] = None  # take this channel only
-    layout: Optional[str] = None  # "hwc" (channels last) or "chw"; None: hwc, with a note when an NPY looks chw
+    channel: int | None = None  # take this channel only
+    layout: str | None = None  # "hwc" (channels last) or "chw"; None: hwc, with a note when an NPY looks chw
     max_pixels: int = DEFAULT_MAX_PIXELS  # the largest input, padded input or result accepted

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Callable
+from typing import Any
 
 from .. import io
 from ..pipeline import PoolSpec
-from .local import sweep_temporaries
-from .outcome import Outcome, process_file
+from .local import Report, sweep_temporaries
+from .outcome import Outcome, TaskCount, process_file
 from .walk import Task
 
 __all__ = ["run_dask"]
@@ -18,11 +18,11 @@ def run_dask(
     tasks: Iterable[Task],
     spec: PoolSpec,
     skip_existing: bool,
-    report: Callable[[Outcome], bool],
-    total,
+    report: Report,
+    total: TaskCount,
     address: str,
     timeout: float,
-    in_flight: dict,
+    in_flight: dict[Any, list[Task]],
 ) -> None:
     """Submit the tasks to the scheduler at ``address``, a window at a time, and report each outcome as it comes.
 
@@ -43,7 +43,7 @@ def run_dask(
         futures = as_completed()
         exhausted = False
 
-        def top_up():
+        def top_up() -> None:
             nonlocal n, exhausted
             while not exhausted and futures.count() < window:
                 try:
@@ -63,7 +63,7 @@ def run_dask(
             fut = next(futures)
             try:
                 outcome = fut.result()
-            except Exception as exc:  # noqa: BLE001 - KilledWorker, a lost connection ...: that file failed
+            except Exception as exc:
                 task = in_flight[fut][0]
                 sweep_temporaries([task])
                 outcome = Outcome(task.src, task.dst, "failed", f"the Dask worker running it failed ({type(exc).__name__})")

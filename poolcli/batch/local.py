@@ -17,22 +17,25 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Callable, Optional
+from typing import Any, Callable
 
 from ..engine import set_threads
 from ..pipeline import PoolSpec
 from ..status import end_now
-from .outcome import Outcome, process_file
+from .outcome import Outcome, TaskCount, process_file
 from .walk import Task
 
-__all__ = ["CHUNK", "StopRequest", "run_pool", "run_serial", "sweep_temporaries"]
+__all__ = ["CHUNK", "Report", "StopRequest", "run_pool", "run_serial", "sweep_temporaries"]
+
+#: Takes each outcome as it comes; True stops the run (fail-fast).
+Report = Callable[[Outcome], bool]
 
 #: Set in each worker by its initialiser: the stop flag the parent raises, and the parent's process id.
 _STOP = None
 _PARENT = 0
 
 
-def _worker_init(stop, parent: int) -> None:
+def _worker_init(stop: Any, parent: int) -> None:
     global _STOP, _PARENT
     _STOP, _PARENT = stop, parent
     set_threads(1)  # one process per core already: threads inside each would only contend
@@ -47,7 +50,7 @@ def _worker_init(stop, parent: int) -> None:
         _worker_signal(signal.SIGTERM, None)  # the parent died before it could be watched
 
 
-def _worker_signal(signum, frame):
+def _worker_signal(signum: int, frame: object) -> None:
     # The parent decides when its workers stop: Ctrl-C reaches the whole group, the parent with it, and the parent
     # lets each worker finish its file (so that the counts are exact) or, at a second signal, kills them and sweeps
     # their temporary files. Only a worker whose parent is gone leaves here, at once, with nothing half written.
@@ -72,19 +75,19 @@ class StopRequest:
     A second kills the workers, removes every temporary file of the files in flight, and exits with 130.
     """
 
-    def __init__(self, in_flight: dict[object, list[Task]], report: Callable[[Outcome], bool]) -> None:
+    def __init__(self, in_flight: dict[Any, list[Task]], report: Report) -> None:
         self.requested = False
         self.in_flight = in_flight
         self.report = report
         self.started = time.time()
-        self.executor: Optional[ProcessPoolExecutor] = None
+        self.executor: ProcessPoolExecutor | None = None
         self.flag = None
         self._pid = os.getpid()
 
-    def attach(self, executor: ProcessPoolExecutor, flag) -> None:
+    def attach(self, executor: ProcessPoolExecutor, flag: Any) -> None:
         self.executor, self.flag = executor, flag
 
-    def __call__(self, signum, frame) -> None:
+    def __call__(self, signum: int, frame: object) -> None:
         if os.getpid() != self._pid:
             return  # a worker forked before its initialiser ran: the parent decides
         if not self.requested:
@@ -114,7 +117,7 @@ class StopRequest:
             if st.st_mtime >= self.started:
                 try:
                     self.report(Outcome(task.src, task.dst, "ok", bytes_out=st.st_size))
-                except Exception:  # noqa: BLE001 - the process is ending: a report that fails must not stop it
+                except Exception:
                     break
 
     def check(self) -> None:
@@ -129,7 +132,7 @@ CHUNK = 8
 WORKER_DIED = "a worker process died (killed, or out of memory?)"
 
 
-def _mp_context():
+def _mp_context() -> Any:
     """fork wherever it is safe (not macOS): workers start at once without importing numpy again, and this
     process is their parent, as the stop rules need (under forkserver, Python 3.14's default on Linux, it is not)."""
     if sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods():
@@ -137,7 +140,10 @@ def _mp_context():
     return None
 
 
-def run_serial(tasks, spec, skip_existing, report, total, in_flight, stopper) -> None:
+def run_serial(
+    tasks: Iterable[Task], spec: PoolSpec, skip_existing: bool, report: Report, total: TaskCount,
+    in_flight: dict[Any, list[Task]], stopper: StopRequest,
+) -> None:
     """Run the tasks one after another in this process (-j 1); ``report`` returns True to stop (fail-fast)."""
     total.start()
     n = 0
@@ -152,7 +158,10 @@ def run_serial(tasks, spec, skip_existing, report, total, in_flight, stopper) ->
     total.done(n)
 
 
-def run_pool(tasks, spec, skip_existing, jobs, report, total, pending, chunk, stopper) -> None:
+def run_pool(
+    tasks: Iterable[Task], spec: PoolSpec, skip_existing: bool, jobs: int, report: Report, total: TaskCount,
+    pending: dict[Any, list[Task]], chunk: int, stopper: StopRequest,
+) -> None:
     """Run the tasks in ``jobs`` worker processes, ``chunk`` files at a time; ``pending`` holds the chunks in flight."""
     from concurrent.futures.process import BrokenProcessPool
 
@@ -223,15 +232,15 @@ def run_pool(tasks, spec, skip_existing, jobs, report, total, pending, chunk, st
             executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _failed_future() -> Future:
+def _failed_future() -> Future[list[Outcome]]:
     from concurrent.futures.process import BrokenProcessPool
 
-    fut: Future = Future()
+    fut: Future[list[Outcome]] = Future()
     fut.set_exception(BrokenProcessPool(WORKER_DIED))
     return fut
 
 
-def _kill_workers(executor: Optional[ProcessPoolExecutor], timeout: float = 5.0) -> None:
+def _kill_workers(executor: ProcessPoolExecutor | None, timeout: float = 5.0) -> None:
     """Kill the workers at once and wait until they are gone (their temporary files are swept by the caller)."""
     procs = list((getattr(executor, "_processes", None) or {}).values())
     for p in procs:

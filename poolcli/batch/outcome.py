@@ -1,19 +1,22 @@
-"""One file of a batch: :func:`process_file` runs the pipeline on it, and its :class:`Outcome` is counted."""
+"""One file of a batch: :func:`process_file` runs the pipeline on it; its :class:`Outcome` is counted in the
+run's :class:`BatchStats`, and :class:`TaskCount` counts the files ahead for the progress bar."""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable
 
 from .. import io
 from ..engine import set_threads
 from ..pipeline import Note, PoolSpec, run
 from .walk import Task
 
-__all__ = ["BatchStats", "Outcome", "process_file"]
+__all__ = ["BatchStats", "Outcome", "TaskCount", "process_file"]
 
 
 @dataclass
@@ -23,7 +26,7 @@ class Outcome:
     input: str
     output: str
     status: str  # "ok", "skipped" or "failed"
-    error: Optional[str] = None
+    error: str | None = None
     ms: float = 0.0
     bytes_in: int = 0
     bytes_out: int = 0
@@ -35,7 +38,7 @@ class Outcome:
         )
 
 
-def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: Optional[int] = None) -> Outcome:
+def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: int | None = None) -> Outcome:
     """Pool one file with :func:`poolcli.pipeline.run`; never raises for a bad file.
 
     ``threads``, when given, is set as the engine's threads in the process that runs the file (a Dask worker).
@@ -108,3 +111,50 @@ def _size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n} B"  # pragma: no cover
+
+
+class TaskCount:
+    """The number of tasks, counted by a second walk in a thread so that the progress bar knows it (and an ETA) early.
+
+    The run's own walk streams, listing folders only as fast as the work needs them; this one runs ahead. When the
+    run's walk ends, its count is final.
+    """
+
+    def __init__(self, on_total: Callable[[int], None], recount: Callable[[], Iterable[Task]] | None) -> None:
+        self._on_total = on_total
+        self._recount = recount
+        self._lock = threading.Lock()
+        self._final = False
+        self._started = False
+
+    def start(self) -> None:
+        if self._recount is not None and not self._started:
+            self._started = True
+            threading.Thread(target=self._count, args=(self._recount,), name="poolcli-count", daemon=True).start()
+
+    def _count(self, recount: Callable[[], Iterable[Task]]) -> None:
+        n, last = 0, time.monotonic()
+        try:
+            for _ in recount():
+                if self._final:
+                    return
+                n += 1
+                if time.monotonic() - last >= 0.1:
+                    self._say(n)
+                    last = time.monotonic()
+        except Exception:
+            return
+        self._say(n)
+
+    def _say(self, n: int) -> None:
+        with self._lock:
+            if not self._final:
+                self._on_total(n)
+
+    def done(self, n: int) -> None:
+        with self._lock:
+            self._final = True
+            self._on_total(n)
+
+    def close(self) -> None:
+        self._final = True

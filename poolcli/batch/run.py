@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Iterable
-from typing import Callable, Optional
+from typing import Callable
 
 from ..pipeline import PoolSpec
 from ..specs import DASK_TIMEOUT
 from .dask import run_dask
 from .local import CHUNK, StopRequest, run_pool, run_serial, sweep_temporaries
-from .outcome import BatchStats, Outcome
+from .outcome import BatchStats, Outcome, TaskCount
 from .walk import Task
 
-__all__ = ["TaskCount", "run_batch"]
+__all__ = ["run_batch"]
 
 
 def run_batch(
@@ -27,8 +26,8 @@ def run_batch(
     fail_fast: bool = False,
     on_outcome: Callable[[Outcome], None] = lambda o: None,
     on_total: Callable[[int], None] = lambda n: None,
-    recount: Optional[Callable[[], Iterable[Task]]] = None,
-    dask_address: Optional[str] = None,
+    recount: Callable[[], Iterable[Task]] | None = None,
+    dask_address: str | None = None,
     dask_timeout: float = DASK_TIMEOUT,
 ) -> BatchStats:
     """Run every task, calling ``on_outcome`` as each finishes; stop early on Ctrl-C, SIGTERM or fail_fast.
@@ -74,52 +73,5 @@ def run_batch(
     return stats
 
 
-class TaskCount:
-    """The number of tasks, counted by a second walk in a thread so that the progress bar knows it (and an ETA) early.
-
-    The run's own walk streams, listing folders only as fast as the work needs them; this one runs ahead. When the
-    run's walk ends, its count is final.
-    """
-
-    def __init__(self, on_total: Callable[[int], None], recount: Optional[Callable[[], Iterable[Task]]]) -> None:
-        self._on_total = on_total
-        self._recount = recount
-        self._lock = threading.Lock()
-        self._final = False
-        self._started = False
-
-    def start(self) -> None:
-        if self._recount is not None and not self._started:
-            self._started = True
-            threading.Thread(target=self._count, args=(self._recount,), name="poolcli-count", daemon=True).start()
-
-    def _count(self, recount: Callable[[], Iterable[Task]]) -> None:
-        n, last = 0, time.monotonic()
-        try:
-            for _ in recount():
-                if self._final:
-                    return
-                n += 1
-                if time.monotonic() - last >= 0.1:
-                    self._say(n)
-                    last = time.monotonic()
-        except Exception:  # noqa: BLE001 - the run's own walk meets the same fault and reports it; the bar only waits
-            return
-        self._say(n)
-
-    def _say(self, n: int) -> None:
-        with self._lock:
-            if not self._final:
-                self._on_total(n)
-
-    def done(self, n: int) -> None:
-        with self._lock:
-            self._final = True
-            self._on_total(n)
-
-    def close(self) -> None:
-        self._final = True
-
-
-def _raise_interrupt(signum, frame):
+def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt

@@ -10,7 +10,6 @@ import fnmatch
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 from .. import formats, io
 from ..specs import OptionError
@@ -25,7 +24,7 @@ class Task:
     src: str
     dst: str
     rel: str
-    clash: Optional[str] = None  # another input whose output has the same name
+    clash: str | None = None  # another input whose output has the same name
 
 
 def image_extensions() -> tuple[str, ...]:
@@ -33,7 +32,7 @@ def image_extensions() -> tuple[str, ...]:
     return formats.batch_extensions()
 
 
-def check_folders(input_dir: str, output_dir: str, report: Optional[str] = None) -> None:
+def check_folders(input_dir: str, output_dir: str, report: str | None = None) -> None:
     """Check the folders and the report's path before anything is read, and make the output folder.
 
     Raises :class:`OptionError` for an output folder that is the input folder, :class:`io.OutputError`
@@ -49,7 +48,7 @@ def check_folders(input_dir: str, output_dir: str, report: Optional[str] = None)
         raise io.OutputError(f"{output_dir}: cannot create the output folder ({exc.strerror})") from None
 
 
-def walk(root: str, *, recursive: bool, exclude: Optional[str] = None) -> Iterator[str]:
+def walk(root: str, *, recursive: bool, exclude: str | None = None) -> Iterator[str]:
     """Yield relative paths of regular files under ``root`` in sorted order, as they are listed.
 
     Hidden files and folders (a leading dot) are skipped, ``exclude`` (the
@@ -98,7 +97,7 @@ def _selected(rel: str, globs: Sequence[str], extensions: tuple[str, ...]) -> bo
     return os.path.splitext(name)[1].lower() in extensions
 
 
-def output_name(rel: str, to: Optional[str]) -> str:
+def output_name(rel: str, to: str | None) -> str:
     """The output's relative path: the input's folder and stem, with the format's extension."""
     stem, ext = os.path.splitext(rel)
     fmt = to or ext.lower().lstrip(".")
@@ -113,7 +112,7 @@ def plan_tasks(
     *,
     globs: Sequence[str] = (),
     recursive: bool = False,
-    to: Optional[str] = None,
+    to: str | None = None,
     shard: tuple[int, int] = (0, 1),
 ) -> Iterator[Task]:
     """Yield the tasks for this shard: file number i of the sorted selection goes to shard i % N."""

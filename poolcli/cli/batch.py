@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -45,9 +45,9 @@ __all__ = ["batch"]
 @common_options
 @click.pass_context
 def batch(
-    ctx: click.Context, input_dir: str, output_dir: str, globs: tuple[str, ...], recursive: bool, jobs: Optional[int],
-    report_path: Optional[str], fail_fast: bool, skip_existing: bool, shard: Optional[tuple[int, int]],
-    dask_address: Optional[str], dask_timeout: float, to: Optional[str], quiet: bool, **params: Any,
+    ctx: click.Context, input_dir: str, output_dir: str, globs: tuple[str, ...], recursive: bool, jobs: int | None,
+    report_path: str | None, fail_fast: bool, skip_existing: bool, shard: tuple[int, int] | None,
+    dask_address: str | None, dask_timeout: float, to: str | None, quiet: bool, **params: Any,
 ) -> None:
     """Pool every image in INPUT_DIR into OUTPUT_DIR, in parallel.
 
@@ -106,7 +106,13 @@ def batch(
 
     try:
         if show_progress:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             progress = Progress(
                 TextColumn("pooling"), BarColumn(), MofNCompleteColumn(),

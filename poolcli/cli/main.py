@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -53,9 +53,9 @@ class Group(click.Group):
 
     def main(  # type: ignore[override]
         self,
-        args: Optional[list[str]] = None,
-        prog_name: Optional[str] = None,
-        complete_var: Optional[str] = None,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
@@ -71,7 +71,7 @@ class Group(click.Group):
                 status = ExitStatus.INTERRUPTED
         sys.exit(status if isinstance(status, int) else ExitStatus.OK)
 
-    def _say(self, exc: click.ClickException, args: Optional[list[str]], prog_name: Optional[str]) -> int:
+    def _say(self, exc: click.ClickException, args: list[str] | None, prog_name: str | None) -> int:
         """Say an error in one line; return its exit status."""
         if not isinstance(exc, click.UsageError):
             click.echo(f"poolcli: error: {exc.format_message()}", err=True)

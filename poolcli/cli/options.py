@@ -5,7 +5,7 @@ Importable without numpy: ``--help`` is built from here.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -312,7 +312,7 @@ def input_argument(fn: F) -> F:
     return click.argument("input_path", metavar="[INPUT]", required=False)(fn)
 
 
-def resolve_input(input_path: Optional[str]) -> str:
+def resolve_input(input_path: str | None) -> str:
     """The input to read: the path given, else standard input when it is not a terminal."""
     import sys
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -38,8 +38,8 @@ __all__ = ["pool"]
 @common_options
 @click.pass_context
 def pool(
-    ctx: click.Context, input_path: Optional[str], output: str, indices_path: Optional[str], to: Optional[str],
-    show: bool, color: Optional[bool], quiet: bool, **params: Any,
+    ctx: click.Context, input_path: str | None, output: str, indices_path: str | None, to: str | None,
+    show: bool, color: bool | None, quiet: bool, **params: Any,
 ) -> None:
     """Pool an image or a matrix (CSV, TSV, whitespace text, NPY, JSON) and write the result.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -13,8 +13,6 @@ from ..specs import FilterSpec, OutputSpec, PoolSpec, WindowSpec
 from .options import given, modes_with
 
 __all__ = ["check_output_options", "make_spec"]
-
-R = TypeVar("R")
 
 #: The option that sets each window argument, as messages name it.
 WINDOW_FLAGS = {
@@ -54,7 +52,7 @@ def make_spec(ctx: click.Context, params: dict[str, Any]) -> PoolSpec:
     return _record(PoolSpec, {**params, **parts})
 
 
-def _record(cls: type[R], params: dict[str, Any], **options: str) -> R:
+def _record(cls: Any, params: dict[str, Any], **options: str) -> Any:
     """A spec record from the options that set its fields (each named as its field, unless ``options`` renames
     it); a field whose option the command does not take keeps the record's default."""
     names = {f.name: options.get(f.name, f.name) for f in dataclasses.fields(cls)}

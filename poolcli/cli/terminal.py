@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -29,7 +29,7 @@ def quiet_broken_pipe() -> None:
         pass
 
 
-def _console(stderr: bool, color: Optional[bool]) -> Any:
+def _console(stderr: bool, color: bool | None) -> Any:
     from rich.console import Console
 
     class QuietConsole(Console):
@@ -44,11 +44,11 @@ def _console(stderr: bool, color: Optional[bool]) -> Any:
     return QuietConsole(stderr=stderr, force_terminal=color, no_color=None if color is None else not color, highlight=False)
 
 
-def stderr_console(color: Optional[bool] = None) -> Any:
+def stderr_console(color: bool | None = None) -> Any:
     return _console(True, color)
 
 
-def stdout_console(color: Optional[bool] = None) -> Any:
+def stdout_console(color: bool | None = None) -> Any:
     return _console(False, color)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -32,18 +32,16 @@ __all__ = ["demo", "explain", "filters", "show", "summary"]
 EXPLAIN_LIMIT = 16
 
 
-def _one_matrix(source: str, max_pixels: int, channel: Optional[int], layout: Optional[str], quiet: bool) -> Any:
+def _one_matrix(source: str, max_pixels: int, channel: int | None, layout: str | None, quiet: bool) -> Any:
     """The input read, with its channels last, or one channel of it (a single channel squeezed to 2-D); notes said."""
     from .. import io
     from ..pipeline import PoolSpec, select_channels, to_hwc
 
     loaded = io.read_input(source, max_pixels=max_pixels)
-    for n in loaded.notes:
-        note(quiet, n)
     spec = PoolSpec(channel=channel, layout=layout)
-    loaded, notes = to_hwc(loaded, spec)
-    for n in notes:
-        note(quiet, n)
+    loaded, layout_notes = to_hwc(loaded, spec)
+    for said in [*loaded.notes, *layout_notes]:
+        note(quiet, said)
     return loaded.name, select_channels(loaded, spec)
 
 
@@ -57,8 +55,8 @@ def _one_matrix(source: str, max_pixels: int, channel: Optional[int], layout: Op
 @color_option()
 @common_options
 def show(
-    input_path: Optional[str], precision: Optional[int], channel: Optional[int], layout: Optional[str], max_rows: int,
-    max_cols: Optional[int], color: Optional[bool], max_pixels: int, quiet: bool,
+    input_path: str | None, precision: int | None, channel: int | None, layout: str | None, max_rows: int,
+    max_cols: int | None, color: bool | None, max_pixels: int, quiet: bool,
 ) -> None:
     """Show an image or matrix as a heat-map table with row and column indices."""
     from ..render import render_matrix
@@ -85,8 +83,8 @@ def show(
 @common_options
 @click.pass_context
 def explain(
-    ctx: click.Context, input_path: Optional[str], region: Any, channel: Optional[int], layout: Optional[str],
-    precision: Optional[int], step: bool, color: Optional[bool], quiet: bool, **params: Any,
+    ctx: click.Context, input_path: str | None, region: Any, channel: int | None, layout: str | None,
+    precision: int | None, step: bool, color: bool | None, quiet: bool, **params: Any,
 ) -> None:
     """Walk through pooling a small matrix (up to 16x16), one window at a time.
 
@@ -136,7 +134,7 @@ def explain(
 @click.argument("layers", nargs=-1, required=True)
 @color_option()
 @debug_option()
-def summary(layers: tuple[str, ...], color: Optional[bool]) -> None:
+def summary(layers: tuple[str, ...], color: bool | None) -> None:
     """Output shapes and parameter counts through a stack of layers, like Keras model.summary().
 
     \b
@@ -166,7 +164,7 @@ def summary(layers: tuple[str, ...], color: Optional[bool]) -> None:
 @click.option("--steps", type=click.IntRange(0, MAX_DIM), default=4, show_default=True, help="Explain steps to show.")
 @color_option()
 @debug_option(hidden=True)
-def demo(steps: int, color: Optional[bool]) -> None:
+def demo(steps: int, color: bool | None) -> None:
     """The tutorial's worked example: a 26x26 convolution output max-pooled 2x2, stride 2, to 13x13."""
     from importlib.resources import files
 
