@@ -181,3 +181,124 @@ def test_a_cell_past_the_fast_readers_reach_is_read_by_float():
     long = "0." + "1" * 40
     data = f"{long},1e-320,1e300,-0\n".encode()
     assert np.array_equal(bits(fast_values(data, 4)), bits([float(long), 1e-320, 1e300, -0.0]))
+
+
+# --------------------------------------------------------------------------- writing: byte for byte as value by value
+
+
+def reference_cell(v, dtype: np.dtype) -> str:
+    """The obviously correct cell: an integer as such, else the shortest form in the value's own type, as repr spells it."""
+    if dtype.kind in "biu":
+        return str(int(v))
+    f = float(v)
+    if f != f:
+        return "nan"
+    if f in (np.inf, -np.inf):
+        return "inf" if f > 0 else "-inf"
+    if f == int(f) and abs(f) < 1e16:
+        return str(int(f))  # -0.0 too: "0"
+    if dtype == np.float32:
+        return repr(float(str(np.float32(v))))  # numpy's shortest float32 decimal, spelled as repr spells it
+    return repr(f)
+
+
+def reference(arr: np.ndarray, delimiter: str = ",") -> str:
+    cells = [[reference_cell(v, arr.dtype) for v in row] for row in arr]
+    return "".join(delimiter.join(row) + "\n" for row in cells)
+
+
+def _float_families(rng, n):
+    """Bit patterns at random, everyday values, short decimals, powers of two, and values whose 16-digit
+    rounding is a tie (odd / 2**t with 17 significant digits)."""
+    with np.errstate(all="ignore"):
+        return {
+            "bits": rng.integers(0, 1 << 64, n, dtype=np.uint64).view(np.float64),
+            "everyday": rng.standard_normal(n) * 10.0 ** rng.integers(-20, 21, n),
+            "uniform": rng.random(n),
+            "short": np.round(rng.random(n) * 10.0 ** rng.integers(0, 8, n)) / 10.0 ** rng.integers(0, 8, n),
+            "powers of two": 2.0 ** rng.integers(-1074, 1024, n).astype(float) * rng.choice([-1, 1], n),
+            "ties": (rng.integers(0, 1 << 20, n) * 2 + 1) / 2.0 ** rng.integers(17, 22, n),
+            "near 1e16": 1e16 + rng.integers(-2000, 2000, n) * rng.choice([0.5, 1, 2], n),
+            "tiny": rng.random(n) * 10.0 ** rng.integers(-320, -290, n),
+            "huge": rng.random(n) * 10.0 ** rng.integers(290, 308, n),
+        }
+
+
+@pytest.mark.parametrize("family", list(_float_families(np.random.default_rng(0), 1)))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_floats_are_written_as_value_by_value(family, dtype):
+    with np.errstate(all="ignore"):
+        x = _float_families(np.random.default_rng(len(family)), 20_000)[family].astype(dtype)
+    if dtype == np.float32 and family == "bits":
+        x = np.random.default_rng(1).integers(0, 1 << 32, 20_000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    arr = x.reshape(200, 100)
+    assert io.format_matrix(arr) == reference(arr)
+
+
+@pytest.mark.parametrize("dtype", ["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1"])
+def test_integers_are_written_as_value_by_value(dtype):
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(dt.itemsize)
+    if dt.kind == "b":
+        arr = rng.integers(0, 2, (50, 40)).astype(bool)
+    else:
+        info = np.iinfo(dt)
+        arr = rng.integers(info.min, info.max, (50, 40), dtype=dt, endpoint=True)
+        arr[0, :4] = [info.min, info.max, 0, info.max - 1]
+    assert io.format_matrix(arr) == reference(arr)
+
+
+def test_without_extended_precision_the_same_text(monkeypatch):
+    monkeypatch.setattr(textmatrix, "_EXTENDED", False)
+    for x in _float_families(np.random.default_rng(9), 500).values():
+        arr = x.reshape(20, 25)
+        assert io.format_matrix(arr) == reference(arr)
+
+
+_DELIMITERS = st.sampled_from([",", "\t", " ", ";", "|", " ; ", "::", "%", "→", "\u00a0|\u00a0"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["f8", "f4", "i8", "u2", "i1"]).flatmap(
+        lambda code: st.tuples(
+            st.just(np.dtype(code)),
+            st.lists(
+                st.floats(width=64 if code == "f8" else 32, allow_nan=True, allow_infinity=True, allow_subnormal=True)
+                | st.sampled_from([0.0, -0.0, 0.1, 1e16, -1e-4, 1e-5, 123456789.0])
+                if code[0] == "f" else st.integers(int(np.iinfo(code).min), int(np.iinfo(code).max)),
+                min_size=1, max_size=40,
+            ),
+        )
+    ),
+    st.integers(1, 7),
+    _DELIMITERS,
+)
+def test_any_values_are_written_as_value_by_value(dtype_values, width, delimiter):
+    dtype, values = dtype_values
+    values = values * width
+    with np.errstate(all="ignore"):
+        arr = np.array(values[: len(values) // width * width], dtype=dtype).reshape(-1, width)
+    assert io.format_matrix(arr, delimiter=delimiter) == reference(arr, delimiter)
+
+
+def test_bands_views_and_orders_change_nothing(monkeypatch):
+    x = np.random.default_rng(2).standard_normal((37, 23)) * 10.0 ** np.random.default_rng(3).integers(-6, 20, (37, 23))
+    x[::5, ::3] = np.round(x[::5, ::3])
+    x[1, 1], x[2, 2], x[3, 3] = np.nan, -np.inf, -0.0
+    expected = reference(x)
+    for cells in (1, 7, 23, 1000):
+        monkeypatch.setattr(textmatrix, "_CELLS", cells)
+        assert io.format_matrix(x) == expected
+        assert io.format_matrix(np.asfortranarray(x)) == expected
+        assert io.format_matrix(x.T.copy().T) == expected
+        assert io.format_matrix(x[::2, ::-3]) == reference(x[::2, ::-3])
+
+
+def test_signalling_nan_and_extremes():
+    snan = np.array([0x7FF0000000000001, 0xFFF8000000000001], dtype=np.uint64).view(np.float64)
+    arr = np.array([[snan[0], snan[1], np.finfo(np.float64).max, np.finfo(np.float64).tiny],
+                    [5e-324, -5e-324, np.nextafter(1e16, 0), 1e16]])
+    assert io.format_matrix(arr) == "nan,nan,1.7976931348623157e+308,2.2250738585072014e-308\n5e-324,-5e-324,9999999999999998,1e+16\n"
+    f32 = np.array([[np.finfo(np.float32).max, np.finfo(np.float32).tiny, 1e-45, 0.1]], np.float32)
+    assert io.format_matrix(f32) == "3.4028235e+38,1.1754944e-38,1e-45,0.1\n"
