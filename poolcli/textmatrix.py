@@ -388,13 +388,17 @@ def _parse_lines(data: bytes, start: int, stop: int, sep: int, width: int) -> Op
     else:
         length = ends - starts
     point = data.find(b".", start, stop) >= 0
-    nw = min(max((int(length.max()) + 7) // 8, 1), 4)
-    m, decimals, ok = _digits(_words(buf, ends, nw), np.minimum(length, 8 * nw), point)
-    ok &= length <= 8 * nw
-    exp10 = -decimals
-    e_at = _exponents(data, start, stop, text, ends - _FRAME)
-    if e_at is not None:
-        _with_exponent(buf, ends, length, nw, point, *e_at, m, exp10, ok)
+    e_at = _exponents(data, start, stop, text)
+    if e_at is not None and e_at.size == n and (e_at > starts - _FRAME).all() and (e_at < ends - _FRAME).all():
+        m, exp10, ok = _with_exponent(buf, ends, length, point, e_at + _FRAME)  # one in every cell: nothing to redo
+    else:
+        nw = min(max((int(length.max()) + 7) // 8, 1), 4)
+        m, decimals, ok = _digits(_words(buf, ends, nw), np.minimum(length, 8 * nw), point)
+        ok &= length <= 8 * nw
+        exp10 = -decimals
+        if e_at is not None:  # the cells with an 'e': read again, from their first
+            cells, first = np.unique(np.searchsorted(ends - _FRAME, e_at, side="right"), return_index=True)
+            m[cells], exp10[cells], ok[cells] = _with_exponent(buf, ends[cells], length[cells], point, e_at[first] + _FRAME)
     values, exact = _to_float(m, exp10)
     ok &= exact
     if signed:
@@ -410,8 +414,8 @@ def _parse_lines(data: bytes, start: int, stop: int, sep: int, width: int) -> Op
 _FEW = 64
 
 
-def _exponents(data: bytes, start: int, stop: int, text: np.ndarray, ends: np.ndarray):
-    """The cells with an 'e' or 'E' and where their first one is (bytes before the cell's end), or None."""
+def _exponents(data: bytes, start: int, stop: int, text: np.ndarray) -> Optional[np.ndarray]:
+    """Where the band has an 'e' or 'E' (sorted), or None."""
     found: List[int] = []
     for letter in (b"e", b"E"):  # a few small or large values among many plain ones are found one by one
         at = data.find(letter, start, stop)
@@ -421,29 +425,25 @@ def _exponents(data: bytes, start: int, stop: int, text: np.ndarray, ends: np.nd
     if not found:
         return None
     if len(found) > _FEW:
-        where = np.flatnonzero((text | 0x20) == ord("e"))
-    else:
-        where = np.array(sorted(found), dtype=np.intp)
-    cells = np.searchsorted(ends, where, side="right")
-    cells, first = np.unique(cells, return_index=True)  # where sorted, the first hit in a cell comes first
-    return cells, ends[cells] - where[first]
+        return np.flatnonzero((text | 0x20) == ord("e"))
+    return np.array(sorted(found), dtype=np.intp)
 
 
-def _with_exponent(buf, ends, length, nw, point, cells, before_end, m, exp10, ok) -> None:
-    """Read the cells with an 'e' again, in place: the exponent after it (a sign, up to 8 digits), the mantissa before."""
-    after = before_end - 1
-    e_end = ends[cells]
-    head = buf[e_end - after]
+def _with_exponent(buf, ends, length, point, e_at):
+    """(m, exp10, ok) of cells read as a mantissa before the 'e' at ``e_at`` and an exponent after it (a sign,
+    up to 8 digits)."""
+    after = ends - e_at - 1
+    head = buf[e_at + 1]
     e_negative = head == 45
     e_length = after - (e_negative | (head == 43))
-    e_value, _, e_ok = _digits(_words(buf, e_end, 1), np.clip(e_length, 0, 8), False)
+    e_value, _, e_ok = _digits(_words(buf, ends, 1), np.clip(e_length, 0, 8), False)
     e_ok &= e_length <= 8
-    m_length = length[cells] - after - 1
-    mantissa, decimals, m_ok = _digits(_words(buf, e_end - after - 1, nw), np.clip(m_length, 0, 8 * nw), point)
-    m[cells] = mantissa
+    m_length = length - after - 1
+    nw = min(max((int(m_length.max()) + 7) // 8, 1), 4)
+    mantissa, decimals, m_ok = _digits(_words(buf, e_at, nw), np.clip(m_length, 0, 8 * nw), point)
     e_value = e_value.astype(np.intp)
-    exp10[cells] = np.where(e_negative, -e_value, e_value) - decimals
-    ok[cells] = m_ok & e_ok & (m_length >= 1) & (m_length <= 8 * nw)
+    exp10 = np.where(e_negative, -e_value, e_value) - decimals
+    return mantissa, exp10, m_ok & e_ok & (m_length >= 1) & (m_length <= 8 * nw)
 
 
 def _float_cell(cell: bytes) -> Optional[float]:
