@@ -5,7 +5,7 @@
     banded      the separable banded passes, and the threads they run on
     adaptive    adaptive and global pooling
     indices     max/min with the index of the chosen cell
-    pooling     pool2d, over all of these
+    pooling     pool and pool1d/pool2d/pool3d, over all of these
     conv        conv2d, with exact kernels
 
 Names load their module on first use, so that the command line can read the
@@ -26,7 +26,10 @@ __all__ = [
     "conv2d",
     "get_threads",
     "output_shape",
+    "pool",
+    "pool1d",
     "pool2d",
+    "pool3d",
     "reduction",
     "set_threads",
     "using_threads",
@@ -34,7 +37,10 @@ __all__ = [
 ]
 
 _HOME = {
+    "pool": "pooling",
+    "pool1d": "pooling",
     "pool2d": "pooling",
+    "pool3d": "pooling",
     "conv2d": "conv",
     "output_shape": "windows",
     "window_cells": "windows",
@@ -52,7 +58,7 @@ _HOME = {
 if TYPE_CHECKING:  # pragma: no cover
     from .banded import get_threads, set_threads, using_threads
     from .conv import conv2d
-    from .pooling import pool2d
+    from .pooling import pool, pool1d, pool2d, pool3d
     from .reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction
     from .windows import DEFAULT_SIZE, output_shape, window_cells
 

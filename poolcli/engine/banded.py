@@ -1,18 +1,21 @@
 """The separable banded passes that pool every window, and the engine's threads.
 
-The work is done as separable passes: first along the rows (axis 0), then
-along the columns (axis 1), each pass a handful of in-place ``np.maximum`` /
-``np.add`` calls over strided slices, band of output rows by band so that a
-band and its intermediate stay in cache. Nothing loops over pixels or
-windows in Python; the loops run over the few offsets inside one window.
-Large inputs are split across threads (numpy releases the GIL).
+The work is done as separable passes, one spatial axis at a time: along the
+first axis (the rows of an image, the depth of a volume), then along each
+following one, each pass a handful of in-place ``np.maximum`` / ``np.add``
+calls over strided slices. The passes run band by band of the first axis's
+output, so that a band and its intermediates stay in cache. A 1-D pool is one
+pass, a 2-D pool two, a 3-D pool three. Nothing loops over cells or windows
+in Python; the loops run over the few offsets inside one window. Large inputs
+are split across threads (numpy releases the GIL).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Callable
 
@@ -20,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .reductions import Reduction
-from .windows import AxisPlan, pieces
+from .windows import LAYOUTS, AxisPlan, pieces
 
 __all__ = ["get_threads", "set_threads", "using_threads"]
 
@@ -101,15 +104,18 @@ def run_bands(band: Callable[[int, int], None], n_out: int, per_band: int, size:
 # --------------------------------------------------------------------------- types and guards
 
 
-def check_array(x: npt.ArrayLike) -> tuple[Array, bool]:
-    """The input as a native-order numeric array, bool viewed as uint8; and whether it was bool."""
+def check_array(x: npt.ArrayLike, ndim: int = 2, name: str = "input") -> tuple[Array, bool]:
+    """The input as a native-order numeric array, bool viewed as uint8; and whether it was bool.
+
+    ``ndim`` spatial axes, optionally followed by channels.
+    """
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
-        raise ValueError(f"input must be a bool, integer or float array, got dtype {a.dtype}")
-    if a.ndim not in (2, 3):
-        raise ValueError(f"input must be 2-D (H, W) or 3-D (H, W, C), got {a.ndim}-D with shape {a.shape}")
+        raise ValueError(f"{name} must be a bool, integer or float array, got dtype {a.dtype}")
+    if a.ndim not in (ndim, ndim + 1):
+        raise ValueError(f"{name} must be {LAYOUTS[ndim]}, got {a.ndim}-D with shape {a.shape}")
     if 0 in a.shape:
-        raise ValueError(f"input is empty (shape {a.shape})")
+        raise ValueError(f"{name} is empty (shape {a.shape})")
     if not a.dtype.isnative:
         # ufuncs write only native order; the values are the same once swapped
         a = a.astype(a.dtype.newbyteorder("="))
@@ -294,62 +300,66 @@ def _doubling(
 
 
 def pool_windows(
-    x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction, out_dtype: np.dtype[Any], p: float | None = None
+    x: Array, every: Sequence[AxisPlan], rec: Reduction, out_dtype: np.dtype[Any], p: float | None = None
 ) -> Array:
     """``rec`` over every window, piece by piece (one piece per axis unless the arguments are extreme).
 
-    ``p`` is the LP norm type, for a record that prepares powers and finishes with a root.
+    ``every`` holds one plan per spatial axis. ``p`` is the LP norm type, for
+    a record that prepares powers and finishes with a root.
     """
-    out = np.empty((ph.out, pw.out) + x.shape[2:], dtype=out_dtype)
-    counts: tuple[Array, Array] | None = None
+    ndim = len(every)
+    out = np.empty(tuple(plan.out for plan in every) + x.shape[ndim:], dtype=out_dtype)
+    counts: list[Array] | None = None
     if rec.finish is not None:
-        counts = cells_in(ph, ph.count_lo, ph.count_hi), cells_in(pw, pw.count_lo, pw.count_hi)
-        if rec.finish == "root" and (counts[0] == ph.k).all() and (counts[1] == pw.k).all():
+        counts = [cells_in(plan, plan.count_lo, plan.count_hi) for plan in every]
+        if rec.finish == "root" and all((c == plan.k).all() for c, plan in zip(counts, every)):
             counts = None  # every window lies inside the input: the sum of its powers is the sum
-    for rp in pieces(ph):
-        for cp in pieces(pw):
-            rows = slice(rp.first, rp.first + rp.plan.out)
-            cols = slice(cp.first, cp.first + cp.plan.out)
-            block = x[rp.offset : rp.offset + rp.plan.n, cp.offset : cp.offset + cp.plan.n]
-            part = None if counts is None else (counts[0][rows], counts[1][cols])
-            _pool_banded(block, rp.plan, cp.plan, rec, out[rows, cols], part, p, ph.k * pw.k)
+    window = math.prod(plan.k for plan in every)
+    for parts in itertools.product(*(pieces(plan) for plan in every)):
+        target = tuple(slice(pc.first, pc.first + pc.plan.out) for pc in parts)
+        block = x[tuple(slice(pc.offset, pc.offset + pc.plan.n) for pc in parts)]
+        part = None if counts is None else [c[t] for c, t in zip(counts, target)]
+        _pool_banded(block, [pc.plan for pc in parts], rec, out[target], part, p, window)
     return out
 
 
 def _pool_banded(
     x: Array,
-    ph: AxisPlan,
-    pw: AxisPlan,
+    every: Sequence[AxisPlan],
     rec: Reduction,
     out: Array,
-    counts: tuple[Array, Array] | None,
+    counts: Sequence[Array] | None,
     p: float | None,
     window: int,
 ) -> None:
-    """``rec`` into ``out`` over bands of output rows: rows pass then columns pass, each band in cache.
+    """``rec`` into ``out`` over bands of the first axis's output: one pass per axis, each band in cache.
 
     ``counts`` holds each window's counted cells along each axis, for a
     record that divides by them (avg) or, for LP, where a ``ceil_mode``
-    window reaches past the input: PyTorch's lp_pool2d is avg_pool2d of the
+    window reaches past the input: PyTorch's lp_pool is avg_pool of the
     powers times the ``window`` cells, so such a sum is scaled by
     ``window / counted``.
     """
     ufunc = ufunc_of(rec)
-    acc = accumulator(x.dtype, rec, ph.k * pw.k)
+    first, last = every[0], len(every) - 1
+    acc = accumulator(x.dtype, rec, math.prod(plan.k for plan in every))
     fill = neutral(x.dtype, rec)
     h = x.shape[0]
-    e_h = ph.d * (ph.k - 1) + 1
+    e_h = first.d * (first.k - 1) + 1
     # size bands by the widest array a band holds (the input, the sums, or a float64 output)
     widest = max(x.dtype.itemsize, acc.itemsize, out.dtype.itemsize)
-    per_band = band_rows(max(1, (x.size // h) * widest) * max(ph.s, 1))
+    per_band = band_rows(max(1, (x.size // h) * widest) * max(first.s, 1))
     if counts is not None:
         cdt = count_dtype(acc, out.dtype)
-        count_h = counts[0].astype(cdt)
-        count_w = counts[1].astype(cdt)[:, None] if x.ndim == 3 else counts[1].astype(cdt)
+        count_first = counts[0].astype(cdt).reshape((-1,) + (1,) * (x.ndim - 1))
+        # the other axes' counts as one array that broadcasts against a band's output
+        count_rest: Array | int = 1
+        for axis in range(1, len(every)):
+            count_rest = count_rest * counts[axis].astype(cdt).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
 
     def band(i0: int, i1: int) -> None:
-        r0 = i0 * ph.s - ph.before
-        r1 = (i1 - 1) * ph.s + e_h - ph.before
+        r0 = i0 * first.s - first.before
+        r1 = (i1 - 1) * first.s + e_h - first.before
         part = x[max(r0, 0) : min(r1, h)]
         if rec.prepare == "power":
             assert p is not None
@@ -357,11 +367,14 @@ def _pool_banded(
             part = np.square(part, dtype=acc) if p == 2 else np.power(part, p, dtype=acc)
         if r0 < 0 or r1 > h:
             part = pad_axis(part, 0, max(-r0, 0), max(r1 - h, 0), fill)
-        rows = _window_reduce(part, 0, i1 - i0, ph.k, ph.s, ph.d, ufunc, acc)
-        rows = pad_axis(rows, 1, pw.before, pw.after, fill)
         target = out[i0:i1]
-        total = _window_reduce(rows, 1, pw.out, pw.k, pw.s, pw.d, ufunc, acc, out=target if acc == out.dtype else None)
-        counted = None if counts is None else count_h[i0:i1].reshape((-1,) + (1,) * (x.ndim - 1)) * count_w
+        total = part
+        for axis, plan in enumerate(every):
+            if axis:
+                total = pad_axis(total, axis, plan.before, plan.after, fill)
+            into = target if axis == last and acc == out.dtype else None
+            total = _window_reduce(total, axis, i1 - i0 if axis == 0 else plan.out, plan.k, plan.s, plan.d, ufunc, acc, into)
+        counted = None if counts is None else count_first[i0:i1] * count_rest
         if rec.finish == "divide":
             assert counted is not None
             # integer sums are divided as float64 into the output; float16's float32 sums before they are narrowed
@@ -378,4 +391,4 @@ def _pool_banded(
             with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf, as numpy's own sum would be
                 np.copyto(target, total, casting="unsafe")
 
-    run_bands(band, ph.out, per_band, x.size)
+    run_bands(band, first.out, per_band, x.size)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,22 +30,31 @@ def beats(rec: Reduction) -> np.ufunc:
     return _BEATS[rec.ufunc]
 
 
-def pool_indices(x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction) -> tuple[Array, Array]:
+def flat_indices(shape: tuple[int, ...], ndim: int) -> Array:
+    """Each cell's flat index into the spatial axes (``d*H*W + h*W + w``), the same for every channel."""
+    spatial = shape[:ndim]
+    flat = np.arange(math.prod(spatial), dtype=np.int64).reshape(spatial)
+    if len(shape) == ndim:
+        return flat
+    return np.broadcast_to(flat[..., None], shape)
+
+
+def pool_indices(x: Array, every: Sequence[AxisPlan], rec: Reduction) -> tuple[Array, Array]:
     """``rec`` (max or min) of every window and the flat input index of the cell it came from."""
-    h, w = x.shape[:2]
-    flat = np.arange(h * w, dtype=np.int64).reshape(h, w)
-    if x.ndim == 3:
-        flat = np.broadcast_to(flat[:, :, None], x.shape)
-    parts = [(rp, cp) for rp in pieces(ph) for cp in pieces(pw)]
-    shape = (ph.out, pw.out) + x.shape[2:]
+    ndim = len(every)
+    flat = flat_indices(x.shape, ndim)
+    parts = list(itertools.product(*(pieces(plan) for plan in every)))
+    shape = tuple(plan.out for plan in every) + x.shape[ndim:]
     values, indices = np.empty(shape, x.dtype), np.empty(shape, np.int64)
-    for rp, cp in parts:
-        part = (slice(rp.offset, rp.offset + rp.plan.n), slice(cp.offset, cp.offset + cp.plan.n))
-        v, i = _best_along(x[part], flat[part], 1, cp.plan, rec)
-        v, i = _best_along(v, i, 0, rp.plan, rec)
+    for part in parts:
+        cut = tuple(slice(pc.offset, pc.offset + pc.plan.n) for pc in part)
+        v, i = x[cut], flat[cut]
+        # the last axis first: then the first best cell in row-major order wins ties, and the last NaN
+        for axis in reversed(range(ndim)):
+            v, i = _best_along(v, i, axis, part[axis].plan, rec)
         if len(parts) == 1:
             return v, i
-        target = (slice(rp.first, rp.first + rp.plan.out), slice(cp.first, cp.first + cp.plan.out))
+        target = tuple(slice(pc.first, pc.first + pc.plan.out) for pc in part)
         values[target], indices[target] = v, i
     return values, indices
 
