@@ -100,9 +100,9 @@ def fmt_dims(dims: tuple[int, ...]) -> str:
     return "x".join(map(str, dims))
 
 
-def extent(shape: Sequence[int], ndim: int) -> str:
-    """The spatial extent of an input for messages: ``the 4x5 input``, ``the length-7 input``."""
-    return f"the length-{shape[0]} input" if ndim == 1 else f"the {fmt_dims(tuple(shape[:ndim]))} input"
+def extent(shape: Sequence[int], ndim: int, what: str = "input") -> str:
+    """The spatial extent of an array for messages: ``the 4x5 input``, ``the length-7 input``."""
+    return f"the length-{shape[0]} {what}" if ndim == 1 else f"the {fmt_dims(tuple(shape[:ndim]))} {what}"
 
 
 def ints(value: object, name: str, ndim: int = 2) -> tuple[int, ...]:
