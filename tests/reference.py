@@ -284,3 +284,66 @@ def ref_conv2d(x, kernel, padding="valid"):
                     out[i, j, ch] = math.fsum(terms)
     out_dtype = np.float32 if x.dtype.kind == "f" and x.dtype.itemsize <= 4 else np.float64  # float16 too
     return out.reshape((oh, ow) + x.shape[2:]).astype(out_dtype)
+
+
+def ref_unpool(values, indices, output_shape, ndim):
+    """PyTorch's max_unpool: zeros, then each value written to its index in row-major order of the values
+    (so the last value for a cell stays); an index outside [0, cells) is an error."""
+    values, indices = np.asarray(values), np.asarray(indices)
+    spatial = tuple(output_shape)
+    cells = math.prod(spatial)
+    vc = values.reshape(values.shape[:ndim] + (-1,))
+    ic = indices.reshape(vc.shape)
+    out = np.zeros((cells, vc.shape[-1]), dtype=values.dtype)
+    for pos in itertools.product(*(range(n) for n in vc.shape)):
+        i = int(ic[pos])
+        if not 0 <= i < cells:
+            raise ValueError(f"index {i} outside the output")
+        out[i, pos[-1]] = vc[pos]
+    return out.reshape(spatial + values.shape[ndim:])
+
+
+def ref_fractional_max_pool(x, size, output_size, samples, ndim):
+    """PyTorch's FractionalMaxPool2d/3d, transcribed loop by loop.
+
+    Along each axis the windows start at generate_intervals(u, n, o, k) (PyTorch's FractionalMaxPool2d.cpp), computed
+    in the input's float type T (float64 for integers):
+        alpha = T(n - k) / T(o - 1);  start[i] = int((i + u) * alpha) - int(u * alpha) for i < o - 1;  start[o-1] = n - k
+    with u = samples[c][column], the columns in PyTorch's order: (W, H) for 2-D, (T, H, W) for 3-D. A window's cells are
+    scanned in row-major order and a cell taken when  val > best or isnan(val), best starting at -inf and the index at
+    the window's first cell."""
+    x = np.asarray(x)
+    spatial = x.shape[:ndim]
+    xc = x.reshape(spatial + (-1,))
+    channels = xc.shape[-1]
+    k = _tuple(size, "size", ndim)
+    o = _tuple(output_size, "output_size", ndim)
+    T = x.dtype.type if x.dtype.kind == "f" else np.float64
+    u = np.broadcast_to(np.asarray(samples, dtype=np.float64), (channels, ndim))
+    columns = {2: (1, 0), 3: (0, 1, 2)}[ndim]
+
+    def intervals(sample, n, out, kk):
+        seq = [0] * out
+        if out > 1:
+            alpha = T(n - kk) / T(out - 1)
+            for i in range(out - 1):
+                seq[i] = int((T(i) + sample) * alpha) - int(sample * alpha)
+        seq[out - 1] = n - kk
+        return seq
+
+    values = np.zeros(o + (channels,), dtype=x.dtype)
+    where = np.zeros(o + (channels,), dtype=np.int64)
+    for c in range(channels):
+        starts = [intervals(T(u[c, columns[a]]), spatial[a], o[a], k[a]) for a in range(ndim)]
+        for pos in itertools.product(*(range(n) for n in o)):
+            first = tuple(starts[a][pos[a]] for a in range(ndim))
+            best, best_index = -math.inf, _flat(first, spatial)
+            for cell in itertools.product(*(range(s, s + kk) for s, kk in zip(first, k))):
+                assert all(0 <= ci < n for ci, n in zip(cell, spatial)), "a window outside the input"
+                v = xc[cell + (c,)]
+                if v > best or v != v:
+                    best, best_index = v, _flat(cell, spatial)
+            values[pos + (c,)] = best
+            where[pos + (c,)] = best_index
+    shape = o + x.shape[ndim:]
+    return values.reshape(shape), where.reshape(shape)

@@ -144,7 +144,7 @@ def _starts(u: Array, n: int, o: int, k: int) -> Array:
     if o > 1:
         t = u.dtype.type
         alpha = t(n - k) / t(o - 1)
-        i = np.arange(o - 1, dtype=u.dtype)[:, None]
+        i = np.arange(o - 1).astype(u.dtype)[:, None]  # int64 to the type, as C++ converts i
         with np.errstate(over="ignore"):
             starts[:-1] = ((i + u) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)
     starts[-1] = n - k
