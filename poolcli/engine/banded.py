@@ -17,7 +17,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -215,15 +215,39 @@ def ufunc_of(rec: Reduction) -> np.ufunc:
     return ufunc
 
 
-def cells_in(plan: AxisPlan, lo: int, hi: int) -> Array:
-    """For each window, how many of its cells lie in [lo, hi), as float64; O(windows), whatever the window size."""
+def full_windows(plan: AxisPlan) -> tuple[int, int]:
+    """The run of windows ``[inner, outer)`` whose every cell counts (lies in ``[count_lo, count_hi)``)."""
     k, s, d, before = plan.k, plan.s, plan.d, plan.before
-    fits = plan.out * s + before + abs(lo) + abs(hi) + d < 1 << 62
-    starts = np.arange(plan.out, dtype=np.int64 if fits else object) * s - before
-    first = np.clip(-((starts - lo) // d), 0, k)  # ceil((lo - start) / d): the first cell at or after lo
-    stop = np.clip(-((starts - hi) // d), 0, k)
-    counted: Array = (stop - first).astype(np.float64)
+    inner = min(plan.out, max(0, -(-(plan.count_lo + before) // s)))
+    outer = min(plan.out, max(inner, (plan.count_hi - 1 - (k - 1) * d + before) // s + 1))
+    return inner, outer
+
+
+def cells_in(plan: AxisPlan, first: int, stop: int) -> Array:
+    """For windows ``first .. stop - 1``, how many of their cells count, as float64; O(windows), whatever their size.
+
+    The windows wholly inside the counted range hold all ``k`` cells: only those at the two ends are counted.
+    """
+    k, s, d, before, lo, hi = plan.k, plan.s, plan.d, plan.before, plan.count_lo, plan.count_hi
+    inner, outer = full_windows(plan)
+    counted: Array = np.full(stop - first, float(k))
+    for a, b in ((first, min(inner, stop)), (max(outer, first), stop)):
+        if b > a:
+            fits = b * s + before + abs(lo) + abs(hi) + d < 1 << 62
+            starts = np.arange(a, b, dtype=np.int64 if fits else object) * s - before
+            begin = np.clip(-((starts - lo) // d), 0, k)  # ceil((lo - start) / d): the first cell at or after lo
+            end = np.clip(-((starts - hi) // d), 0, k)
+            counted[a - first : b - first] = end - begin
     return counted
+
+
+class Counts(NamedTuple):
+    """Each window's counted cells: along the first axis band by band (for a signal they are as many as its
+    output), along the others whole."""
+
+    first: AxisPlan  # the first axis's plan, and where its piece starts among its windows
+    offset: int
+    rest: list[Array]
 
 
 def pad_axis(x: Array, axis: int, before: int, after: int, value: int | float) -> Array:
@@ -309,17 +333,16 @@ def pool_windows(
     """
     ndim = len(every)
     out = np.empty(tuple(plan.out for plan in every) + x.shape[ndim:], dtype=out_dtype)
-    counts: list[Array] | None = None
-    if rec.finish is not None:
-        counts = [cells_in(plan, plan.count_lo, plan.count_hi) for plan in every]
-        if rec.finish == "root" and all((c == plan.k).all() for c, plan in zip(counts, every)):
-            counts = None  # every window lies inside the input: the sum of its powers is the sum
+    rest: list[Array] | None = None
+    # LP needs the counts only where a ceil_mode window reaches past the input (the sum of its powers is scaled)
+    if rec.finish == "divide" or (rec.finish == "root" and any(full_windows(plan) != (0, plan.out) for plan in every)):
+        rest = [cells_in(plan, 0, plan.out) for plan in every[1:]]
     window = math.prod(plan.k for plan in every)
     for parts in itertools.product(*(pieces(plan) for plan in every)):
         target = tuple(slice(pc.first, pc.first + pc.plan.out) for pc in parts)
         block = x[tuple(slice(pc.offset, pc.offset + pc.plan.n) for pc in parts)]
-        part = None if counts is None else [c[t] for c, t in zip(counts, target)]
-        _pool_banded(block, [pc.plan for pc in parts], rec, out[target], part, p, window)
+        counts = None if rest is None else Counts(every[0], parts[0].first, [c[t] for c, t in zip(rest, target[1:])])
+        _pool_banded(block, [pc.plan for pc in parts], rec, out[target], counts, p, window)
     return out
 
 
@@ -328,7 +351,7 @@ def _pool_banded(
     every: Sequence[AxisPlan],
     rec: Reduction,
     out: Array,
-    counts: Sequence[Array] | None,
+    counts: Counts | None,
     p: float | None,
     window: int,
 ) -> None:
@@ -351,11 +374,12 @@ def _pool_banded(
     per_band = band_rows(max(1, (x.size // h) * widest) * max(first.s, 1))
     if counts is not None:
         cdt = count_dtype(acc, out.dtype)
-        count_first = counts[0].astype(cdt).reshape((-1,) + (1,) * (x.ndim - 1))
+        inner, outer = full_windows(counts.first)
         # the other axes' counts as one array that broadcasts against a band's output
-        count_rest: Array | int = 1
-        for axis in range(1, len(every)):
-            count_rest = count_rest * counts[axis].astype(cdt).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+        count_rest: Array | None = None
+        for axis, c in enumerate(counts.rest, 1):
+            c = c.astype(cdt).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+            count_rest = c if count_rest is None else count_rest * c
 
     def band(i0: int, i1: int) -> None:
         r0 = i0 * first.s - first.before
@@ -374,7 +398,14 @@ def _pool_banded(
                 total = pad_axis(total, axis, plan.before, plan.after, fill)
             into = target if axis == last and acc == out.dtype else None
             total = _window_reduce(total, axis, i1 - i0 if axis == 0 else plan.out, plan.k, plan.s, plan.d, ufunc, acc, into)
-        counted = None if counts is None else count_first[i0:i1] * count_rest
+        counted: Any = None
+        if counts is not None:
+            a, b = counts.offset + i0, counts.offset + i1
+            if inner <= a and b <= outer:  # all k cells of every window of the band count along the first axis
+                along: Any = cdt.type(float(counts.first.k))
+            else:
+                along = cells_in(counts.first, a, b).astype(cdt).reshape((-1,) + (1,) * (x.ndim - 1))
+            counted = along if count_rest is None else along * count_rest
         if rec.finish == "divide":
             assert counted is not None
             # integer sums are divided as float64 into the output; float16's float32 sums before they are narrowed
