@@ -97,7 +97,7 @@ def other_table(repeat: int) -> str:
     if torch is not None:
         ti = torch.from_numpy(np.ascontiguousarray(np.moveaxis(image, -1, 0)))[None]
         ts = torch.from_numpy(samples)[None]
-        alt_frac = median_ms(lambda: F.fractional_max_pool2d(ti, 2, output_ratio=0.7071, _random_samples=ts), repeat)
+        alt_frac = median_ms(lambda: F.fractional_max_pool2d(ti, 2, output_ratio=(0.7071, 0.7071), _random_samples=ts), repeat)
         tv, tidx = torch.from_numpy(values)[None, None], torch.from_numpy(indices)[None, None]
         alt_unp = median_ms(lambda: F.max_unpool3d(tv, tidx, 2, output_size=volume.shape), repeat)
     set_threads(None)

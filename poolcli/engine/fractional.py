@@ -75,15 +75,23 @@ def fractional_max_pool(
                 f"in {compute}, the window positions of fractional max pooling reach past the input along "
                 f"{AXIS_NAMES[ndim][axis]} ({n} cells; PyTorch fails there too); convert the input to float32"
             )
-    if return_indices:
-        values, where = _max_with_indices(work, flat_indices(work.shape, ndim), starts, k)
-        if not channels:
-            values, where = values[..., 0], where[..., 0]
-        return (values.view(bool) if was_bool else values), where
-    for axis in range(ndim):
-        work = _max_along(work, axis, starts[axis], k[axis])
-    result = work if channels else work[..., 0]
-    return result.view(bool) if was_bool else result
+    values = np.empty(out + work.shape[-1:], dtype=a.dtype)
+    where = np.empty(values.shape, dtype=np.int64)
+    flat = flat_indices(spatial, ndim)
+    # each channel has windows of its own: gathered channel by channel, whole rows (or planes) at a time
+    for c in range(work.shape[-1]):
+        own = [s[:, c] for s in starts]
+        if return_indices:
+            values[..., c], where[..., c] = _max_with_indices(work[..., c], flat, own, k)
+        else:
+            v = work[..., c]
+            for axis in range(ndim):
+                v = _max_along(v, axis, own[axis], k[axis])
+            values[..., c] = v
+    if not channels:
+        values, where = values[..., 0], where[..., 0]
+    values = values.view(bool) if was_bool else values
+    return (values, where) if return_indices else values
 
 
 def _output_size(
@@ -152,10 +160,8 @@ def _starts(u: Array, n: int, o: int, k: int) -> Array:
 
 
 def _gather(x: Array, axis: int, starts: Array, j: int) -> Array:
-    """Cell ``starts + j`` of every window along ``axis``, per channel (the last axis)."""
-    shape = [1] * x.ndim
-    shape[axis], shape[-1] = starts.shape
-    gathered: Array = np.take_along_axis(x, (starts + j).reshape(shape), axis=axis)
+    """Cell ``starts + j`` of every window along ``axis``."""
+    gathered: Array = np.take(x, starts + j, axis=axis)
     return gathered
 
 
