@@ -73,9 +73,9 @@ def is_int(v: object) -> bool:
 
 def check_ndim(ndim: object) -> int:
     """The number of spatial axes, 1, 2 or 3."""
-    if type(ndim) is not int or ndim not in AXIS_NAMES:
-        raise ValueError(f"ndim must be 1, 2 or 3, got {ndim!r}")
-    return ndim
+    if isinstance(ndim, numbers.Integral) and not isinstance(ndim, bool) and int(ndim) in AXIS_NAMES:
+        return int(ndim)
+    raise ValueError(f"ndim must be 1, 2 or 3, got {ndim!r}")
 
 
 def _ints(value: object, name: str, forms: str, ndim: int) -> tuple[int, ...]:
