@@ -40,7 +40,8 @@ def volume_table(n: int, repeat: int) -> str:
         ("max 3x3x3/2", dict(size=3, stride=2), (lambda: F.max_pool3d(t, 3, 2)) if t is not None else None),
         ("max 2x2x2/2 with indices", dict(size=2, return_indices=True),
          (lambda: F.max_pool3d(t, 2, 2, return_indices=True)) if t is not None else None),
-        ("lp p=2 2x2x2/2", dict(size=2, mode="lp", norm_type=2), (lambda: F.lp_pool3d(t, 2, 2)) if t is not None else None),
+        ("lp p=2 2x2x2/2", dict(size=2, mode="lp", norm_type=2),
+         (lambda: F.lp_pool3d(t, 2, 2)) if t is not None else None),
     ]
     rows = []
     for name, kw, alt in cases:
@@ -97,11 +98,13 @@ def other_table(repeat: int) -> str:
     if torch is not None:
         ti = torch.from_numpy(np.ascontiguousarray(np.moveaxis(image, -1, 0)))[None]
         ts = torch.from_numpy(samples)[None]
-        alt_frac = median_ms(lambda: F.fractional_max_pool2d(ti, 2, output_ratio=(0.7071, 0.7071), _random_samples=ts), repeat)
+        ratios = (0.7071, 0.7071)
+        alt_frac = median_ms(lambda: F.fractional_max_pool2d(ti, 2, output_ratio=ratios, _random_samples=ts), repeat)
         tv, tidx = torch.from_numpy(values)[None, None], torch.from_numpy(indices)[None, None]
         alt_unp = median_ms(lambda: F.max_unpool3d(tv, tidx, 2, output_size=volume.shape), repeat)
     set_threads(None)
-    rows.append(["fractional_max_pool2d 1024x1024x3, ratio 0.7071, 2x2", fmt(frac), fmt(alt_frac), ratio(frac, alt_frac)])
+    rows.append(["fractional_max_pool2d 1024x1024x3, ratio 0.7071, 2x2", fmt(frac), fmt(alt_frac),
+                 ratio(frac, alt_frac)])
     rows.append(["unpool3d of max 2x2x2/2 of 128^3", fmt(unp), fmt(alt_unp), ratio(unp, alt_unp)])
     return table("Fractional max pooling and unpooling, float32 (ms, one thread)",
                  ["case", "poolcli", "torch", "torch / poolcli"], rows)

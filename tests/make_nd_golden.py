@@ -139,7 +139,8 @@ def adaptive_cases(ndim, count):
         t = torch_layout(x, ndim)
         values, indices = amax(t, size, return_indices=True)
         cases.append(dict(input=plain(x), output_size=size, max=plain(ours(values, ndim, channels)),
-                          indices=ours(indices, ndim, channels).tolist(), avg=plain(ours(aavg(t, size), ndim, channels))))
+                          indices=ours(indices, ndim, channels).tolist(),
+                          avg=plain(ours(aavg(t, size), ndim, channels))))
     return cases
 
 

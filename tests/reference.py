@@ -308,7 +308,9 @@ def ref_fractional_max_pool(x, size, output_size, samples, ndim):
 
     Along each axis the windows start at generate_intervals(u, n, o, k) (PyTorch's FractionalMaxPool2d.cpp), computed
     in the input's float type T (float64 for integers):
-        alpha = T(n - k) / T(o - 1);  start[i] = int((i + u) * alpha) - int(u * alpha) for i < o - 1;  start[o-1] = n - k
+        alpha = T(n - k) / T(o - 1)
+        start[i] = int((i + u) * alpha) - int(u * alpha)   for i < o - 1
+        start[o - 1] = n - k
     with u = samples[c][column], the columns in PyTorch's order: (W, H) for 2-D, (T, H, W) for 3-D. A window's cells are
     scanned in row-major order and a cell taken when  val > best or isnan(val), best starting at -inf and the index at
     the window's first cell."""

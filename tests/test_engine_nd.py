@@ -100,7 +100,7 @@ def test_a_volume_pools_in_three_dimensions():
     v = np.arange(64).reshape(4, 4, 4)
     assert pool3d(v, 2).tolist() == [[[21, 23], [29, 31]], [[53, 55], [61, 63]]]
     values, indices = pool3d(v, 2, return_indices=True)
-    assert np.array_equal(values, indices)                           # arange: each value is its own index d*16 + h*4 + w
+    assert np.array_equal(values, indices)                           # arange: each value is its index d*16 + h*4 + w
     assert pool3d(v, 2, mode="avg")[0, 0, 0] == np.mean([0, 1, 4, 5, 16, 17, 20, 21])
     assert pool3d(v, (4, 1, 1), mode="sum")[0].tolist() == (v.sum(axis=0)).tolist()
     assert pool3d(v, output_size="global", mode="avg").tolist() == [[[31.5]]]
@@ -140,7 +140,7 @@ def test_one_implementation_for_every_dimension():
     (lambda: pool3d(np.ones((2, 2))), r"input must be 3-D \(D, H, W\) or 4-D \(D, H, W, C\), got 2-D"),
     (lambda: pool1d([1, 2, 3], 5), "pool size 5 does not fit the length-3 input with padding 'valid'"),
     (lambda: pool3d(np.ones((2, 3, 4)), (2, 2, 5)), "pool size 2x2x5 does not fit the 2x3x4 input"),
-    (lambda: pool3d(np.ones((4, 4, 4)), 2, padding=(0, 2, 0)), r"padding 0x2x0 is more than half the pool window 2x2x2"),
+    (lambda: pool3d(np.ones((4, 4, 4)), 2, padding=(0, 2, 0)), "padding 0x2x0 is more than half the pool window 2x2x2"),
     (lambda: pool1d([1, 2], (2, 2)), r"pool size must be an int or a \(n,\) tuple of ints"),
     (lambda: pool3d(np.ones((4, 4, 4)), (2, 2)), r"pool size must be an int or a \(d, h, w\) triple of ints"),
     (lambda: pool(np.ones(4), ndim=4), "ndim must be 1, 2 or 3"),
@@ -558,7 +558,8 @@ def test_fractional_seed_and_output_ratio():
     np.testing.assert_array_equal(a, fractional_max_pool2d(x, 2, output_ratio=0.7071, seed=7))
     drawn = np.random.default_rng(7).random((3, 2))
     np.testing.assert_array_equal(a, fractional_max_pool2d(x, 2, 14, samples=drawn))
-    assert fractional_max_pool3d(np.zeros((10, 8, 6)), (2, 2, 2), output_ratio=(0.5, 0.5, 0.5), seed=0).shape == (5, 4, 3)
+    volume = np.zeros((10, 8, 6))
+    assert fractional_max_pool3d(volume, (2, 2, 2), output_ratio=(0.5, 0.5, 0.5), seed=0).shape == (5, 4, 3)
     assert fractional_max_pool2d(np.zeros((4, 4)), 2, 3).shape == (3, 3)  # fresh samples, any of them fit
 
 

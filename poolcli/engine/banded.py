@@ -397,7 +397,8 @@ def _pool_banded(
             if axis:
                 total = pad_axis(total, axis, plan.before, plan.after, fill)
             into = target if axis == last and acc == out.dtype else None
-            total = _window_reduce(total, axis, i1 - i0 if axis == 0 else plan.out, plan.k, plan.s, plan.d, ufunc, acc, into)
+            windows = i1 - i0 if axis == 0 else plan.out
+            total = _window_reduce(total, axis, windows, plan.k, plan.s, plan.d, ufunc, acc, into)
         counted: Any = None
         if counts is not None:
             a, b = counts.offset + i0, counts.offset + i1

@@ -223,7 +223,7 @@ def fractional_max_pool2d(
     seed: int | None = None,
     return_indices: bool = False,
 ) -> Array | tuple[Array, Array]:
-    """Return the max over windows of ``size`` set pseudo-randomly to give ``output_size`` (PyTorch FractionalMaxPool2d).
+    """Return ``x`` max-pooled by pseudo-random windows of ``size`` to ``output_size`` (PyTorch FractionalMaxPool2d).
 
     Graham's fractional max pooling shrinks by a factor that need not be an
     integer (``1/sqrt(2)`` is usual): the windows step by 1 or 2 cells

@@ -210,24 +210,24 @@ def pool(
 @overload
 def pool1d(
     x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSizes | None = ...,
-    norm_type: float | None = ..., return_indices: Literal[False] = ...,
+    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def pool1d(
     x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSizes | None = ...,
-    norm_type: float | None = ..., return_indices: Literal[True],
+    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def pool1d(
     x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSizes | None = ...,
-    norm_type: float | None = ..., return_indices: bool,
+    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 
@@ -268,24 +268,24 @@ def pool1d(
 @overload
 def pool2d(
     x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
-    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSize | None = ...,
-    norm_type: float | None = ..., return_indices: Literal[False] = ...,
+    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def pool2d(
     x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
-    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSize | None = ...,
-    norm_type: float | None = ..., return_indices: Literal[True],
+    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def pool2d(
     x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
-    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSize | None = ...,
-    norm_type: float | None = ..., return_indices: bool,
+    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 
@@ -331,25 +331,28 @@ def pool2d(
 
 @overload
 def pool3d(
-    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSizes | None = ...,
-    norm_type: float | None = ..., return_indices: Literal[False] = ...,
+    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    mode: str = ...,
+    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def pool3d(
-    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSizes | None = ...,
-    norm_type: float | None = ..., return_indices: Literal[True],
+    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    mode: str = ...,
+    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def pool3d(
-    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ..., output_size: OutputSizes | None = ...,
-    norm_type: float | None = ..., return_indices: bool,
+    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    mode: str = ...,
+    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 

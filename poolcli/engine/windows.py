@@ -239,7 +239,8 @@ def plans(
     except _NoFit:
         what = f"pool size {fmt_dims(k)}"
         if d != (1,) * ndim:
-            what += f" with dilation {fmt_dims(d)} (window {fmt_dims(tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d)))})"
+            extents = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
+            what += f" with dilation {fmt_dims(d)} (window {fmt_dims(extents)})"
         shown_pad = f"'{pad}'" if isinstance(pad, str) else fmt_dims(pad)
         raise ValueError(
             f"{what} does not fit {extent(shape, ndim)} with padding {shown_pad}; use padding 'same' or a smaller size"
