@@ -115,24 +115,29 @@ def test_a_volume_with_channels_pools_each():
 
 
 def test_one_implementation_for_every_dimension():
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 9, (7, 9)).astype(np.float32)
-    for kw in (dict(size=3, stride=2, padding=1, mode="avg"), dict(size=2, padding="same", mode="max"),
-               dict(size=2, mode="lp", norm_type=3, ceil_mode=True), dict(output_size=(3, 4), mode="avg")):
-        flat = pool2d(image, **kw)
-        np.testing.assert_array_equal(pool(image, ndim=2, **kw), flat)
-        # a 2-D pool is a 3-D pool of a one-slice volume with a window of one along the depth
-        kw3 = {k: (1,) + (v if isinstance(v, tuple) else (v, v)) if k in ("size", "output_size") else
-               (0,) + (v, v) if k == "padding" and isinstance(v, int) else v for k, v in kw.items()}
-        if "size" in kw3 and "stride" in kw3:
-            kw3["stride"] = (1, kw3["stride"], kw3["stride"])
-        np.testing.assert_array_equal(pool3d(image[None], **kw3)[0], flat)
-    row = rng.integers(0, 9, 11)
-    for kw in (dict(size=3, stride=2, padding=1, mode="avg"), dict(size=4, padding="same", mode="min"),
-               dict(size=3, dilation=2, mode="max")):
-        pair = {k: (1, v) if k in ("size", "stride", "dilation") else (0, v) if k == "padding" and isinstance(v, int)
-                else v for k, v in kw.items()}
-        np.testing.assert_array_equal(pool1d(row, **kw), pool2d(row[None], **pair)[0])
+    """A 2-D pool is a 3-D pool of a one-slice volume with windows of one along the depth, and a 1-D pool a 2-D
+    pool of a one-row image with windows of one along the rows."""
+    image = np.random.default_rng(0).integers(0, 9, (7, 9)).astype(np.float32)
+    for kw2, kw3 in [
+        (dict(size=3, stride=2, padding=1, mode="avg"), dict(size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))),
+        (dict(size=2, padding="same"), dict(size=(1, 2, 2), padding="same")),
+        (dict(size=2, mode="lp", norm_type=3, ceil_mode=True), dict(size=(1, 2, 2), ceil_mode=True)),
+        (dict(output_size=(3, 4), mode="avg"), dict(output_size=(1, 3, 4))),
+    ]:
+        flat = pool2d(image, **kw2)
+        np.testing.assert_array_equal(pool(image, ndim=2, **kw2), flat)
+        np.testing.assert_array_equal(pool3d(image[None], **{**kw2, **kw3})[0], flat)
+    row = image[0]
+    for kw1, kw2 in [
+        (dict(size=3, stride=2, padding=1, mode="avg"), dict(size=(1, 3), stride=(1, 2), padding=(0, 1))),
+        (dict(size=4, padding="same", mode="min"), dict(size=(1, 4))),
+        (dict(size=3, dilation=2, return_indices=True), dict(size=(1, 3), dilation=(1, 2))),
+    ]:
+        got, want = pool1d(row, **kw1), pool2d(row[None], **{**kw1, **kw2})
+        if isinstance(got, tuple):  # the values, then the indices: a one-row image's are its columns'
+            np.testing.assert_array_equal(got[1], want[1][0])
+            got, want = got[0], want[0]
+        np.testing.assert_array_equal(got, want[0])
 
 
 @pytest.mark.parametrize("call, message", [
