@@ -191,7 +191,7 @@ def _parse_fast(data: bytes, start: int, name: str, max_cells: int) -> Optional[
     rest must then be plain rows, one per ``\\n``, which every band checks.
     """
     end = len(data)
-    while end > start and data[end - 1] in b" \t\r\n":  # trailing blank lines are skipped anyway
+    while end > start and data[end - 1] in b"\r\n":  # trailing line breaks end no row
         end -= 1
     pos, lineno, notes, delim = start, 0, [], None
     while True:
