@@ -1,4 +1,4 @@
-"""poolcli: max, average, min, sum and LP pooling of images and matrices.
+"""poolcli: max, average, min, sum and LP pooling of signals, images, matrices and volumes.
 
 The engine is pure numpy and follows Keras/TensorFlow and PyTorch cell for cell::
 
@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any, List
 __version__ = "0.1.0"
 
 __all__ = [
+    "pool",
+    "pool1d",
     "pool2d",
+    "pool3d",
+    "unpool",
+    "unpool1d",
+    "unpool2d",
+    "unpool3d",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
     "conv2d",
     "output_shape",
     "window_cells",
@@ -31,7 +40,16 @@ __all__ = [
 
 # The public names load numpy on first use, so the command line starts without it (`poolcli --help`).
 _HOME = {
+    "pool": "engine",
+    "pool1d": "engine",
     "pool2d": "engine",
+    "pool3d": "engine",
+    "unpool": "engine",
+    "unpool1d": "engine",
+    "unpool2d": "engine",
+    "unpool3d": "engine",
+    "fractional_max_pool2d": "engine",
+    "fractional_max_pool3d": "engine",
     "conv2d": "engine",
     "output_shape": "engine",
     "window_cells": "engine",
@@ -48,7 +66,26 @@ _HOME = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .filters import FILTER_ALIASES, FILTERS, FilterError, parse_filter
-    from .engine import MODES, REDUCTIONS, conv2d, get_threads, output_shape, pool2d, set_threads, using_threads, window_cells
+    from .engine import (
+        MODES,
+        REDUCTIONS,
+        conv2d,
+        fractional_max_pool2d,
+        fractional_max_pool3d,
+        get_threads,
+        output_shape,
+        pool,
+        pool1d,
+        pool2d,
+        pool3d,
+        set_threads,
+        unpool,
+        unpool1d,
+        unpool2d,
+        unpool3d,
+        using_threads,
+        window_cells,
+    )
 
 
 def __getattr__(name: str) -> Any:

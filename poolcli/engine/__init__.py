@@ -5,7 +5,9 @@
     banded      the separable banded passes, and the threads they run on
     adaptive    adaptive and global pooling
     indices     max/min with the index of the chosen cell
-    pooling     pool2d, over all of these
+    pooling     pool and pool1d/pool2d/pool3d, over all of these
+    unpool      unpool and unpool1d/unpool2d/unpool3d, max pooling undone from its indices
+    fractional  fractional_max_pool2d/3d, PyTorch's windows given its random samples
     conv        conv2d, with exact kernels
 
 Names load their module on first use, so that the command line can read the
@@ -24,17 +26,35 @@ __all__ = [
     "REDUCTIONS",
     "Reduction",
     "conv2d",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
     "get_threads",
     "output_shape",
+    "pool",
+    "pool1d",
     "pool2d",
+    "pool3d",
     "reduction",
     "set_threads",
+    "unpool",
+    "unpool1d",
+    "unpool2d",
+    "unpool3d",
     "using_threads",
     "window_cells",
 ]
 
 _HOME = {
+    "pool": "pooling",
+    "pool1d": "pooling",
     "pool2d": "pooling",
+    "pool3d": "pooling",
+    "unpool": "unpool",
+    "unpool1d": "unpool",
+    "unpool2d": "unpool",
+    "unpool3d": "unpool",
+    "fractional_max_pool2d": "fractional",
+    "fractional_max_pool3d": "fractional",
     "conv2d": "conv",
     "output_shape": "windows",
     "window_cells": "windows",
@@ -52,8 +72,10 @@ _HOME = {
 if TYPE_CHECKING:  # pragma: no cover
     from .banded import get_threads, set_threads, using_threads
     from .conv import conv2d
-    from .pooling import pool2d
+    from .fractional import fractional_max_pool2d, fractional_max_pool3d
+    from .pooling import pool, pool1d, pool2d, pool3d
     from .reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction
+    from .unpool import unpool, unpool1d, unpool2d, unpool3d
     from .windows import DEFAULT_SIZE, output_shape, window_cells
 
 

@@ -1,7 +1,8 @@
-"""Adaptive pooling (PyTorch AdaptiveMaxPool2d / AdaptiveAvgPool2d): output i covers [floor(i*n/o), ceil((i+1)*n/o))."""
+"""Adaptive pooling (PyTorch AdaptiveMax/AvgPool1d/2d/3d): output i covers [floor(i*n/o), ceil((i+1)*n/o)) per axis."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .banded import accumulator, count_dtype, result_dtype, ufunc_of
-from .indices import beats
+from .indices import beats, flat_indices
 from .reductions import Reduction
 
 Array = npt.NDArray[Any]
@@ -21,28 +22,30 @@ def _bounds(n: int, o: int) -> tuple[Array, Array]:
 
 
 def pool_adaptive(
-    x: Array, out_hw: tuple[int, int], rec: Reduction, return_indices: bool
+    x: Array, sizes: tuple[int, ...], rec: Reduction, return_indices: bool
 ) -> Array | tuple[Array, Array]:
-    """``rec`` over the adaptive windows that give an ``out_hw`` output (and the indices when asked)."""
-    oh, ow = out_hw
-    if oh * ow * (x.shape[2] if x.ndim == 3 else 1) > np.iinfo(np.intp).max // 8:
-        raise ValueError(f"output size {oh}x{ow} has more cells than an array can hold")
+    """``rec`` over the adaptive windows that give a ``sizes`` output (and the indices when asked)."""
+    ndim = len(sizes)
+    shown = "x".join(map(str, sizes))
+    if math.prod(sizes) * math.prod(x.shape[ndim:]) > np.iinfo(np.intp).max // 8:
+        raise ValueError(f"output size {shown} has more cells than an array can hold")
     try:
         if return_indices:
-            return _adaptive_indices(x, oh, ow, rec)
-        h, w = x.shape[:2]
-        acc = accumulator(x.dtype, rec, math.ceil(h / oh + 1) * math.ceil(w / ow + 1))
-        rows, ch = _adaptive_axis(x, 0, oh, rec, acc)
-        total, cw = _adaptive_axis(rows, 1, ow, rec, acc)
+            return _adaptive_indices(x, sizes, rec)
+        acc = accumulator(x.dtype, rec, math.prod(math.ceil(n / o + 1) for n, o in zip(x.shape, sizes)))
+        total, counts = x, []
+        for axis, o in enumerate(sizes):
+            total, count = _adaptive_axis(total, axis, o, rec, acc)
+            counts.append(count)
         out_dtype = result_dtype(x.dtype, rec)
         if rec.finish == "divide":
-            counts = np.multiply.outer(ch, cw).astype(count_dtype(acc, out_dtype))
-            total = total / (counts[:, :, None] if x.ndim == 3 else counts)  # in the wide type, then cast
+            cells = functools.reduce(np.multiply.outer, counts).astype(count_dtype(acc, out_dtype))
+            total = total / cells.reshape(cells.shape + (1,) * (x.ndim - ndim))  # in the wide type, then cast
         with np.errstate(over="ignore"):
             result: Array = total.astype(out_dtype, copy=False)
         return result
     except MemoryError:
-        raise ValueError(f"output size {oh}x{ow} needs more memory than is free") from None
+        raise ValueError(f"output size {shown} needs more memory than is free") from None
 
 
 def _adaptive_axis(x: Array, axis: int, o: int, rec: Reduction, acc: np.dtype[Any]) -> tuple[Array, Array]:
@@ -64,17 +67,12 @@ def _adaptive_axis(x: Array, axis: int, o: int, rec: Reduction, acc: np.dtype[An
     return out, (ends - starts)
 
 
-def _adaptive_indices(x: Array, oh: int, ow: int, rec: Reduction) -> tuple[Array, Array]:
+def _adaptive_indices(x: Array, sizes: tuple[int, ...], rec: Reduction) -> tuple[Array, Array]:
     better_than = beats(rec)
-    h, w = x.shape[:2]
-    flat = (np.arange(h)[:, None] * w + np.arange(w)[None, :]).astype(np.int64)
-    if x.ndim == 3:
-        flat = np.broadcast_to(flat[:, :, None], x.shape)
-    vals, idx = x, flat
-    # along the columns first, then the rows: the first best cell in row-major order wins ties, the last NaN wins
-    for axis, o in ((1, ow), (0, oh)):
-        n = vals.shape[axis]
-        starts, ends = _bounds(n, o)
+    vals, idx = x, flat_indices(x.shape, len(sizes))
+    # along the last axis first: the first best cell in row-major order wins ties, the last NaN wins
+    for axis in reversed(range(len(sizes))):
+        starts, ends = _bounds(vals.shape[axis], sizes[axis])
         width = int((ends - starts).max())
         best = np.array(np.take(vals, starts, axis=axis), copy=True)
         where = np.array(np.take(idx, starts, axis=axis), copy=True)

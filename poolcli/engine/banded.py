@@ -1,26 +1,29 @@
 """The separable banded passes that pool every window, and the engine's threads.
 
-The work is done as separable passes: first along the rows (axis 0), then
-along the columns (axis 1), each pass a handful of in-place ``np.maximum`` /
-``np.add`` calls over strided slices, band of output rows by band so that a
-band and its intermediate stay in cache. Nothing loops over pixels or
-windows in Python; the loops run over the few offsets inside one window.
-Large inputs are split across threads (numpy releases the GIL).
+The work is done as separable passes, one spatial axis at a time: along the
+first axis (the rows of an image, the depth of a volume), then along each
+following one, each pass a handful of in-place ``np.maximum`` / ``np.add``
+calls over strided slices. The passes run band by band of the first axis's
+output, so that a band and its intermediates stay in cache. A 1-D pool is one
+pass, a 2-D pool two, a 3-D pool three. Nothing loops over cells or windows
+in Python; the loops run over the few offsets inside one window. Large inputs
+are split across threads (numpy releases the GIL).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from .reductions import Reduction
-from .windows import AxisPlan, pieces
+from .windows import LAYOUTS, AxisPlan, pieces
 
 __all__ = ["get_threads", "set_threads", "using_threads"]
 
@@ -101,15 +104,18 @@ def run_bands(band: Callable[[int, int], None], n_out: int, per_band: int, size:
 # --------------------------------------------------------------------------- types and guards
 
 
-def check_array(x: npt.ArrayLike) -> tuple[Array, bool]:
-    """The input as a native-order numeric array, bool viewed as uint8; and whether it was bool."""
+def check_array(x: npt.ArrayLike, ndim: int = 2, name: str = "input") -> tuple[Array, bool]:
+    """The input as a native-order numeric array, bool viewed as uint8; and whether it was bool.
+
+    ``ndim`` spatial axes, optionally followed by channels.
+    """
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
-        raise ValueError(f"input must be a bool, integer or float array, got dtype {a.dtype}")
-    if a.ndim not in (2, 3):
-        raise ValueError(f"input must be 2-D (H, W) or 3-D (H, W, C), got {a.ndim}-D with shape {a.shape}")
+        raise ValueError(f"{name} must be a bool, integer or float array, got dtype {a.dtype}")
+    if a.ndim not in (ndim, ndim + 1):
+        raise ValueError(f"{name} must be {LAYOUTS[ndim]}, got {a.ndim}-D with shape {a.shape}")
     if 0 in a.shape:
-        raise ValueError(f"input is empty (shape {a.shape})")
+        raise ValueError(f"{name} is empty (shape {a.shape})")
     if not a.dtype.isnative:
         # ufuncs write only native order; the values are the same once swapped
         a = a.astype(a.dtype.newbyteorder("="))
@@ -209,15 +215,39 @@ def ufunc_of(rec: Reduction) -> np.ufunc:
     return ufunc
 
 
-def cells_in(plan: AxisPlan, lo: int, hi: int) -> Array:
-    """For each window, how many of its cells lie in [lo, hi), as float64; O(windows), whatever the window size."""
+def full_windows(plan: AxisPlan) -> tuple[int, int]:
+    """The run of windows ``[inner, outer)`` whose every cell counts (lies in ``[count_lo, count_hi)``)."""
     k, s, d, before = plan.k, plan.s, plan.d, plan.before
-    fits = plan.out * s + before + abs(lo) + abs(hi) + d < 1 << 62
-    starts = np.arange(plan.out, dtype=np.int64 if fits else object) * s - before
-    first = np.clip(-((starts - lo) // d), 0, k)  # ceil((lo - start) / d): the first cell at or after lo
-    stop = np.clip(-((starts - hi) // d), 0, k)
-    counted: Array = (stop - first).astype(np.float64)
+    inner = min(plan.out, max(0, -(-(plan.count_lo + before) // s)))
+    outer = min(plan.out, max(inner, (plan.count_hi - 1 - (k - 1) * d + before) // s + 1))
+    return inner, outer
+
+
+def cells_in(plan: AxisPlan, first: int, stop: int) -> Array:
+    """For windows ``first .. stop - 1``, how many of their cells count, as float64; O(windows), whatever their size.
+
+    The windows wholly inside the counted range hold all ``k`` cells: only those at the two ends are counted.
+    """
+    k, s, d, before, lo, hi = plan.k, plan.s, plan.d, plan.before, plan.count_lo, plan.count_hi
+    inner, outer = full_windows(plan)
+    counted: Array = np.full(stop - first, float(k))
+    for a, b in ((first, min(inner, stop)), (max(outer, first), stop)):
+        if b > a:
+            fits = b * s + before + abs(lo) + abs(hi) + d < 1 << 62
+            starts = np.arange(a, b, dtype=np.int64 if fits else object) * s - before
+            begin = np.clip(-((starts - lo) // d), 0, k)  # ceil((lo - start) / d): the first cell at or after lo
+            end = np.clip(-((starts - hi) // d), 0, k)
+            counted[a - first : b - first] = end - begin
     return counted
+
+
+class Counts(NamedTuple):
+    """Each window's counted cells: along the first axis band by band (for a signal they are as many as its
+    output), along the others whole."""
+
+    first: AxisPlan  # the first axis's plan, and where its piece starts among its windows
+    offset: int
+    rest: list[Array]
 
 
 def pad_axis(x: Array, axis: int, before: int, after: int, value: int | float) -> Array:
@@ -294,62 +324,66 @@ def _doubling(
 
 
 def pool_windows(
-    x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction, out_dtype: np.dtype[Any], p: float | None = None
+    x: Array, every: Sequence[AxisPlan], rec: Reduction, out_dtype: np.dtype[Any], p: float | None = None
 ) -> Array:
     """``rec`` over every window, piece by piece (one piece per axis unless the arguments are extreme).
 
-    ``p`` is the LP norm type, for a record that prepares powers and finishes with a root.
+    ``every`` holds one plan per spatial axis. ``p`` is the LP norm type, for
+    a record that prepares powers and finishes with a root.
     """
-    out = np.empty((ph.out, pw.out) + x.shape[2:], dtype=out_dtype)
-    counts: tuple[Array, Array] | None = None
-    if rec.finish is not None:
-        counts = cells_in(ph, ph.count_lo, ph.count_hi), cells_in(pw, pw.count_lo, pw.count_hi)
-        if rec.finish == "root" and (counts[0] == ph.k).all() and (counts[1] == pw.k).all():
-            counts = None  # every window lies inside the input: the sum of its powers is the sum
-    for rp in pieces(ph):
-        for cp in pieces(pw):
-            rows = slice(rp.first, rp.first + rp.plan.out)
-            cols = slice(cp.first, cp.first + cp.plan.out)
-            block = x[rp.offset : rp.offset + rp.plan.n, cp.offset : cp.offset + cp.plan.n]
-            part = None if counts is None else (counts[0][rows], counts[1][cols])
-            _pool_banded(block, rp.plan, cp.plan, rec, out[rows, cols], part, p, ph.k * pw.k)
+    ndim = len(every)
+    out = np.empty(tuple(plan.out for plan in every) + x.shape[ndim:], dtype=out_dtype)
+    rest: list[Array] | None = None
+    # LP needs the counts only where a ceil_mode window reaches past the input (the sum of its powers is scaled)
+    if rec.finish == "divide" or (rec.finish == "root" and any(full_windows(plan) != (0, plan.out) for plan in every)):
+        rest = [cells_in(plan, 0, plan.out) for plan in every[1:]]
+    window = math.prod(plan.k for plan in every)
+    for parts in itertools.product(*(pieces(plan) for plan in every)):
+        target = tuple(slice(pc.first, pc.first + pc.plan.out) for pc in parts)
+        block = x[tuple(slice(pc.offset, pc.offset + pc.plan.n) for pc in parts)]
+        counts = None if rest is None else Counts(every[0], parts[0].first, [c[t] for c, t in zip(rest, target[1:])])
+        _pool_banded(block, [pc.plan for pc in parts], rec, out[target], counts, p, window)
     return out
 
 
 def _pool_banded(
     x: Array,
-    ph: AxisPlan,
-    pw: AxisPlan,
+    every: Sequence[AxisPlan],
     rec: Reduction,
     out: Array,
-    counts: tuple[Array, Array] | None,
+    counts: Counts | None,
     p: float | None,
     window: int,
 ) -> None:
-    """``rec`` into ``out`` over bands of output rows: rows pass then columns pass, each band in cache.
+    """``rec`` into ``out`` over bands of the first axis's output: one pass per axis, each band in cache.
 
     ``counts`` holds each window's counted cells along each axis, for a
     record that divides by them (avg) or, for LP, where a ``ceil_mode``
-    window reaches past the input: PyTorch's lp_pool2d is avg_pool2d of the
+    window reaches past the input: PyTorch's lp_pool is avg_pool of the
     powers times the ``window`` cells, so such a sum is scaled by
     ``window / counted``.
     """
     ufunc = ufunc_of(rec)
-    acc = accumulator(x.dtype, rec, ph.k * pw.k)
+    first, last = every[0], len(every) - 1
+    acc = accumulator(x.dtype, rec, math.prod(plan.k for plan in every))
     fill = neutral(x.dtype, rec)
     h = x.shape[0]
-    e_h = ph.d * (ph.k - 1) + 1
+    e_h = first.d * (first.k - 1) + 1
     # size bands by the widest array a band holds (the input, the sums, or a float64 output)
     widest = max(x.dtype.itemsize, acc.itemsize, out.dtype.itemsize)
-    per_band = band_rows(max(1, (x.size // h) * widest) * max(ph.s, 1))
+    per_band = band_rows(max(1, (x.size // h) * widest) * max(first.s, 1))
     if counts is not None:
         cdt = count_dtype(acc, out.dtype)
-        count_h = counts[0].astype(cdt)
-        count_w = counts[1].astype(cdt)[:, None] if x.ndim == 3 else counts[1].astype(cdt)
+        inner, outer = full_windows(counts.first)
+        # the other axes' counts as one array that broadcasts against a band's output
+        count_rest: Array | None = None
+        for axis, c in enumerate(counts.rest, 1):
+            c = c.astype(cdt).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+            count_rest = c if count_rest is None else count_rest * c
 
     def band(i0: int, i1: int) -> None:
-        r0 = i0 * ph.s - ph.before
-        r1 = (i1 - 1) * ph.s + e_h - ph.before
+        r0 = i0 * first.s - first.before
+        r1 = (i1 - 1) * first.s + e_h - first.before
         part = x[max(r0, 0) : min(r1, h)]
         if rec.prepare == "power":
             assert p is not None
@@ -357,11 +391,22 @@ def _pool_banded(
             part = np.square(part, dtype=acc) if p == 2 else np.power(part, p, dtype=acc)
         if r0 < 0 or r1 > h:
             part = pad_axis(part, 0, max(-r0, 0), max(r1 - h, 0), fill)
-        rows = _window_reduce(part, 0, i1 - i0, ph.k, ph.s, ph.d, ufunc, acc)
-        rows = pad_axis(rows, 1, pw.before, pw.after, fill)
         target = out[i0:i1]
-        total = _window_reduce(rows, 1, pw.out, pw.k, pw.s, pw.d, ufunc, acc, out=target if acc == out.dtype else None)
-        counted = None if counts is None else count_h[i0:i1].reshape((-1,) + (1,) * (x.ndim - 1)) * count_w
+        total = part
+        for axis, plan in enumerate(every):
+            if axis:
+                total = pad_axis(total, axis, plan.before, plan.after, fill)
+            into = target if axis == last and acc == out.dtype else None
+            windows = i1 - i0 if axis == 0 else plan.out
+            total = _window_reduce(total, axis, windows, plan.k, plan.s, plan.d, ufunc, acc, into)
+        counted: Any = None
+        if counts is not None:
+            a, b = counts.offset + i0, counts.offset + i1
+            if inner <= a and b <= outer:  # all k cells of every window of the band count along the first axis
+                along: Any = cdt.type(float(counts.first.k))
+            else:
+                along = cells_in(counts.first, a, b).astype(cdt).reshape((-1,) + (1,) * (x.ndim - 1))
+            counted = along if count_rest is None else along * count_rest
         if rec.finish == "divide":
             assert counted is not None
             # integer sums are divided as float64 into the output; float16's float32 sums before they are narrowed
@@ -378,4 +423,4 @@ def _pool_banded(
             with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf, as numpy's own sum would be
                 np.copyto(target, total, casting="unsafe")
 
-    run_bands(band, ph.out, per_band, x.size)
+    run_bands(band, first.out, per_band, x.size)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .banded import neutral, pad_axis, take
+from .banded import band_rows, neutral, pad_axis, run_bands, take
 from .reductions import Reduction
 from .windows import AxisPlan, pieces
 
@@ -27,45 +30,97 @@ def beats(rec: Reduction) -> np.ufunc:
     return _BEATS[rec.ufunc]
 
 
-def pool_indices(x: Array, ph: AxisPlan, pw: AxisPlan, rec: Reduction) -> tuple[Array, Array]:
+def flat_indices(shape: tuple[int, ...], ndim: int) -> Array:
+    """Each cell's flat index into the spatial axes (``d*H*W + h*W + w``), the same for every channel."""
+    spatial = shape[:ndim]
+    flat = np.arange(math.prod(spatial), dtype=np.int64).reshape(spatial)
+    if len(shape) == ndim:
+        return flat
+    return np.broadcast_to(flat[..., None], shape)
+
+
+def pool_indices(x: Array, every: Sequence[AxisPlan], rec: Reduction) -> tuple[Array, Array]:
     """``rec`` (max or min) of every window and the flat input index of the cell it came from."""
-    h, w = x.shape[:2]
-    flat = np.arange(h * w, dtype=np.int64).reshape(h, w)
-    if x.ndim == 3:
-        flat = np.broadcast_to(flat[:, :, None], x.shape)
-    parts = [(rp, cp) for rp in pieces(ph) for cp in pieces(pw)]
-    shape = (ph.out, pw.out) + x.shape[2:]
+    ndim = len(every)
+    spatial = x.shape[:ndim]
+    weights = [math.prod(spatial[a + 1 :]) for a in range(ndim)]  # a coordinate's part of the flat index
+    shape = tuple(plan.out for plan in every) + x.shape[ndim:]
     values, indices = np.empty(shape, x.dtype), np.empty(shape, np.int64)
-    for rp, cp in parts:
-        part = (slice(rp.offset, rp.offset + rp.plan.n), slice(cp.offset, cp.offset + cp.plan.n))
-        v, i = _best_along(x[part], flat[part], 1, cp.plan, rec)
-        v, i = _best_along(v, i, 0, rp.plan, rec)
-        if len(parts) == 1:
-            return v, i
-        target = (slice(rp.first, rp.first + rp.plan.out), slice(cp.first, cp.first + cp.plan.out))
-        values[target], indices[target] = v, i
+    for part in itertools.product(*(pieces(plan) for plan in every)):
+        cut = tuple(slice(pc.offset, pc.offset + pc.plan.n) for pc in part)
+        target = tuple(slice(pc.first, pc.first + pc.plan.out) for pc in part)
+        _indices_banded(
+            x[cut], [pc.plan for pc in part], [pc.offset for pc in part], weights, rec, values[target], indices[target]
+        )
     return values, indices
 
 
-def _best_along(vals: Array, idx: Array, axis: int, plan: AxisPlan, rec: Reduction) -> tuple[Array, Array]:
-    """Reduce (value, index) pairs along an axis; the first best wins, but the last NaN (as PyTorch)."""
+def _indices_banded(
+    x: Array,
+    every: Sequence[AxisPlan],
+    offsets: Sequence[int],
+    weights: Sequence[int],
+    rec: Reduction,
+    values: Array,
+    indices: Array,
+) -> None:
+    """The (value, index) passes into ``values`` and ``indices``, band by band of the first axis's output.
+
+    ``x`` starts at ``offsets`` in the input; a cell's flat index is the sum of its coordinates times ``weights``.
+    Each band builds only its own cells' indices, so no index array the size of the input is ever made.
+    """
+    ndim, first, h = len(every), every[0], x.shape[0]
+    e_h = first.d * (first.k - 1) + 1
+    per_band = band_rows(max(1, x.size // h) * (x.dtype.itemsize + 8) * max(first.s, 1))
+    # the flat index's part from every axis after the first, the same in every band
+    rest: Array = np.zeros((1,) * (x.ndim - 1), dtype=np.int64)
+    for axis in range(1, ndim):
+        along = (offsets[axis] + np.arange(x.shape[axis], dtype=np.int64)) * weights[axis]
+        rest = rest + along.reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+
+    def band(i0: int, i1: int) -> None:
+        r0 = i0 * first.s - first.before
+        r1 = (i1 - 1) * first.s + e_h - first.before
+        lo, hi = max(r0, 0), min(r1, h)
+        v = x[lo:hi]
+        nans = v.dtype.kind == "f" and bool(np.isnan(v).any())
+        rows = (offsets[0] + np.arange(lo, hi, dtype=np.int64)) * weights[0]
+        i = np.broadcast_to(rows.reshape((-1,) + (1,) * (x.ndim - 1)) + rest, v.shape)
+        # the last axis first: then the first best cell in row-major order wins ties, and the last NaN
+        for axis in reversed(range(1, ndim)):
+            v, i = _best_along(v, i, axis, every[axis], rec, nans)
+        rows_plan = AxisPlan(hi - lo, first.k, first.s, first.d, i1 - i0, lo - r0, r1 - hi, 0, 0)
+        values[i0:i1], indices[i0:i1] = _best_along(v, i, 0, rows_plan, rec, nans)
+
+    run_bands(band, first.out, per_band, x.size)
+
+
+def _best_along(
+    vals: Array, idx: Array, axis: int, plan: AxisPlan, rec: Reduction, nans: bool = True
+) -> tuple[Array, Array]:
+    """Reduce (value, index) pairs along an axis; the first best wins, but the last NaN (as PyTorch).
+
+    ``nans`` False says the values hold no NaN, which saves a test per cell.
+    """
     better_than = beats(rec)
+    padded = plan.before > 0 or plan.after > 0
     vp = pad_axis(vals, axis, plan.before, plan.after, neutral(vals.dtype, rec))
     ip = pad_axis(idx, axis, plan.before, plan.after, -1)
     span = (plan.out - 1) * plan.s + 1
     best = np.array(take(vp, axis, 0, span, plan.s), copy=True)
     where = np.array(take(ip, axis, 0, span, plan.s), copy=True)
-    floats = vals.dtype.kind == "f"
+    nans = nans and vals.dtype.kind == "f"
     for j in range(1, plan.k):
         off = j * plan.d
         v = take(vp, axis, off, off + span, plan.s)
         vi = take(ip, axis, off, off + span, plan.s)
         better = better_than(v, best)
-        if floats:
+        if nans:
             better |= np.isnan(v)
-        # a real cell beats padding even when it only ties with the padding value
-        better |= (where < 0) & (vi >= 0)
-        better &= vi >= 0
+        if padded:
+            # a real cell beats padding even when it only ties with the padding value
+            better |= (where < 0) & (vi >= 0)
+            better &= vi >= 0
         np.copyto(best, v, where=better)
         np.copyto(where, vi, where=better)
     return best, where

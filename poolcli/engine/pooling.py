@@ -1,4 +1,9 @@
-"""pool2d: every pooling mode over every window arrangement, as Keras and PyTorch define them."""
+"""pool, pool1d, pool2d, pool3d: every pooling mode over every window arrangement, as Keras and PyTorch define them.
+
+One implementation for every dimension: the windows are planned axis by axis
+and pooled by one separable pass per axis, so a 1-D, 2-D or 3-D pool differs
+only in ``ndim``, the number of spatial axes that lead the input's shape.
+"""
 
 from __future__ import annotations
 
@@ -13,100 +18,97 @@ from .adaptive import pool_adaptive
 from .banded import check_array, guarded, pool_windows, result_dtype
 from .indices import beats, pool_indices
 from .reductions import REDUCTIONS, Reduction, reduction
-from .windows import IntPair, OutputSize, Padding, check_adaptive_alone, output_size_of, padding_of, pair, plans
+from .windows import (
+    IntPair,
+    Ints,
+    IntTriple,
+    OutputSize,
+    OutputSizes,
+    Padding,
+    Paddings,
+    check_adaptive_alone,
+    check_ndim,
+    ints,
+    output_size_of,
+    pads,
+    plans,
+)
 
-__all__ = ["pool2d"]
+__all__ = ["pool", "pool1d", "pool2d", "pool3d"]
 
 Array = npt.NDArray[Any]
 
 
 @overload
-def pool2d(
-    x: npt.ArrayLike,
-    size: IntPair | None = ...,
-    stride: IntPair | None = ...,
-    padding: Padding = ...,
-    mode: str = ...,
-    *,
-    dilation: IntPair = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSize | None = ...,
-    norm_type: float | None = ...,
-    return_indices: Literal[False] = ...,
+def pool(
+    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
+    *, ndim: int, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
-def pool2d(
-    x: npt.ArrayLike,
-    size: IntPair | None = ...,
-    stride: IntPair | None = ...,
-    padding: Padding = ...,
-    mode: str = ...,
-    *,
-    dilation: IntPair = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSize | None = ...,
-    norm_type: float | None = ...,
-    return_indices: Literal[True],
+def pool(
+    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
+    *, ndim: int, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
-def pool2d(
-    x: npt.ArrayLike,
-    size: IntPair | None = ...,
-    stride: IntPair | None = ...,
-    padding: Padding = ...,
-    mode: str = ...,
-    *,
-    dilation: IntPair = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSize | None = ...,
-    norm_type: float | None = ...,
-    return_indices: bool,
+def pool(
+    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
+    *, ndim: int, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 
-def pool2d(
+def pool(
     x: npt.ArrayLike,
-    size: IntPair | None = None,
-    stride: IntPair | None = None,
-    padding: Padding = "valid",
+    size: Ints | None = None,
+    stride: Ints | None = None,
+    padding: Paddings = "valid",
     mode: str = "max",
     *,
-    dilation: IntPair = 1,
+    ndim: int,
+    dilation: Ints = 1,
     ceil_mode: bool = False,
     count_pad: bool | None = None,
-    output_size: OutputSize | None = None,
+    output_size: OutputSizes | None = None,
     norm_type: float | None = None,
     return_indices: bool = False,
 ) -> Array | tuple[Array, Array]:
-    """Return ``x`` pooled over windows of ``size`` moved by ``stride``.
+    """Return ``x`` pooled over windows of ``size`` moved by ``stride``, along its first ``ndim`` axes.
+
+    :func:`pool1d`, :func:`pool2d` and :func:`pool3d` are this with ``ndim``
+    1, 2 and 3. Every option acts on each spatial axis by the same rule; an
+    int applies to every axis, a tuple gives one value per axis.
 
     Parameters
     ----------
     x : array_like
-        2-D (H, W) or 3-D (H, W, C) bool, integer or float array, in either
-        byte order. Channels are pooled independently.
-    size : int or (int, int), optional
-        Pool window; None means :data:`DEFAULT_SIZE` (2).
-    stride : int or (int, int), optional
+        ``ndim`` spatial axes, then optionally channels, channels last:
+        ``(N[, C])`` for 1-D (a signal, as Keras's ``(steps, features)``),
+        ``(H, W[, C])`` for 2-D, ``(D, H, W[, C])`` for 3-D (a volume). Bool,
+        integer or float, in either byte order. Channels are pooled
+        independently.
+    size : int or tuple of int, optional
+        Pool window; None means :data:`DEFAULT_SIZE` (2 along every axis).
+    stride : int or tuple of int, optional
         Step between windows; default the pool size (as Keras and PyTorch).
-    padding : {"valid", "same"} or int or (int, int)
+    padding : {"valid", "same"} or int or tuple of int
         ``"valid"`` (no padding), ``"same"`` (Keras/TF: output ``ceil(n/s)``,
-        the odd padding cell at the bottom/right), or PyTorch's explicit
+        the odd padding cell at the end of the axis), or PyTorch's explicit
         symmetric padding, at most half the window size (``size // 2``,
         dilation not counted, as PyTorch).
     mode : {"max", "avg", "min", "sum", "lp"}
         The reduction (see :data:`REDUCTIONS`); ``"average"`` and ``"mean"``
         mean ``"avg"``. Padded cells never win max/min and add nothing to a
-        sum. ``"lp"`` is PyTorch's LPPool2d: ``(sum of x**p) ** (1/p)``
+        sum. ``"lp"`` is PyTorch's LPPool1d/2d/3d: ``(sum of x**p) ** (1/p)``
         over the window, with ``p`` the ``norm_type``.
-    dilation : int or (int, int)
+    ndim : {1, 2, 3}
+        How many spatial axes lead the shape.
+    dilation : int or tuple of int
         Spacing between window cells (PyTorch ``dilation``).
     ceil_mode : bool
         Round the output length up (PyTorch ``ceil_mode``); a window that would
@@ -116,23 +118,25 @@ def pool2d(
         avg with explicit padding: whether padded cells count in the divisor.
         None means PyTorch's default (they do). With ``"same"`` they never
         count (Keras), and the ceil_mode overhang never counts.
-    output_size : int or (int, int) or "global", optional
-        Adaptive pooling to this output shape (PyTorch AdaptiveMax/AvgPool2d),
-        or ``"global"`` for one value per channel, returned as shape (1, 1[, C]).
-        The windows are then its own: refused with any size or stride, and
-        with padding, dilation or ceil_mode that would act.
+    output_size : int or tuple of int or "global", optional
+        Adaptive pooling to this output shape (PyTorch AdaptiveMax/AvgPool1d/
+        2d/3d), or ``"global"`` for one value per channel (Keras Global*Pooling
+        with ``keepdims``), returned with every spatial axis of length 1. The
+        windows are then its own: refused with any size or stride, and with
+        padding, dilation or ceil_mode that would act.
     norm_type : float, optional
         lp only, and needed there: the ``p`` (> 0; ``inf`` gives the largest
         ``|x|``, as PyTorch). As in PyTorch, lp takes no padding, dilation or
         output_size; a ``ceil_mode`` window that reaches past the input has
         its sum scaled by (window cells / cells inside), because PyTorch
-        computes lp as ``avg_pool2d(x**p) * (kh*kw)``; a negative sum has no
-        real root unless ``1/p`` is an integer: NaN.
+        computes lp as ``avg_pool(x**p) * (window cells)``; a negative sum has
+        no real root unless ``1/p`` is an integer: NaN.
     return_indices : bool
-        max/min only: also return, for each output cell, the flat index
-        ``row * W + col`` in the unpadded input of the chosen cell: the first
-        in row-major order on ties; in a window holding NaN, the last NaN
-        (as PyTorch).
+        max/min only: also return, for each output cell, the flat index of
+        the chosen cell into the unpadded spatial axes of its channel, as
+        PyTorch: ``n`` (1-D), ``h * W + w`` (2-D), ``d * H * W + h * W + w``
+        (3-D). The first in row-major order on ties; in a window holding NaN,
+        the last NaN (as PyTorch). :func:`unpool` puts the values back.
 
     Returns
     -------
@@ -154,8 +158,157 @@ def pool2d(
     ValueError
         For a window that does not fit, an argument out of range (sizes up to
         2**63 - 1 are taken), an unknown mode, an argument the mode does not
-        take, an input that is not a non-empty 2-D/3-D bool, integer or float
-        array, or an adaptive output too large for memory.
+        take, an input that is not a non-empty bool, integer or float array
+        of ``ndim`` or ``ndim + 1`` axes, or an adaptive output too large for
+        memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool(np.arange(1, 17).reshape(4, 4), 2, ndim=2)
+    array([[ 6,  8],
+           [14, 16]])
+    >>> pool([3, 1, 4, 1, 5, 9], 3, 1, mode="avg", ndim=1)
+    array([2.66666667, 2.        , 3.33333333, 5.        ])
+    >>> pool(np.arange(8).reshape(2, 2, 2), 2, ndim=3, return_indices=True)
+    (array([[[7]]]), array([[[7]]]))
+    """
+    ndim = check_ndim(ndim)
+    a, was_bool = check_array(x, ndim)
+    rec = reduction(mode)
+    if return_indices:
+        beats(rec)  # refuses a mode that picks no cell
+    p = _norm_type(rec, norm_type)
+    _check_window_args(rec, padding, dilation, output_size, ndim)
+    if count_pad is True and isinstance(padding, str) and padding.lower() == "same":
+        raise ValueError("count_pad=True cannot be used with padding 'same': Keras never counts its padding")
+    out_dtype = result_dtype(a.dtype, rec)
+    result: Any
+    adaptive = output_size_of(output_size, ndim)
+    if adaptive is not None:
+        check_adaptive_alone(size, stride, padding, dilation, ceil_mode, ndim)
+        cells = math.prod(math.ceil(n / o + 1) for n, o in zip(a.shape, adaptive))  # at most this many in a window
+        result = guarded(lambda b: pool_adaptive(b, adaptive, rec, return_indices), a, cells)
+    else:
+        count = True if count_pad is None else bool(count_pad)
+        every = plans(a.shape, size, stride, padding, dilation, ceil_mode, count, ndim)
+        if return_indices:
+            result = guarded(lambda b: pool_indices(b, every, rec), a, 1)
+        elif p == math.inf:
+            # PyTorch's lp_pool with norm_type inf is max_pool of |x|
+            largest = REDUCTIONS["max"]
+            result = guarded(lambda b: pool_windows(np.abs(b, dtype=out_dtype), every, largest, out_dtype), a, 1)
+        else:
+            cells = math.prod(min(plan.k, plan.n) for plan in every)
+            powers = rec.prepare == "power"
+            result = guarded(lambda b: pool_windows(b, every, rec, out_dtype, p), a, cells, powers=powers)
+    if was_bool and rec.accumulate == "input":
+        return (result[0].view(bool), result[1]) if return_indices else result.view(bool)
+    return result  # type: ignore[no-any-return]
+
+
+@overload
+def pool1d(
+    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
+    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
+) -> Array: ...
+
+
+@overload
+def pool1d(
+    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
+    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
+) -> tuple[Array, Array]: ...
+
+
+@overload
+def pool1d(
+    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
+    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: bool,
+) -> Array | tuple[Array, Array]: ...
+
+
+def pool1d(
+    x: npt.ArrayLike,
+    size: Ints | None = None,
+    stride: Ints | None = None,
+    padding: Paddings = "valid",
+    mode: str = "max",
+    *,
+    dilation: Ints = 1,
+    ceil_mode: bool = False,
+    count_pad: bool | None = None,
+    output_size: OutputSizes | None = None,
+    norm_type: float | None = None,
+    return_indices: bool = False,
+) -> Array | tuple[Array, Array]:
+    """Return ``x`` (N,) or (N, C) pooled: :func:`pool` with ``ndim=1``, whose parameters these are.
+
+    PyTorch MaxPool1d, AvgPool1d, LPPool1d, AdaptiveMaxPool1d and
+    AdaptiveAvgPool1d (channels first there: move C last);
+    Keras MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D and
+    GlobalAveragePooling1D (``(steps, features)``, channels last as here).
+
+    Examples
+    --------
+    >>> pool1d([1, 5, 2, 8, 3], 2)
+    array([5, 8])
+    >>> pool1d([1, 5, 2, 8, 3], 2, padding="same", return_indices=True)
+    (array([5, 8, 3]), array([1, 3, 4]))
+    """
+    return pool(
+        x, size, stride, padding, mode, ndim=1, dilation=dilation, ceil_mode=ceil_mode, count_pad=count_pad,
+        output_size=output_size, norm_type=norm_type, return_indices=return_indices,
+    )
+
+
+@overload
+def pool2d(
+    x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
+    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
+) -> Array: ...
+
+
+@overload
+def pool2d(
+    x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
+    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
+) -> tuple[Array, Array]: ...
+
+
+@overload
+def pool2d(
+    x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
+    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: bool,
+) -> Array | tuple[Array, Array]: ...
+
+
+def pool2d(
+    x: npt.ArrayLike,
+    size: IntPair | None = None,
+    stride: IntPair | None = None,
+    padding: Padding = "valid",
+    mode: str = "max",
+    *,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    count_pad: bool | None = None,
+    output_size: OutputSize | None = None,
+    norm_type: float | None = None,
+    return_indices: bool = False,
+) -> Array | tuple[Array, Array]:
+    """Return ``x`` (H, W) or (H, W, C) pooled: :func:`pool` with ``ndim=2``, whose parameters these are.
+
+    PyTorch MaxPool2d, AvgPool2d, LPPool2d, AdaptiveMaxPool2d and
+    AdaptiveAvgPool2d;
+    Keras MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D and
+    GlobalAveragePooling2D.
 
     Examples
     --------
@@ -170,38 +323,77 @@ def pool2d(
     >>> pool2d([[3, 4]], (1, 2), mode="lp", norm_type=2)
     array([[5.]])
     """
-    a, was_bool = check_array(x)
-    rec = reduction(mode)
-    if return_indices:
-        beats(rec)  # refuses a mode that picks no cell
-    p = _norm_type(rec, norm_type)
-    _check_window_args(rec, padding, dilation, output_size)
-    if count_pad is True and isinstance(padding, str) and padding.lower() == "same":
-        raise ValueError("count_pad=True cannot be used with padding 'same': Keras never counts its padding")
-    out_dtype = result_dtype(a.dtype, rec)
-    result: Any
-    adaptive = output_size_of(output_size)
-    if adaptive is not None:
-        check_adaptive_alone(size, stride, padding, dilation, ceil_mode)
-        h, w = a.shape[:2]
-        cells = math.ceil(h / adaptive[0] + 1) * math.ceil(w / adaptive[1] + 1)  # at most this many cells in a window
-        result = guarded(lambda b: pool_adaptive(b, adaptive, rec, return_indices), a, cells)
-    else:
-        count = True if count_pad is None else bool(count_pad)
-        ph, pw = plans(a.shape, size, stride, padding, dilation, ceil_mode, count)
-        if return_indices:
-            result = guarded(lambda b: pool_indices(b, ph, pw, rec), a, 1)
-        elif p == math.inf:
-            # PyTorch's lp_pool2d with norm_type inf is max_pool2d of |x|
-            largest = REDUCTIONS["max"]
-            result = guarded(lambda b: pool_windows(np.abs(b, dtype=out_dtype), ph, pw, largest, out_dtype), a, 1)
-        else:
-            cells = min(ph.k, ph.n) * min(pw.k, pw.n)
-            powers = rec.prepare == "power"
-            result = guarded(lambda b: pool_windows(b, ph, pw, rec, out_dtype, p), a, cells, powers=powers)
-    if was_bool and rec.accumulate == "input":
-        return (result[0].view(bool), result[1]) if return_indices else result.view(bool)
-    return result  # type: ignore[no-any-return]
+    return pool(
+        x, size, stride, padding, mode, ndim=2, dilation=dilation, ceil_mode=ceil_mode, count_pad=count_pad,
+        output_size=output_size, norm_type=norm_type, return_indices=return_indices,
+    )
+
+
+@overload
+def pool3d(
+    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    mode: str = ...,
+    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
+) -> Array: ...
+
+
+@overload
+def pool3d(
+    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    mode: str = ...,
+    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
+) -> tuple[Array, Array]: ...
+
+
+@overload
+def pool3d(
+    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    mode: str = ...,
+    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: bool,
+) -> Array | tuple[Array, Array]: ...
+
+
+def pool3d(
+    x: npt.ArrayLike,
+    size: IntTriple | None = None,
+    stride: IntTriple | None = None,
+    padding: Paddings = "valid",
+    mode: str = "max",
+    *,
+    dilation: IntTriple = 1,
+    ceil_mode: bool = False,
+    count_pad: bool | None = None,
+    output_size: OutputSizes | None = None,
+    norm_type: float | None = None,
+    return_indices: bool = False,
+) -> Array | tuple[Array, Array]:
+    """Return ``x`` (D, H, W) or (D, H, W, C) pooled: :func:`pool` with ``ndim=3``, whose parameters these are.
+
+    PyTorch MaxPool3d, AvgPool3d, LPPool3d, AdaptiveMaxPool3d and
+    AdaptiveAvgPool3d (channels first there: move C last);
+    Keras MaxPooling3D, AveragePooling3D, GlobalMaxPooling3D and
+    GlobalAveragePooling3D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> volume = np.arange(64).reshape(4, 4, 4)
+    >>> pool3d(volume, 2)
+    array([[[21, 23],
+            [29, 31]],
+    <BLANKLINE>
+           [[53, 55],
+            [61, 63]]])
+    >>> pool3d(volume, output_size="global", mode="avg")
+    array([[[31.5]]])
+    """
+    return pool(
+        x, size, stride, padding, mode, ndim=3, dilation=dilation, ceil_mode=ceil_mode, count_pad=count_pad,
+        output_size=output_size, norm_type=norm_type, return_indices=return_indices,
+    )
 
 
 def _norm_type(rec: Reduction, norm_type: object) -> float | None:
@@ -218,18 +410,18 @@ def _norm_type(rec: Reduction, norm_type: object) -> float | None:
     return float(norm_type)
 
 
-def _check_window_args(rec: Reduction, padding: object, dilation: object, output_size: object) -> None:
+def _check_window_args(rec: Reduction, padding: object, dilation: object, output_size: object, ndim: int) -> None:
     """Refuse padding, dilation or output_size that would act, for a mode that does not take them."""
     for name, value in (("padding", padding), ("dilation", dilation), ("output_size", output_size)):
-        if name not in rec.window_args and _acts(name, value):
+        if name not in rec.window_args and _acts(name, value, ndim):
             takes = ", ".join(("size", "stride") + rec.window_args)
             raise ValueError(f"{rec.name} pooling takes only {takes}; got {name}={value!r}")
 
 
-def _acts(name: str, value: object) -> bool:
+def _acts(name: str, value: object, ndim: int) -> bool:
     """Whether a window argument changes the windows (padding 0 and dilation 1 do not)."""
     if name == "padding":
-        return padding_of(value) not in ("valid", (0, 0))
+        return pads(value, ndim)
     if name == "dilation":
-        return pair(value, "dilation") != (1, 1)
+        return ints(value, "dilation", ndim) != (1,) * ndim
     return value is not None

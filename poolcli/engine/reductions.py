@@ -96,7 +96,7 @@ _TABLE = (
     Reduction(
         name="lp", aliases=(), ufunc="add", pad="zero", accumulate="sum", finish="root", prepare="power",
         indices=False, parameter="norm_type", window_args=("ceil_mode",), symbol="lp{p}",
-        help="(sum of x**p) ** (1/p), p the norm type (PyTorch LPPool2d)",
+        help="(sum of x**p) ** (1/p), p the norm type (PyTorch LPPool1d/2d/3d)",
     ),
 )
 

@@ -3,7 +3,9 @@
 Exact integer arithmetic in plain Python (no numpy, so the command line can
 work out shapes before numpy loads). Semantics follow Keras/TensorFlow
 (``padding="same"``) and PyTorch (explicit padding, ``ceil_mode``, dilation,
-adaptive pooling).
+adaptive pooling). Every axis is planned on its own by the same rule, so 1-D,
+2-D and 3-D pooling differ only in how many spatial axes lead the shape
+(``ndim``); a trailing axis beyond them holds the channels.
 """
 
 from __future__ import annotations
@@ -12,16 +14,32 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Union
 
-__all__ = ["DEFAULT_SIZE", "IntPair", "OutputSize", "Padding", "output_shape", "window_cells"]
+__all__ = [
+    "DEFAULT_SIZE", "IntPair", "IntTriple", "Ints", "OutputSize", "OutputSizes", "Padding", "Paddings", "output_shape",
+    "window_cells",
+]
 
 #: The pool window when none is given (Keras and PyTorch examples; the tutorial's 2x2).
 DEFAULT_SIZE = 2
 
 IntPair = Union[int, tuple[int, int]]
+IntTriple = Union[int, tuple[int, int, int]]
+#: An int for every spatial axis, or one int per axis.
+Ints = Union[int, tuple[int, ...]]
 Padding = Union[str, int, tuple[int, int]]
+Paddings = Union[str, Ints]
 OutputSize = Union[str, int, tuple[int, int]]
+OutputSizes = Union[str, Ints]
 #: For each axis, every window's cells as (index, counted) pairs.
-WindowCells = tuple[list[list[tuple[int, bool]]], list[list[tuple[int, bool]]]]
+WindowCells = tuple[list[list[tuple[int, bool]]], ...]
+
+#: What the spatial axes are called in messages, by the number of them.
+AXIS_NAMES = {1: ("the signal",), 2: ("rows", "columns"), 3: ("depth", "rows", "columns")}
+#: The shapes an input of each dimension may take: the spatial axes, then optionally channels.
+SHAPES = {1: "(N,) or (N, C)", 2: "(H, W) or (H, W, C)", 3: "(D, H, W) or (D, H, W, C)"}
+#: The same, with the number of axes of each, for arrays.
+LAYOUTS = {1: "1-D (N,) or 2-D (N, C)", 2: "2-D (H, W) or 3-D (H, W, C)", 3: "3-D (D, H, W) or 4-D (D, H, W, C)"}
+_TUPLES = {1: "a (n,) tuple", 2: "an (h, w) pair", 3: "a (d, h, w) triple"}
 
 #: Sizes, strides, dilations and output sizes above this are refused: the largest int64, the type in which
 #: numpy and PyTorch take them. Below it every one is handled exactly (Python ints), never by allocating per cell.
@@ -53,63 +71,81 @@ def is_int(v: object) -> bool:
     return type(v) is int or (isinstance(v, numbers.Integral) and not isinstance(v, bool))
 
 
-def _ints(value: object, name: str, forms: str) -> tuple[int, int]:
-    """An int or an (h, w) pair of ints, as a pair; ``forms`` says what was expected."""
+def check_ndim(ndim: object) -> int:
+    """The number of spatial axes, 1, 2 or 3."""
+    if isinstance(ndim, numbers.Integral) and not isinstance(ndim, bool) and int(ndim) in AXIS_NAMES:
+        return int(ndim)
+    raise ValueError(f"ndim must be 1, 2 or 3, got {ndim!r}")
+
+
+def _ints(value: object, name: str, forms: str, ndim: int) -> tuple[int, ...]:
+    """An int or a tuple of ``ndim`` ints, as a tuple; ``forms`` says what was expected."""
     if type(value) is int:
-        return (value, value)
+        return (value,) * ndim
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value), int(value))
+        return (int(value),) * ndim
     items = tuple(value) if isinstance(value, Iterable) else ()
-    if len(items) != 2 or not all(is_int(v) for v in items):
+    if len(items) != ndim or not all(is_int(v) for v in items):
         raise ValueError(f"{name} must be {forms}, got {value!r}")
-    return (int(items[0]), int(items[1]))
+    return tuple(int(v) for v in items)
 
 
-def shown(pair: tuple[int, int]) -> int | str:
-    """A pair as it was most likely given: ``3`` or ``3x2``."""
-    return pair[0] if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+def shown(dims: tuple[int, ...]) -> int | str:
+    """Sizes as they were most likely given: ``3`` or ``3x2``."""
+    return dims[0] if len(set(dims)) == 1 else fmt_dims(dims)
 
 
-def fmt_pair(pair: tuple[int, int]) -> str:
-    return f"{pair[0]}x{pair[1]}"
+def fmt_dims(dims: tuple[int, ...]) -> str:
+    """``3x2`` (``3`` for one axis)."""
+    return "x".join(map(str, dims))
 
 
-def pair(value: object, name: str) -> tuple[int, int]:
-    """Normalise an int or an (h, w) pair of ints to a pair, checking 1 <= v <= 2**63 - 1."""
-    both = _ints(value, name, "an int or an (h, w) pair of ints")
-    if min(both) < 1:
-        raise ValueError(f"{name} must be >= 1, got {shown(both)}")
-    if max(both) > _MAX_ARG:
-        raise ValueError(f"{name} must be at most 2**63 - 1, got {shown(both)}")
-    return both
+def extent(shape: Sequence[int], ndim: int, what: str = "input") -> str:
+    """The spatial extent of an array for messages: ``the 4x5 input``, ``the length-7 input``."""
+    return f"the length-{shape[0]} {what}" if ndim == 1 else f"the {fmt_dims(tuple(shape[:ndim]))} {what}"
 
 
-def padding_of(padding: object) -> str | tuple[int, int]:
-    """Normalise padding to "valid", "same" or an (h, w) pair of ints >= 0."""
+def ints(value: object, name: str, ndim: int = 2) -> tuple[int, ...]:
+    """Normalise an int or a tuple of ``ndim`` ints to a tuple, checking 1 <= v <= 2**63 - 1."""
+    every = _ints(value, name, f"an int or {_TUPLES[ndim]} of ints", ndim)
+    if min(every) < 1:
+        raise ValueError(f"{name} must be >= 1, got {shown(every)}")
+    if max(every) > _MAX_ARG:
+        raise ValueError(f"{name} must be at most 2**63 - 1, got {shown(every)}")
+    return every
+
+
+def padding_of(padding: object, ndim: int = 2) -> str | tuple[int, ...]:
+    """Normalise padding to "valid", "same" or a tuple of ``ndim`` ints >= 0."""
     if isinstance(padding, str):
         low = padding.lower()
         if low in ("valid", "same"):
             return low
         raise ValueError(f"padding must be 'valid', 'same' or an int, got {padding!r}")
-    both = _ints(padding, "padding", "'valid', 'same', an int or an (h, w) pair")
-    if min(both) < 0:
+    every = _ints(padding, "padding", f"'valid', 'same', an int or {_TUPLES[ndim]}", ndim)
+    if min(every) < 0:
         raise ValueError(f"padding must be >= 0, got {padding!r}")
-    return both
+    return every
 
 
-def output_size_of(output_size: object) -> tuple[int, int] | None:
-    """Normalise an adaptive output size to an (h, w) pair; None when not given."""
+def pads(padding: object, ndim: int) -> bool:
+    """Whether the padding adds cells ("same" may; "valid" and zeros do not)."""
+    return padding_of(padding, ndim) not in ("valid", (0,) * ndim)
+
+
+def output_size_of(output_size: object, ndim: int = 2) -> tuple[int, ...] | None:
+    """Normalise an adaptive output size to a tuple of ``ndim`` ints; None when not given."""
     if output_size is None:
         return None
     if isinstance(output_size, str):
         if output_size.lower() == "global":
-            return (1, 1)
-        raise ValueError(f"output_size must be 'global', an int or an (h, w) pair, got {output_size!r}")
-    return pair(output_size, "output size")
+            return (1,) * ndim
+        raise ValueError(f"output_size must be 'global', an int or {_TUPLES[ndim]}, got {output_size!r}")
+    return ints(output_size, "output size", ndim)
 
 
 def check_adaptive_alone(
-    size: object, stride: object, padding: object, dilation: object, ceil_mode: bool
+    size: object, stride: object, padding: object, dilation: object, ceil_mode: bool, ndim: int = 2
 ) -> None:
     """Refuse window arguments beside output_size: any size or stride, and padding, dilation or ceil_mode that act."""
     given = []
@@ -117,9 +153,9 @@ def check_adaptive_alone(
         given.append("size")
     if stride is not None:
         given.append("stride")
-    if padding_of(padding) not in ("valid", (0, 0)):
+    if pads(padding, ndim):
         given.append("padding")
-    if pair(dilation, "dilation") != (1, 1):
+    if ints(dilation, "dilation", ndim) != (1,) * ndim:
         given.append("dilation")
     if ceil_mode:
         given.append("ceil_mode")
@@ -160,6 +196,16 @@ def _plan_axis(
     return AxisPlan(n, k, s, d, out, p, after, lo, hi)
 
 
+def check_shape(shape: Sequence[int], ndim: int) -> tuple[int, ...]:
+    """The shape as ints: ``ndim`` spatial axes and optionally channels, none of them empty."""
+    dims = tuple(int(v) for v in shape)
+    if len(dims) not in (ndim, ndim + 1):
+        raise ValueError(f"shape must be {SHAPES[ndim]}, got {dims}")
+    if min(dims) < 1:
+        raise ValueError(f"input is empty (shape {dims})")
+    return dims
+
+
 def plans(
     shape: Sequence[int],
     size: object,
@@ -168,49 +214,46 @@ def plans(
     dilation: object,
     ceil_mode: bool,
     count_pad: bool = True,
-) -> tuple[AxisPlan, AxisPlan]:
-    """The windows along the rows and along the columns.
+    ndim: int = 2,
+) -> tuple[AxisPlan, ...]:
+    """The windows along each spatial axis (rows and columns for 2-D).
 
     ValueError for arguments out of range, or windows that do not fit or hold only padding.
     """
-    k = pair(DEFAULT_SIZE if size is None else size, "pool size")
-    s = k if stride is None else pair(stride, "stride")
-    d = pair(dilation, "dilation")
-    pad = padding_of(padding)
-    if len(shape) not in (2, 3):
-        raise ValueError(f"shape must be (H, W) or (H, W, C), got {tuple(shape)}")
-    if min(shape) < 1:
-        raise ValueError(f"input is empty (shape {tuple(shape)})")
-    if not isinstance(pad, str) and (pad[0] > k[0] // 2 or pad[1] > k[1] // 2):
+    k = ints(DEFAULT_SIZE if size is None else size, "pool size", ndim)
+    s = k if stride is None else ints(stride, "stride", ndim)
+    d = ints(dilation, "dilation", ndim)
+    pad = padding_of(padding, ndim)
+    shape = check_shape(shape, ndim)
+    if not isinstance(pad, str) and any(p > kk // 2 for p, kk in zip(pad, k)):
         # PyTorch's limit: half the window size, dilation not counted
         raise ValueError(
-            f"padding {fmt_pair(pad)} is more than half the pool window {fmt_pair(k)}; "
-            f"use padding <= {shown((k[0] // 2, k[1] // 2))}"
+            f"padding {fmt_dims(pad)} is more than half the pool window {fmt_dims(k)}; "
+            f"use padding <= {shown(tuple(kk // 2 for kk in k))}"
         )
     try:
-        rows, cols = (
-            _plan_axis(int(shape[a]), k[a], s[a], d[a], pad if isinstance(pad, str) else pad[a], ceil_mode, count_pad)
-            for a in (0, 1)
+        every = tuple(
+            _plan_axis(shape[a], k[a], s[a], d[a], pad if isinstance(pad, str) else pad[a], ceil_mode, count_pad)
+            for a in range(ndim)
         )
     except _NoFit:
-        e = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
-        what = f"pool size {fmt_pair(k)}"
-        if d != (1, 1):
-            what += f" with dilation {fmt_pair(d)} (window {e[0]}x{e[1]})"
-        shown_pad = f"'{pad}'" if isinstance(pad, str) else fmt_pair(pad)
+        what = f"pool size {fmt_dims(k)}"
+        if d != (1,) * ndim:
+            extents = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
+            what += f" with dilation {fmt_dims(d)} (window {fmt_dims(extents)})"
+        shown_pad = f"'{pad}'" if isinstance(pad, str) else fmt_dims(pad)
         raise ValueError(
-            f"{what} does not fit the {shape[0]}x{shape[1]} input with padding {shown_pad}; "
-            f"use padding 'same' or a smaller size"
+            f"{what} does not fit {extent(shape, ndim)} with padding {shown_pad}; use padding 'same' or a smaller size"
         ) from None
-    for axis, plan in enumerate((rows, cols)):
+    for axis, plan in enumerate(every):
         empty = _first_empty_window(plan)
         if empty is not None:
             raise ValueError(
-                f"with dilation {fmt_pair(d)} and padding {pad if isinstance(pad, str) else fmt_pair(pad)}, "
-                f"window {empty} along {('rows', 'columns')[axis]} holds only padding cells "
-                f"of the {shape[0]}x{shape[1]} input; use a smaller dilation or padding"
+                f"with dilation {fmt_dims(d)} and padding {pad if isinstance(pad, str) else fmt_dims(pad)}, "
+                f"window {empty} along {AXIS_NAMES[ndim][axis]} holds only padding cells "
+                f"of {extent(shape, ndim)}; use a smaller dilation or padding"
             )
-    return rows, cols
+    return every
 
 
 def _first_empty_window(plan: AxisPlan) -> int | None:
@@ -310,27 +353,31 @@ def adaptive_bounds(n: int, o: int) -> tuple[list[int], list[int]]:
 
 def output_shape(
     shape: Sequence[int],
-    size: IntPair | None = None,
-    stride: IntPair | None = None,
-    padding: Padding = "valid",
+    size: Ints | None = None,
+    stride: Ints | None = None,
+    padding: Paddings = "valid",
     *,
-    dilation: IntPair = 1,
+    dilation: Ints = 1,
     ceil_mode: bool = False,
-    output_size: OutputSize | None = None,
+    output_size: OutputSizes | None = None,
+    ndim: int = 2,
 ) -> tuple[int, ...]:
-    """Return the shape that :func:`pool2d` gives for an input of ``shape``.
+    """Return the shape that :func:`pool` gives for an input of ``shape`` (:func:`pool2d` unless ``ndim`` says).
 
     Parameters
     ----------
     shape : tuple of int
-        ``(H, W)`` or ``(H, W, C)``.
+        ``ndim`` spatial sizes, then optionally the channels: ``(N[, C])``,
+        ``(H, W[, C])`` or ``(D, H, W[, C])``.
     size, stride, padding, dilation, ceil_mode, output_size
-        As in :func:`pool2d` (``size`` None means :data:`DEFAULT_SIZE`).
+        As in :func:`pool` (``size`` None means :data:`DEFAULT_SIZE`).
+    ndim : {1, 2, 3}
+        How many spatial axes lead the shape (2 by default).
 
     Returns
     -------
     tuple of int
-        ``(OH, OW)`` or ``(OH, OW, C)``.
+        The pooled spatial sizes, then the channels if any.
 
     Raises
     ------
@@ -343,67 +390,75 @@ def output_shape(
     (13, 13)
     >>> output_shape((5, 5, 3), 2, padding="same")
     (3, 3, 3)
+    >>> output_shape((5, 5, 3), 2, padding="same", ndim=3)
+    (3, 3, 2)
+    >>> output_shape((100, 2), 4, 2, ndim=1)
+    (49, 2)
     """
-    dims = tuple(int(v) for v in shape)
-    adaptive = output_size_of(output_size)
+    ndim = check_ndim(ndim)
+    adaptive = output_size_of(output_size, ndim)
     if adaptive is not None:
-        check_adaptive_alone(size, stride, padding, dilation, ceil_mode)
-        if len(dims) not in (2, 3) or min(dims) < 1:
-            raise ValueError(f"shape must be a non-empty (H, W) or (H, W, C), got {dims}")
-        return adaptive + dims[2:]
-    ph, pw = plans(dims, size, stride, padding, dilation, ceil_mode)
-    return (ph.out, pw.out) + dims[2:]
+        check_adaptive_alone(size, stride, padding, dilation, ceil_mode, ndim)
+        dims = check_shape(shape, ndim)
+        return adaptive + dims[ndim:]
+    every = plans(tuple(shape), size, stride, padding, dilation, ceil_mode, ndim=ndim)
+    return tuple(plan.out for plan in every) + tuple(int(v) for v in shape[ndim:])
 
 
 def window_cells(
     shape: Sequence[int],
-    size: IntPair | None = None,
-    stride: IntPair | None = None,
-    padding: Padding = "valid",
+    size: Ints | None = None,
+    stride: Ints | None = None,
+    padding: Paddings = "valid",
     *,
-    dilation: IntPair = 1,
+    dilation: Ints = 1,
     ceil_mode: bool = False,
     count_pad: bool | None = None,
-    output_size: OutputSize | None = None,
+    output_size: OutputSizes | None = None,
+    ndim: int = 2,
 ) -> WindowCells:
-    """Return, for each axis, the cells of every window: lists of (index, counted) pairs.
+    """Return, for each spatial axis, the cells of every window: lists of (index, counted) pairs.
 
     ``index`` may lie outside ``[0, n)`` (a padded cell); ``counted`` says
     whether avg counts the cell in its divisor. The slow, explicit view of
-    the same plan :func:`pool2d` follows, for explaining and for tests; an
-    axis whose windows hold more than 2**20 cells in all is refused.
+    the same plan :func:`pool` follows, for explaining and for tests; one
+    list per axis (rows and columns for 2-D), and an axis whose windows hold
+    more than 2**20 cells in all is refused.
 
     Examples
     --------
     >>> rows, cols = window_cells((3, 3), 3, 2, 1)
     >>> rows[0]
     [(-1, True), (0, True), (1, True)]
+    >>> window_cells((5,), 2, ndim=1)
+    ([[(0, True), (1, True)], [(2, True), (3, True)]],)
     """
-    adaptive = output_size_of(output_size)
-    if adaptive is not None:
-        check_adaptive_alone(size, stride, padding, dilation, ceil_mode)
-        listed = []
-        for axis, (n, o) in enumerate(zip(shape[:2], adaptive)):
-            _check_listable(axis, int(n) + 2 * o)  # windows of about n/o cells, each overlapping its neighbours by one
-            starts, ends = adaptive_bounds(int(n), o)
-            listed.append([[(i, True) for i in range(a, b)] for a, b in zip(starts, ends)])
-        return listed[0], listed[1]
-    count = True if count_pad is None else bool(count_pad)
+    ndim = check_ndim(ndim)
+    adaptive = output_size_of(output_size, ndim)
     listed = []
-    for axis, plan in enumerate(plans(tuple(shape), size, stride, padding, dilation, ceil_mode, count)):
-        _check_listable(axis, plan.out * plan.k)
+    if adaptive is not None:
+        check_adaptive_alone(size, stride, padding, dilation, ceil_mode, ndim)
+        dims = check_shape(shape, ndim)
+        for axis, (n, o) in enumerate(zip(dims, adaptive)):
+            _check_listable(axis, n + 2 * o, ndim)  # windows of about n/o cells, each overlapping its neighbours by one
+            starts, ends = adaptive_bounds(n, o)
+            listed.append([[(i, True) for i in range(a, b)] for a, b in zip(starts, ends)])
+        return tuple(listed)
+    count = True if count_pad is None else bool(count_pad)
+    for axis, plan in enumerate(plans(tuple(shape), size, stride, padding, dilation, ceil_mode, count, ndim)):
+        _check_listable(axis, plan.out * plan.k, ndim)
         windows = []
         for i in range(plan.out):
             start = i * plan.s - plan.before
             cells = [start + j * plan.d for j in range(plan.k)]
             windows.append([(c, plan.count_lo <= c < plan.count_hi) for c in cells])
         listed.append(windows)
-    return listed[0], listed[1]
+    return tuple(listed)
 
 
-def _check_listable(axis: int, cells: int) -> None:
+def _check_listable(axis: int, cells: int, ndim: int) -> None:
     if cells > _MAX_LISTED:
         raise ValueError(
-            f"the windows along {('rows', 'columns')[axis]} hold {cells} cells in all, "
+            f"the windows along {AXIS_NAMES[ndim][axis]} hold {cells} cells in all, "
             f"more than the {_MAX_LISTED} that can be listed; use smaller windows or a smaller output size"
         )
