@@ -16,9 +16,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import formats, io
+from . import formats
 from .engine import REDUCTIONS, conv2d, output_shape, pool2d, reduction
 from .filters import is_filter_name, parse_filter
+from .formats.errors import InputError, OutputError
+from .formats.files import (
+    Loaded,
+    check_destination,
+    read_input,
+    same_file,
+    write_output,
+)
+from .formats.images import gray
 from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec
 
 __all__ = [
@@ -86,8 +95,8 @@ def run(
     before anything is encoded.
 
     Every check has passed before the first byte is written; each file
-    then appears whole or not at all. Raises :class:`io.InputError`,
-    :class:`io.OutputError` (ValueErrors) or OSError.
+    then appears whole or not at all. Raises :class:`InputError`,
+    :class:`OutputError` (ValueErrors) or OSError.
     """
     notes: list[Note] = []
 
@@ -97,7 +106,7 @@ def run(
             for n in new:
                 on_note(n)
 
-    loaded = io.read_input(source, max_pixels=spec.max_pixels)
+    loaded = read_input(source, max_pixels=spec.max_pixels)
     bytes_in = None if source == "-" else os.path.getsize(source)
     arr, prepared = prepare(loaded, spec)
     say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)
@@ -119,7 +128,7 @@ def run(
     for path, write in writes:
         if make_folders and path != "-":
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        bytes_out += io.write_output(path, write)
+        bytes_out += write_output(path, write)
     return Result(values, idx, notes, bytes_in, bytes_out)
 
 
@@ -156,26 +165,26 @@ def plan_outputs(
     no ``to`` the result is then shown, not written); ``indices`` the path
     for the indices, if asked. Raises :class:`OptionError` for paths and
     options that contradict each other (an output that is the input, a
-    binary format for a terminal ...) and :class:`io.OutputError` for a
+    binary format for a terminal ...) and :class:`OutputError` for a
     destination that cannot be written (a missing folder ...).
     """
     rec = reduction(spec.window.mode)
     if indices is not None and not rec.indices:
         modes = " or ".join(r.name for r in REDUCTIONS.values() if r.indices)
         raise OptionError(f"--indices applies to --mode {modes}, not {rec.name}")
-    if io.same_file(source, output):
+    if same_file(source, output):
         raise OptionError(f"output {output} is the input; choose another path")
-    if indices is not None and io.same_file(source, indices):
+    if indices is not None and same_file(source, indices):
         raise OptionError(f"--indices {indices} is the input; choose another path")
     for path in (output, indices):
         if path not in (None, "-"):
-            io.check_destination(path)
+            check_destination(path)
     table = output == "-" and to is None and terminal
     fmt = None
     if not table:
         try:
             fmt = resolve_format(output, to)
-        except io.OutputError as exc:
+        except OutputError as exc:
             raise OptionError(str(exc)) from None
         if output == "-" and formats.writer_for(fmt).binary and terminal:
             raise OptionError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
@@ -185,7 +194,7 @@ def plan_outputs(
         if indices_fmt is None or formats.writer_for(indices_fmt).dtypes:  # indices are int64: only exact writers hold them
             exact = [f".{f}" for f, w in formats.WRITERS.items() if not w.dtypes]
             raise OptionError(f"--indices {indices}: indices are written as {', '.join(exact[:-1])} or {exact[-1]}")
-        if io.same_file(indices, output):
+        if same_file(indices, output):
             raise OptionError(f"--indices {indices} and -o {output} are the same file; give two paths")
         if indices == "-" and output == "-":
             raise OptionError("--indices - and the result cannot both go to stdout; give -o or an --indices file")
@@ -195,13 +204,13 @@ def plan_outputs(
 def load_filter(text: str) -> np.ndarray:
     """The kernel ``text`` names: a filter's name, else a text matrix file, else inline weights ("1,2;3,4").
 
-    Raises :class:`poolcli.filters.FilterError` for weights that cannot be read, :class:`io.InputError`
+    Raises :class:`poolcli.filters.FilterError` for weights that cannot be read, :class:`InputError`
     for a file that holds no 2-D matrix.
     """
     if not is_filter_name(text) and os.path.isfile(text):
-        loaded = io.read_input(text)
+        loaded = read_input(text)
         if loaded.array.ndim != 2:
-            raise io.InputError(f"{text}: a filter must be a 2-D matrix, got shape {loaded.array.shape}")
+            raise InputError(f"{text}: a filter must be a 2-D matrix, got shape {loaded.array.shape}")
         return loaded.array.astype(float)
     return parse_filter(text)
 
@@ -209,7 +218,7 @@ def load_filter(text: str) -> np.ndarray:
 # --------------------------------------------------------------------------- the steps
 
 
-def prepare(loaded: io.Loaded, spec: PoolSpec) -> tuple[np.ndarray, list[Note]]:
+def prepare(loaded: Loaded, spec: PoolSpec) -> tuple[np.ndarray, list[Note]]:
     """Return the array to filter and pool, as (H, W[, C]), and notes; refuse a result larger than ``max_pixels``.
 
     Everything that depends only on shapes is checked here, before any
@@ -234,12 +243,12 @@ def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Note | None:
     return Note(name, f"64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits", "precision")
 
 
-def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> tuple[io.Loaded, list[Note]]:
+def to_hwc(loaded: Loaded, spec: PoolSpec) -> tuple[Loaded, list[Note]]:
     """Return the input with its channels last, as ``spec.layout`` says it holds them, and notes."""
     arr = loaded.array
     if spec.layout == "chw":
         if loaded.kind == "image":
-            raise io.InputError(
+            raise InputError(
                 f"{loaded.name}: --layout chw applies to arrays (NPY); an image's pixels are always rows x columns x channels"
             )
         if arr.ndim == 3:
@@ -257,7 +266,7 @@ def check_result_size(shape: tuple[int, ...], spec: PoolSpec, name: str) -> None
 
     The padded size is worked out first, by arithmetic alone: a vast window
     or dilation must not allocate even while its shape is computed. Raises
-    :class:`io.InputError` naming ``--max-pixels``, or ValueError as the
+    :class:`InputError` naming ``--max-pixels``, or ValueError as the
     pooling itself would for a window that does not fit.
     """
     h, w = shape[:2]
@@ -271,13 +280,13 @@ def check_result_size(shape: tuple[int, ...], spec: PoolSpec, name: str) -> None
     if window.output_size is None:
         ph, pw = _padded_extent(h, 0, window), _padded_extent(w, 1, window)
         if ph * pw > spec.max_pixels:
-            raise io.InputError(
+            raise InputError(
                 f"{name}: with its padding the input spans {ph}x{pw} = {ph * pw:,} cells, more than --max-pixels "
                 f"{spec.max_pixels:,}; use a smaller window, dilation or padding, or raise --max-pixels"
             )
     oh, ow = output_shape((h, w), **window.shape_kwargs())
     if oh * ow > spec.max_pixels:
-        raise io.InputError(
+        raise InputError(
             f"{name}: the result would be {oh}x{ow} = {oh * ow:,} pixels, more than --max-pixels {spec.max_pixels:,}; "
             f"raise --max-pixels if this is meant"
         )
@@ -299,7 +308,7 @@ def _padded_extent(n: int, axis: int, spec: WindowSpec) -> int:
     return max(n + 2 * p, last * s + e)
 
 
-def value_type(loaded: io.Loaded) -> np.dtype:
+def value_type(loaded: Loaded) -> np.dtype:
     """The type whose rules decide how the input's values become pixels.
 
     Arrays and images have their own. Text and JSON declare none, so their values decide: whole numbers within
@@ -324,15 +333,15 @@ def value_type(loaded: io.Loaded) -> np.dtype:
     return np.dtype(np.int64) if whole else arr.dtype
 
 
-def select_channels(loaded: io.Loaded, spec: PoolSpec) -> np.ndarray:
+def select_channels(loaded: Loaded, spec: PoolSpec) -> np.ndarray:
     """Return the array to work on: all channels, the gray conversion, or one channel."""
     arr = loaded.array
     if spec.gray:
-        return io.gray(loaded)
+        return gray(loaded)
     if spec.channel is not None:
         channels = 1 if arr.ndim == 2 else arr.shape[2]
         if not 0 <= spec.channel < channels:
-            raise io.InputError(
+            raise InputError(
                 f"{loaded.name}: --channel {spec.channel} is out of range; the input has {channels} "
                 f"channel{'s' if channels != 1 else ''} (0..{channels - 1})"
             )
@@ -367,7 +376,7 @@ def resolve_format(output: str, to: str | None) -> str:
     fmt = formats.format_for_path(output)
     if fmt is None:
         ext = os.path.splitext(output)[1] or "(none)"
-        raise io.OutputError(
+        raise OutputError(
             f"{output}: unknown output extension {ext}; use one of "
             f"{', '.join('.' + f for f in formats.OUTPUT_FORMATS)} or choose with --to"
         )

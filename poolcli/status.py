@@ -25,7 +25,7 @@ def end_now(*, say: bool = True, before: bytes = b"") -> NoReturn:
     as another exception or a traceback, so the process ends here with :attr:`ExitStatus.INTERRUPTED`, running
     no more Python. ``say=False`` ends without a word (a worker whose parent is gone).
     """
-    from .io import remove_temporaries
+    from .formats.files import remove_temporaries
 
     remove_temporaries()
     try:

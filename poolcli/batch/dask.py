@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .. import io
+from ..formats.errors import OutputError
 from ..pipeline import PoolSpec
 from .local import Report, sweep_temporaries
 from .outcome import Outcome, TaskCount, process_file
@@ -31,11 +31,11 @@ def run_dask(
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
-        raise io.OutputError("--dask needs Dask distributed: pip install 'poolcli[dask]' (from a clone: pip install '.[dask]')") from None
+        raise OutputError("--dask needs Dask distributed: pip install 'poolcli[dask]' (from a clone: pip install '.[dask]')") from None
     try:
         client = Client(address, timeout=f"{timeout}s")
     except (OSError, TimeoutError) as exc:
-        raise io.OutputError(f"--dask {address}: cannot reach the scheduler within {timeout:g} s ({exc})") from None
+        raise OutputError(f"--dask {address}: cannot reach the scheduler within {timeout:g} s ({exc})") from None
     try:
         window = max(8, 4 * sum(client.nthreads().values()))
         source = iter(tasks)

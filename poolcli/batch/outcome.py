@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .. import io
 from ..engine import set_threads
+from ..formats.errors import OutputError
 from ..pipeline import Note, PoolSpec, run
 from .walk import Task
 
@@ -49,7 +49,7 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: int |
     out = Outcome(task.src, task.dst, "ok")
     try:
         if task.clash:
-            raise io.OutputError(f"its output {task.dst} is also {task.clash}'s; rename one, or choose the format with --to")
+            raise OutputError(f"its output {task.dst} is also {task.clash}'s; rename one, or choose the format with --to")
         if skip_existing and os.path.exists(task.dst) and os.path.getmtime(task.dst) >= os.path.getmtime(task.src):
             out.status = "skipped"
             return out

@@ -11,7 +11,9 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .. import formats, io
+from .. import formats
+from ..formats.errors import OutputError
+from ..formats.files import check_destination, same_file
 from ..specs import OptionError
 
 __all__ = ["Task", "check_folders", "image_extensions", "output_name", "plan_tasks", "walk"]
@@ -35,17 +37,17 @@ def image_extensions() -> tuple[str, ...]:
 def check_folders(input_dir: str, output_dir: str, report: str | None = None) -> None:
     """Check the folders and the report's path before anything is read, and make the output folder.
 
-    Raises :class:`OptionError` for an output folder that is the input folder, :class:`io.OutputError`
+    Raises :class:`OptionError` for an output folder that is the input folder, :class:`OutputError`
     for a report or an output folder that cannot be written.
     """
-    if io.same_file(input_dir, output_dir):
+    if same_file(input_dir, output_dir):
         raise OptionError("OUTPUT_DIR is INPUT_DIR; inputs are never overwritten: choose another folder")
     if report:
-        io.check_destination(report)  # before the output folder is made
+        check_destination(report)  # before the output folder is made
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as exc:
-        raise io.OutputError(f"{output_dir}: cannot create the output folder ({exc.strerror})") from None
+        raise OutputError(f"{output_dir}: cannot create the output folder ({exc.strerror})") from None
 
 
 def walk(root: str, *, recursive: bool, exclude: str | None = None) -> Iterator[str]:

@@ -5,6 +5,7 @@ Importable without numpy: ``--help`` is built from here.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, TypeVar
 
 import click
@@ -103,13 +104,13 @@ class DelimiterType(click.ParamType):
     name = "D"
 
     def convert(self, value, param, ctx):
-        from .. import io
+        from ..textmatrix import check_delimiter
 
         names = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
         value = names.get(value.lower(), value) if isinstance(value, str) else value
         try:
-            return io.check_delimiter(value)
-        except io.OutputError as exc:
+            return check_delimiter(value)
+        except formats.OutputError as exc:
             self.fail(str(exc), param, ctx)
 
 
@@ -314,8 +315,6 @@ def input_argument(fn: F) -> F:
 
 def resolve_input(input_path: str | None) -> str:
     """The input to read: the path given, else standard input when it is not a terminal."""
-    import sys
-
     if input_path is not None:
         return input_path
     if sys.stdin is None or sys.stdin.isatty():

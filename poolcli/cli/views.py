@@ -34,10 +34,10 @@ EXPLAIN_LIMIT = 16
 
 def _one_matrix(source: str, max_pixels: int, channel: int | None, layout: str | None, quiet: bool) -> Any:
     """The input read, with its channels last, or one channel of it (a single channel squeezed to 2-D); notes said."""
-    from .. import io
+    from ..formats.files import read_input
     from ..pipeline import PoolSpec, select_channels, to_hwc
 
-    loaded = io.read_input(source, max_pixels=max_pixels)
+    loaded = read_input(source, max_pixels=max_pixels)
     spec = PoolSpec(channel=channel, layout=layout)
     loaded, layout_notes = to_hwc(loaded, spec)
     for said in [*loaded.notes, *layout_notes]:
@@ -170,13 +170,13 @@ def demo(steps: int, color: bool | None) -> None:
 
     import numpy as np
 
-    from .. import io
     from ..engine import pool2d, window_cells
     from ..render import explain_steps, render_matrix
+    from ..textmatrix import parse_matrix
 
     data = files("poolcli") / "data"
-    conv, _ = io.parse_matrix(data.joinpath("seven_conv_26x26.txt").read_bytes(), "seven_conv_26x26.txt")
-    expected, _ = io.parse_matrix(data.joinpath("seven_maxpool_13x13.txt").read_bytes(), "seven_maxpool_13x13.txt")
+    conv, _ = parse_matrix(data.joinpath("seven_conv_26x26.txt").read_bytes(), "seven_conv_26x26.txt")
+    expected, _ = parse_matrix(data.joinpath("seven_maxpool_13x13.txt").read_bytes(), "seven_maxpool_13x13.txt")
     console = stdout_console(color)
     colour = colour_on(console)
 
