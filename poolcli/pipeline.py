@@ -1,7 +1,7 @@
 """One run: load -> channels -> filter -> pool -> encode -> write, for `pool`, batch's workers and Dask alike.
 
 :func:`run` does it all and returns a :class:`Result`; :func:`plan_outputs`
-checks where the outputs go before anything is read. A :class:`PoolSpec`
+(from :mod:`poolcli.plan`) checks where the outputs go before anything is read. A :class:`PoolSpec`
 holds every choice made on the command line. No click, no printing: notes for
 the user are returned as :class:`Note` records.
 """
@@ -17,17 +17,16 @@ from typing import Any, Callable
 import numpy as np
 
 from . import formats
-from .engine import REDUCTIONS, conv2d, output_shape, pool2d, reduction
+from .engine import conv2d, output_shape, pool2d, reduction
 from .filters import is_filter_name, parse_filter
-from .formats.errors import InputError, OutputError
+from .formats.errors import InputError
 from .formats.files import (
     Loaded,
-    check_destination,
     read_input,
-    same_file,
     write_output,
 )
 from .formats.images import gray
+from .plan import OutputPlan, plan_outputs, resolve_format
 from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec
 
 __all__ = [
@@ -130,75 +129,6 @@ def run(
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         bytes_out += write_output(path, write)
     return Result(values, idx, notes, bytes_in, bytes_out)
-
-
-# --------------------------------------------------------------------------- before anything is read
-
-
-@dataclass(frozen=True)
-class OutputPlan:
-    """Where a run writes, checked: the result's destination and format, and the indices'."""
-
-    destination: str | None  # a path or "-"; None: nothing is written (the result is shown as a table)
-    fmt: str | None
-    indices: str | None
-    indices_fmt: str | None
-
-    @property
-    def formats(self) -> set[str]:
-        """The formats written ("table" for the result shown on a terminal)."""
-        return {self.fmt or "table"} | ({self.indices_fmt} if self.indices_fmt else set())
-
-
-def plan_outputs(
-    source: str,
-    output: str,
-    spec: PoolSpec,
-    *,
-    to: str | None = None,
-    indices: str | None = None,
-    terminal: bool = False,
-) -> OutputPlan:
-    """Check where the outputs go, before any input is read or any file written.
-
-    ``output`` is a path or ``-`` (stdout, a terminal when ``terminal``: with
-    no ``to`` the result is then shown, not written); ``indices`` the path
-    for the indices, if asked. Raises :class:`OptionError` for paths and
-    options that contradict each other (an output that is the input, a
-    binary format for a terminal ...) and :class:`OutputError` for a
-    destination that cannot be written (a missing folder ...).
-    """
-    rec = reduction(spec.window.mode)
-    if indices is not None and not rec.indices:
-        modes = " or ".join(r.name for r in REDUCTIONS.values() if r.indices)
-        raise OptionError(f"--indices applies to --mode {modes}, not {rec.name}")
-    if same_file(source, output):
-        raise OptionError(f"output {output} is the input; choose another path")
-    if indices is not None and same_file(source, indices):
-        raise OptionError(f"--indices {indices} is the input; choose another path")
-    for path in (output, indices):
-        if path not in (None, "-"):
-            check_destination(path)
-    table = output == "-" and to is None and terminal
-    fmt = None
-    if not table:
-        try:
-            fmt = resolve_format(output, to)
-        except OutputError as exc:
-            raise OptionError(str(exc)) from None
-        if output == "-" and formats.writer_for(fmt).binary and terminal:
-            raise OptionError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
-    indices_fmt = None
-    if indices is not None:
-        indices_fmt = formats.format_for_path(indices) if indices != "-" else "csv"
-        if indices_fmt is None or formats.writer_for(indices_fmt).dtypes:  # indices are int64: only exact writers hold them
-            exact = [f".{f}" for f, w in formats.WRITERS.items() if not w.dtypes]
-            raise OptionError(f"--indices {indices}: indices are written as {', '.join(exact[:-1])} or {exact[-1]}")
-        if same_file(indices, output):
-            raise OptionError(f"--indices {indices} and -o {output} are the same file; give two paths")
-        if indices == "-" and output == "-":
-            raise OptionError("--indices - and the result cannot both go to stdout; give -o or an --indices file")
-    return OutputPlan(None if table else output, fmt, indices, indices_fmt)
 
 
 def load_filter(text: str) -> np.ndarray:
@@ -364,23 +294,6 @@ def apply_filter(arr: np.ndarray, spec: FilterSpec) -> np.ndarray:
 def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False) -> Any:
     """Return the pooled array (and the indices when asked, as a pair)."""
     return pool2d(arr, return_indices=indices, **spec.pool_kwargs())
-
-
-def resolve_format(output: str, to: str | None) -> str:
-    """Return the output format: ``to`` if given, else the extension's; CSV on stdout."""
-    if to:
-        formats.writer_for(to)  # a format no writer is registered for is refused here
-        return to.lower()
-    if output == "-":
-        return "csv"
-    fmt = formats.format_for_path(output)
-    if fmt is None:
-        ext = os.path.splitext(output)[1] or "(none)"
-        raise OutputError(
-            f"{output}: unknown output extension {ext}; use one of "
-            f"{', '.join('.' + f for f in formats.OUTPUT_FORMATS)} or choose with --to"
-        )
-    return fmt
 
 
 def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, name: str) -> tuple[formats.Write, list[Note]]:
