@@ -1,9 +1,9 @@
 """One run: load -> channels -> filter -> pool -> encode -> write, for `pool`, batch's workers and Dask alike.
 
-:func:`run` does it all and returns a :class:`Result`; :func:`plan_outputs`
-(from :mod:`poolcli.plan`) checks where the outputs go before anything is read. A :class:`PoolSpec`
-holds every choice made on the command line. No click, no printing: notes for
-the user are returned as :class:`Note` records.
+:func:`run` does it all and returns a :class:`Result`; :func:`plan_outputs` (from
+:mod:`poolcli.plan`) checks where the outputs go before anything is read. A
+:class:`PoolSpec` holds every choice made on the command line. No click, no
+printing: notes for the user are returned as :class:`Note` records.
 """
 
 from __future__ import annotations
@@ -20,11 +20,7 @@ from . import formats
 from .engine import conv2d, output_shape, pool2d, reduction
 from .filters import is_filter_name, parse_filter
 from .formats.errors import InputError
-from .formats.files import (
-    Loaded,
-    read_input,
-    write_output,
-)
+from .formats.files import Loaded, read_input, write_output
 from .formats.images import gray
 from .plan import OutputPlan, plan_outputs, resolve_format
 from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec

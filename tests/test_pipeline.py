@@ -239,3 +239,40 @@ def test_batch_says_a_formats_note_once_and_a_values_note_for_every_file(tmp_pat
     assert sum("JPEG is lossy" in line for line in lines) == 1
     for name in ("a", "b"):  # 1.75 rounded to 2 in each file: each is said
         assert f"poolcli: {tmp_path / 'out' / name}.jpg: values rounded half up to integers" in lines
+
+
+# --------------------------------------------------------------------------- the CLI's one edge
+
+
+@pytest.mark.parametrize("command", [["pool"], ["show"], ["explain"], ["batch", "out"]])
+def test_one_edge_says_a_library_error_in_one_line_and_debug_shows_its_traceback(tmp_path, command):
+    from click.testing import CliRunner
+
+    from poolcli.cli import main
+    from poolcli.status import ExitStatus
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "m.csv").write_text("1,2\n3,x\n")
+    args = [command[0], str(src if command[0] == "batch" else src / "m.csv"), *[str(tmp_path / a) for a in command[1:]]]
+    if command[0] == "batch":
+        args += ["--glob", "*.csv", "--fail-fast"]
+    said = CliRunner().invoke(main, args)
+    assert said.exit_code == ExitStatus.FAILURE == 1
+    assert said.exception is None or isinstance(said.exception, SystemExit)
+    assert "line 2, column 2" in said.stderr and "Traceback" not in said.stderr
+    if command[0] != "batch":  # batch reports a file's failure and goes on: there is no traceback to show
+        assert said.stderr.count("\n") == 1
+        shown = CliRunner().invoke(main, [*args, "--debug"])
+        assert isinstance(shown.exception, ValueError) and "line 2, column 2" in str(shown.exception)
+
+
+def test_a_library_usage_error_is_a_usage_error_naming_the_command(m_csv):
+    from click.testing import CliRunner
+
+    from poolcli.cli import main
+    from poolcli.status import ExitStatus
+
+    result = CliRunner().invoke(main, ["pool", m_csv, "-o", m_csv], prog_name="poolcli")
+    assert result.exit_code == ExitStatus.USAGE == 2
+    assert result.stderr == f"poolcli: error: output {m_csv} is the input; choose another path (see 'poolcli pool --help')\n"
