@@ -15,7 +15,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FILTERS", "FILTER_ALIASES", "FilterError", "parse_filter"]
+__all__ = ["FILTERS", "FILTER_ALIASES", "FilterError", "is_filter_name", "parse_filter"]
 
 
 class FilterError(ValueError):
@@ -66,6 +66,16 @@ FILTER_ALIASES: Mapping[str, str] = MappingProxyType(
 
 def _normalise_name(text: str) -> str:
     return "-".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+def is_filter_name(text: str) -> bool:
+    """Whether ``text`` names a filter (or an alias), written any way :func:`parse_filter` takes.
+
+    >>> is_filter_name("Sobel_X"), is_filter_name("1,0;0,1")
+    (True, False)
+    """
+    name = _normalise_name(text)
+    return name in FILTERS or name in FILTER_ALIASES
 
 
 def _number(token: str, row: int, col: int) -> float:

@@ -1,71 +1,215 @@
-"""The load -> channels -> filter -> pool -> encode path that `pool` and `batch` share.
+"""One run: load -> channels -> filter -> pool -> encode -> write, for `pool`, batch's workers and Dask alike.
 
-A :class:`PoolSpec` holds every choice made on the command line; the functions
-here apply it. No click, no printing: notes for the user are returned.
+:func:`run` does it all and returns a :class:`Result`; :func:`plan_outputs`
+checks where the outputs go before anything is read. A :class:`PoolSpec`
+holds every choice made on the command line. No click, no printing: notes for
+the user are returned as :class:`Note` records.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Tuple, Union
+from typing import Any, Callable
 
 import numpy as np
 
 from . import formats, io
-from .engine import DEFAULT_SIZE, conv2d, output_shape, pool2d, reduction
+from .engine import REDUCTIONS, conv2d, output_shape, pool2d, reduction
+from .filters import is_filter_name, parse_filter
+from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec
+
+__all__ = [
+    "FilterSpec", "Note", "OptionError", "OutputPlan", "OutputSpec", "PoolSpec", "Result", "WindowSpec",
+    "load_filter", "plan_outputs", "run",
+]
 
 
 @dataclass(frozen=True)
-class PoolSpec:
-    """Everything that decides what one input becomes."""
+class Note:
+    """Something the user should know about a run: a value changed, a guess made.
 
-    size: Union[int, Tuple[int, int]] = DEFAULT_SIZE
-    stride: Optional[Union[int, Tuple[int, int]]] = None
-    padding: Union[str, int, Tuple[int, int]] = "valid"
-    mode: str = "max"
-    dilation: Union[int, Tuple[int, int]] = 1
-    ceil_mode: bool = False
-    count_pad: Optional[bool] = None
-    output_size: Optional[Union[str, int, Tuple[int, int]]] = None
-    norm_type: Optional[float] = None  # lp's p
-    kernel: Optional[np.ndarray] = None
-    conv_padding: str = "valid"
-    relu: bool = False
-    gray: bool = False
-    channel: Optional[int] = None
-    precision: Optional[int] = None
-    delimiter: Optional[str] = None
-    rescale: str = "auto"
-    compress_level: int = 1
-    quality: Optional[int] = None  # JPEG (default 95) and WebP (default lossless) output
-    layout: Optional[str] = None  # "hwc" (channels last) or "chw"; None: hwc, with a note when an NPY array looks channels-first
-    max_pixels: int = io.DEFAULT_MAX_PIXELS
+    ``kind`` says what it is about, so that callers can de-duplicate without reading the text:
+    "input" (how the input was read), "layout" (how its axes were taken), "precision" (values rounded on
+    the way), "values" (values changed to fit the output), "format" (what the output format does to any
+    values: the same for every file of a batch).
+    """
 
-    def pool_kwargs_for_cells(self) -> dict:
-        """The window arguments of :func:`poolcli.window_cells`."""
-        kwargs = self.pool_kwargs()
-        kwargs.pop("mode")
-        kwargs.pop("norm_type")
-        return kwargs
+    where: str  # the file or stream it is about: a path, "<stdin>", "<stdout>"
+    text: str
+    kind: str
 
-    def pool_kwargs(self) -> dict:
-        if self.output_size is not None:
-            return dict(mode=self.mode, norm_type=self.norm_type, output_size=self.output_size)
-        return dict(
-            size=self.size,
-            stride=self.stride,
-            padding=self.padding,
-            mode=self.mode,
-            norm_type=self.norm_type,
-            dilation=self.dilation,
-            ceil_mode=self.ceil_mode,
-            count_pad=self.count_pad,
-        )
+    def __str__(self) -> str:
+        return f"{self.where}: {self.text}" if self.where else self.text
+
+    @classmethod
+    def about(cls, where: str, line: str, kind: str) -> Note:
+        """The note ``line`` says about ``where`` (a line such as ``"a.png: text"``, as the readers give them)."""
+        prefix = where + ": "
+        return cls(where, line[len(prefix):], kind) if line.startswith(prefix) else cls("", line, kind)
 
 
-def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[str]]:
+@dataclass
+class Result:
+    """What a run made: the values (and indices), the notes, and the bytes read and written."""
+
+    values: np.ndarray
+    indices: np.ndarray | None
+    notes: list[Note]
+    bytes_in: int | None  # the input file's size; None for standard input
+    bytes_out: int  # every byte written: the output and the indices
+
+
+def run(
+    source: str,
+    destination: str | None,
+    spec: PoolSpec,
+    *,
+    fmt: str | None = None,
+    indices: str | None = None,
+    indices_fmt: str | None = None,
+    make_folders: bool = False,
+    on_note: Callable[[Note], None] | None = None,
+    on_pooled: Callable[[np.ndarray, np.ndarray], None] | None = None,
+) -> Result:
+    """Pool ``source`` (a path or ``-``) as ``spec`` says and write the result to ``destination``.
+
+    ``destination`` is a path, ``-`` (stdout), or None to write nothing (the
+    values are returned, say to be shown). ``fmt`` is the output format
+    (default: the destination's extension; CSV on stdout); ``indices`` a path
+    (or ``-``) for the chosen cells' flat indices, in ``indices_fmt`` (default:
+    from its extension). ``make_folders`` creates the destination's folder.
+    ``on_note`` is called with each note as it arises (also returned);
+    ``on_pooled`` with the array pooled (after the filter) and the result,
+    before anything is encoded.
+
+    Every check has passed before the first byte is written; each file
+    then appears whole or not at all. Raises :class:`io.InputError`,
+    :class:`io.OutputError` (ValueErrors) or OSError.
+    """
+    notes: list[Note] = []
+
+    def say(new: list[Note]) -> None:
+        notes.extend(new)
+        if on_note is not None:
+            for n in new:
+                on_note(n)
+
+    loaded = io.read_input(source, max_pixels=spec.max_pixels)
+    bytes_in = None if source == "-" else os.path.getsize(source)
+    arr, prepared = prepare(loaded, spec)
+    say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)
+    pooled = apply_filter(arr, spec.filter)
+    values, idx = apply_pool(pooled, spec.window, indices=True) if indices is not None else (apply_pool(pooled, spec.window), None)
+    if on_pooled is not None:
+        on_pooled(pooled, values)
+    writes: list[tuple[str, formats.Write]] = []
+    encoded: list[Note] = []
+    if destination is not None:
+        name = "<stdout>" if destination == "-" else destination
+        write, encoded = encode(values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name)
+        writes.append((destination, write))
+    if idx is not None and indices is not None:
+        idx_fmt = indices_fmt or (formats.format_for_path(indices) if indices != "-" else None) or "csv"
+        writes.append((indices, encode(idx, idx_fmt, spec, source_dtype=idx.dtype, name=indices)[0]))
+    say(encoded)
+    bytes_out = 0
+    for path, write in writes:
+        if make_folders and path != "-":
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        bytes_out += io.write_output(path, write)
+    return Result(values, idx, notes, bytes_in, bytes_out)
+
+
+# --------------------------------------------------------------------------- before anything is read
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """Where a run writes, checked: the result's destination and format, and the indices'."""
+
+    destination: str | None  # a path or "-"; None: nothing is written (the result is shown as a table)
+    fmt: str | None
+    indices: str | None
+    indices_fmt: str | None
+
+    @property
+    def formats(self) -> set[str]:
+        """The formats written ("table" for the result shown on a terminal)."""
+        return {self.fmt or "table"} | ({self.indices_fmt} if self.indices_fmt else set())
+
+
+def plan_outputs(
+    source: str,
+    output: str,
+    spec: PoolSpec,
+    *,
+    to: str | None = None,
+    indices: str | None = None,
+    terminal: bool = False,
+) -> OutputPlan:
+    """Check where the outputs go, before any input is read or any file written.
+
+    ``output`` is a path or ``-`` (stdout, a terminal when ``terminal``: with
+    no ``to`` the result is then shown, not written); ``indices`` the path
+    for the indices, if asked. Raises :class:`OptionError` for paths and
+    options that contradict each other (an output that is the input, a
+    binary format for a terminal ...) and :class:`io.OutputError` for a
+    destination that cannot be written (a missing folder ...).
+    """
+    rec = reduction(spec.window.mode)
+    if indices is not None and not rec.indices:
+        modes = " or ".join(r.name for r in REDUCTIONS.values() if r.indices)
+        raise OptionError(f"--indices applies to --mode {modes}, not {rec.name}")
+    if io.same_file(source, output):
+        raise OptionError(f"output {output} is the input; choose another path")
+    if indices is not None and io.same_file(source, indices):
+        raise OptionError(f"--indices {indices} is the input; choose another path")
+    for path in (output, indices):
+        if path not in (None, "-"):
+            io.check_destination(path)
+    table = output == "-" and to is None and terminal
+    fmt = None
+    if not table:
+        try:
+            fmt = resolve_format(output, to)
+        except io.OutputError as exc:
+            raise OptionError(str(exc)) from None
+        if output == "-" and formats.writer_for(fmt).binary and terminal:
+            raise OptionError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
+    indices_fmt = None
+    if indices is not None:
+        indices_fmt = formats.format_for_path(indices) if indices != "-" else "csv"
+        if indices_fmt is None or formats.writer_for(indices_fmt).dtypes:  # indices are int64: only exact writers hold them
+            exact = [f".{f}" for f, w in formats.WRITERS.items() if not w.dtypes]
+            raise OptionError(f"--indices {indices}: indices are written as {', '.join(exact[:-1])} or {exact[-1]}")
+        if io.same_file(indices, output):
+            raise OptionError(f"--indices {indices} and -o {output} are the same file; give two paths")
+        if indices == "-" and output == "-":
+            raise OptionError("--indices - and the result cannot both go to stdout; give -o or an --indices file")
+    return OutputPlan(None if table else output, fmt, indices, indices_fmt)
+
+
+def load_filter(text: str) -> np.ndarray:
+    """The kernel ``text`` names: a filter's name, else a text matrix file, else inline weights ("1,2;3,4").
+
+    Raises :class:`poolcli.filters.FilterError` for weights that cannot be read, :class:`io.InputError`
+    for a file that holds no 2-D matrix.
+    """
+    if not is_filter_name(text) and os.path.isfile(text):
+        loaded = io.read_input(text)
+        if loaded.array.ndim != 2:
+            raise io.InputError(f"{text}: a filter must be a 2-D matrix, got shape {loaded.array.shape}")
+        return loaded.array.astype(float)
+    return parse_filter(text)
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def prepare(loaded: io.Loaded, spec: PoolSpec) -> tuple[np.ndarray, list[Note]]:
     """Return the array to filter and pool, as (H, W[, C]), and notes; refuse a result larger than ``max_pixels``.
 
     Everything that depends only on shapes is checked here, before any
@@ -78,18 +222,19 @@ def prepare(loaded: io.Loaded, spec: PoolSpec) -> Tuple[np.ndarray, List[str]]:
     return arr, notes + ([note] if note else [])
 
 
-def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Optional[str]:
+def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Note | None:
     """Say so when 64-bit integers beyond 2**53 go through float64 (a filter, a sum or an average): they are rounded."""
-    if arr.dtype not in (np.int64, np.uint64) or (spec.kernel is None and reduction(spec.mode).accumulate == "input"):
+    filtered = spec.filter.kernel is not None
+    if arr.dtype not in (np.int64, np.uint64) or (not filtered and reduction(spec.window.mode).accumulate == "input"):
         return None
     big = 2**53
     if int(arr.max()) <= big and int(arr.min()) >= -big:
         return None
-    what = "the filter" if spec.kernel is not None else f"{spec.mode} pooling"
-    return f"{name}: 64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits"
+    what = "the filter" if filtered else f"{spec.window.mode} pooling"
+    return Note(name, f"64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits", "precision")
 
 
-def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[str]]:
+def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> tuple[io.Loaded, list[Note]]:
     """Return the input with its channels last, as ``spec.layout`` says it holds them, and notes."""
     arr = loaded.array
     if spec.layout == "chw":
@@ -102,14 +247,12 @@ def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> Tuple[io.Loaded, List[str]]:
         return loaded, []
     if spec.layout is None and loaded.kind == "npy" and arr.ndim == 3 and arr.shape[0] <= 4 < arr.shape[2]:
         h, w, c = arr.shape
-        return loaded, [
-            f"{loaded.name}: shape {arr.shape} is read as {c} channels of {h}x{w} (channels last); "
-            f"if its channels come first, add --layout chw"
-        ]
+        text = f"shape {arr.shape} is read as {c} channels of {h}x{w} (channels last); if its channels come first, add --layout chw"
+        return loaded, [Note(loaded.name, text, "layout")]
     return loaded, []
 
 
-def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None:
+def check_result_size(shape: tuple[int, ...], spec: PoolSpec, name: str) -> None:
     """Refuse, before any work, a padded input or a result of more than ``spec.max_pixels`` pixels (or cells).
 
     The padded size is worked out first, by arithmetic alone: a vast window
@@ -118,22 +261,21 @@ def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None
     pooling itself would for a window that does not fit.
     """
     h, w = shape[:2]
-    if spec.kernel is not None:
-        kh, kw = spec.kernel.shape
-        if spec.conv_padding == "valid":
+    window = spec.window
+    if spec.filter.kernel is not None:
+        kh, kw = spec.filter.shape
+        if spec.filter.padding == "valid":
             h, w = h - kh + 1, w - kw + 1
         if h < 1 or w < 1:
             return  # the filter does not fit: conv2d says so
-    if spec.output_size is None:
-        ph, pw = _padded_extent(h, 0, spec), _padded_extent(w, 1, spec)
+    if window.output_size is None:
+        ph, pw = _padded_extent(h, 0, window), _padded_extent(w, 1, window)
         if ph * pw > spec.max_pixels:
             raise io.InputError(
                 f"{name}: with its padding the input spans {ph}x{pw} = {ph * pw:,} cells, more than --max-pixels "
                 f"{spec.max_pixels:,}; use a smaller window, dilation or padding, or raise --max-pixels"
             )
-    kwargs = spec.pool_kwargs_for_cells()
-    kwargs.pop("count_pad", None)
-    oh, ow = output_shape((h, w), **kwargs)
+    oh, ow = output_shape((h, w), **window.shape_kwargs())
     if oh * ow > spec.max_pixels:
         raise io.InputError(
             f"{name}: the result would be {oh}x{ow} = {oh * ow:,} pixels, more than --max-pixels {spec.max_pixels:,}; "
@@ -141,10 +283,10 @@ def check_result_size(shape: Tuple[int, ...], spec: PoolSpec, name: str) -> None
         )
 
 
-def _padded_extent(n: int, axis: int, spec: PoolSpec) -> int:
+def _padded_extent(n: int, axis: int, spec: WindowSpec) -> int:
     """The cells the windows cover along one axis, padding included: the input and its padding, or the last window's reach."""
-    def along(v):
-        return v[axis] if isinstance(v, tuple) else v
+    def along(v: Any) -> int:
+        return int(v[axis] if isinstance(v, tuple) else v)
 
     k = along(spec.size)
     s = k if spec.stride is None else along(spec.stride)
@@ -200,24 +342,25 @@ def select_channels(loaded: io.Loaded, spec: PoolSpec) -> np.ndarray:
     return arr
 
 
-def apply_filter(arr: np.ndarray, spec: PoolSpec) -> np.ndarray:
+def apply_filter(arr: np.ndarray, spec: FilterSpec) -> np.ndarray:
     """Return the input after the optional filter and ReLU."""
     if spec.kernel is None:
         return np.maximum(arr, 0) if spec.relu and arr.dtype.kind in "if" else arr
-    out = conv2d(arr, spec.kernel, spec.conv_padding)
+    out = conv2d(arr, np.array(spec.kernel), spec.padding)
     if spec.relu:
         np.maximum(out, 0, out=out)
     return out
 
 
-def apply_pool(arr: np.ndarray, spec: PoolSpec, indices: bool = False):
-    """Return the pooled array (and the indices when asked)."""
+def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False) -> Any:
+    """Return the pooled array (and the indices when asked, as a pair)."""
     return pool2d(arr, return_indices=indices, **spec.pool_kwargs())
 
 
-def resolve_format(output: str, to: Optional[str]) -> str:
+def resolve_format(output: str, to: str | None) -> str:
     """Return the output format: ``to`` if given, else the extension's; CSV on stdout."""
     if to:
+        formats.writer_for(to)  # a format no writer is registered for is refused here
         return to.lower()
     if output == "-":
         return "csv"
@@ -231,15 +374,38 @@ def resolve_format(output: str, to: Optional[str]) -> str:
     return fmt
 
 
-def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype, name: str) -> Tuple[formats.Write, List[str]]:
+def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, name: str) -> tuple[formats.Write, list[Note]]:
     """Check that ``result`` can be written as ``fmt``; return a function that writes it into a binary file, and notes.
 
     The format's writer, from the registry, gets the settings it declares (:attr:`formats.Writer.options`);
     a format with no writer is refused. Every refusal (channels a format cannot hold, alpha in JPEG ...)
-    happens here, before any file is opened.
+    happens here, before any file is opened. A note the writer gives whatever the values ("JPEG is lossy")
+    is of kind "format"; one about these values ("rounded half up") of kind "values".
     """
     writer = formats.writer_for(fmt)
     if result.ndim == 3 and result.shape[2] == 1:
         result = result[:, :, 0]
-    options = {option: getattr(spec, option) for option in writer.options}
-    return writer.encoder()(result, writer, options, source_dtype=source_dtype, name=name)
+    settings = {**vars(spec.output), "layout": spec.layout}
+    options = tuple((option, settings[option]) for option in writer.options)
+    write, lines = writer.encoder()(result, writer, dict(options), source_dtype=source_dtype, name=name)
+    if not lines:
+        return write, []
+    notes = [Note.about(name, line, "values") for line in lines]
+    anyway = _said_anyway(writer, options, result.shape[2:])
+    return write, [dataclasses.replace(n, kind="format") if n.text in anyway else n for n in notes]
+
+
+@functools.lru_cache(maxsize=64)
+def _said_anyway(writer: formats.Writer, options: tuple[tuple[str, Any], ...], channels: tuple[int, ...]) -> frozenset[str]:
+    """What ``writer`` says about its format: the texts of its notes for 8-bit zeros, which need no change.
+
+    The writers return their notes as text. One they give for 8-bit zeros (with the result's channels) is
+    about the format itself (JPEG is lossy, GIF holds 256 colours) and the same for every file; one they do
+    not is about these values or their type (rounded, 16-bit scaled to 8): it is never said only once.
+    """
+    zeros = np.zeros((1, 1) + channels, np.uint8)
+    try:
+        lines = writer.encoder()(zeros, writer, dict(options), source_dtype=zeros.dtype, name="<probe>")[1]
+    except ValueError:  # a writer that takes no 8-bit values says nothing about its format: every note is said
+        return frozenset()
+    return frozenset(Note.about("<probe>", line, "").text for line in lines)

@@ -66,7 +66,7 @@ def test_indices_need_a_value_that_is_one_of_the_cells():
 
 
 def test_the_cli_takes_its_modes_and_their_help_from_the_table():
-    from poolcli.cli import MODE_CHOICE
+    from poolcli.cli.options import MODE_CHOICE
 
     assert list(MODE_CHOICE.choices) == list(MODE_NAMES)
     result = CliRunner().invoke(poolcli.cli.main, ["pool", "--help"], env={"COLUMNS": "200"})
@@ -92,7 +92,7 @@ def test_the_default_size_is_stated_once_and_means_2():
     from poolcli.pipeline import PoolSpec
 
     x = np.arange(36).reshape(6, 6)
-    assert DEFAULT_SIZE == 2 and PoolSpec().size == DEFAULT_SIZE
+    assert DEFAULT_SIZE == 2 and PoolSpec().window.size == DEFAULT_SIZE
     np.testing.assert_array_equal(pool2d(x), pool2d(x, 2))
     assert output_shape((6, 6)) == (3, 3)
     assert window_cells((4, 4)) == window_cells((4, 4), 2)

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from poolcli import pool2d
-from poolcli.cli import MAX_DIM, OutputSizeType, PaddingType, PairType, main
+from poolcli.cli import main
+from poolcli.cli.options import MAX_DIM, OutputSizeType, PaddingType, PairType
 
 sys.path.insert(0, os.path.dirname(__file__))
 from reference import _axis  # noqa: E402
@@ -181,7 +182,7 @@ def test_batch_fails_the_file_whose_result_is_too_large_and_goes_on(here):
 )
 def test_the_padded_size_bounds_every_cell_the_windows_reach(n, k, s, d, padding, p, ceil_mode):
     """The --max-pixels guard never counts fewer cells than the slow reference's windows reach, padding included."""
-    from poolcli.pipeline import PoolSpec, _padded_extent
+    from poolcli.pipeline import WindowSpec, _padded_extent
 
     pad = p if padding == "explicit" else padding
     try:
@@ -190,22 +191,25 @@ def test_the_padded_size_bounds_every_cell_the_windows_reach(n, k, s, d, padding
         assume(False)  # a window that does not fit: the pooling refuses it
     cells = [c for cells, _ in windows for c in cells]
     reach = max(max(cells) + 1, n) - min(min(cells), 0)
-    assert _padded_extent(n, 0, PoolSpec(size=k, stride=s, dilation=d, padding=pad, ceil_mode=ceil_mode)) >= reach
+    assert _padded_extent(n, 0, WindowSpec(size=k, stride=s, dilation=d, padding=pad, ceil_mode=ceil_mode)) >= reach
 
 
 def test_the_library_refuses_before_pooling(here):
-    from poolcli.pipeline import PoolSpec, check_result_size
+    from poolcli.pipeline import FilterSpec, PoolSpec, WindowSpec, check_result_size
+
+    def spec(max_pixels=PoolSpec.max_pixels, kernel=None, **window):
+        return PoolSpec(window=WindowSpec(**window), filter=FilterSpec(kernel=kernel), max_pixels=max_pixels)
 
     with pytest.raises(ValueError, match="x: the result would be 1000x1000 = 1,000,000 pixels, more than --max-pixels 999,999"):
-        check_result_size((8, 8), PoolSpec(output_size=1000, max_pixels=999_999), "x")
-    check_result_size((8, 8, 3), PoolSpec(output_size=1000, max_pixels=1_000_000), "x")
+        check_result_size((8, 8), spec(output_size=1000, max_pixels=999_999), "x")
+    check_result_size((8, 8, 3), spec(output_size=1000, max_pixels=1_000_000), "x")
     with pytest.raises(ValueError, match="x: with its padding the input spans 1001x1001 = 1,002,001 cells"):
-        check_result_size((1000, 1000), PoolSpec(size=2, stride=1, padding="same", max_pixels=1_000_000), "x")
-    check_result_size((1000, 1000), PoolSpec(size=1, max_pixels=1_000_000), "x")
+        check_result_size((1000, 1000), spec(size=2, stride=1, padding="same", max_pixels=1_000_000), "x")
+    check_result_size((1000, 1000), spec(size=1, max_pixels=1_000_000), "x")
     # a filter that shrinks the input is counted: 1002x1002 with a 3x3 'valid' filter pools 1000x1000
-    check_result_size((1002, 1002, 3), PoolSpec(size=1, kernel=np.ones((3, 3)), max_pixels=1_000_000), "x")
+    check_result_size((1002, 1002, 3), spec(size=1, kernel=np.ones((3, 3)), max_pixels=1_000_000), "x")
     with pytest.raises(ValueError, match="does not fit the 4x4 input"):  # the pooling's own message, before any work
-        check_result_size((4, 4), PoolSpec(size=5), "x")
+        check_result_size((4, 4), spec(size=5), "x")
 
 
 # ---------------------------------------------------------------- options that would do nothing
@@ -414,7 +418,7 @@ def test_quality_reaches_the_spec_and_its_help_states_the_defaults(here, monkeyp
 
     seen = []
     real = pipeline.encode
-    monkeypatch.setattr(pipeline, "encode", lambda result, fmt, spec, **kw: (seen.append((fmt, spec.quality)), real(result, fmt, spec, **kw))[1])
+    monkeypatch.setattr(pipeline, "encode", lambda result, fmt, spec, **kw: (seen.append((fmt, spec.output.quality)), real(result, fmt, spec, **kw))[1])
     for out, quality in (("o.jpg", "80"), ("o.webp", "1"), ("o.jpeg", "100")):
         r = run(["pool", "m.csv", "-o", out, "--quality", quality])
         assert r.exit_code == 0, r.stderr

@@ -22,7 +22,7 @@ from PIL import Image
 
 from poolcli import io, pool2d
 from poolcli.cli import main
-from poolcli.pipeline import PoolSpec, encode
+from poolcli.pipeline import OutputSpec, PoolSpec, encode
 
 try:
     import pyvips
@@ -423,11 +423,11 @@ def test_16_bit_sums_beyond_the_range_are_stretched_with_a_note(tmp_path):
 def test_jpeg_quality_default_95_and_given(tmp_path):
     x = RNG.integers(0, 256, (16, 16, 3), dtype=np.uint8)
     for quality, pillow_quality in ((None, 95), (30, 30)):
-        writer, notes = encode(x, "jpg", PoolSpec(quality=quality), source_dtype=np.uint8, name="o.jpg")
+        writer, notes = encode(x, "jpg", PoolSpec(output=OutputSpec(quality=quality)), source_dtype=np.uint8, name="o.jpg")
         buf = stdio.BytesIO()
         writer(buf)
         assert buf.getvalue() == pillow_file(x, "JPEG", quality=pillow_quality)
-        assert "JPEG is lossy" in notes[0]
+        assert "JPEG is lossy" in notes[0].text
 
 
 def test_webp_is_lossless_and_exact_unless_quality_is_given():
@@ -437,13 +437,13 @@ def test_webp_is_lossless_and_exact_unless_quality_is_given():
     buf = stdio.BytesIO()
     writer(buf)
     assert np.array_equal(np.asarray(Image.open(buf)), x) and notes == []
-    writer, notes = encode(x, "webp", PoolSpec(quality=50), source_dtype=np.uint8, name="o.webp")
+    writer, notes = encode(x, "webp", PoolSpec(output=OutputSpec(quality=50)), source_dtype=np.uint8, name="o.webp")
     buf = stdio.BytesIO()
     writer(buf)
     assert buf.getvalue() == pillow_file(x, "WEBP", quality=50)
-    assert notes == ["o.webp: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP"]
+    assert [str(n) for n in notes] == ["o.webp: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP"]
     with pytest.raises(io.OutputError, match="quality must be 1..100, got 0"):
-        encode(x, "webp", PoolSpec(quality=0), source_dtype=np.uint8, name="o.webp")
+        encode(x, "webp", PoolSpec(output=OutputSpec(quality=0)), source_dtype=np.uint8, name="o.webp")
 
 
 # ---------------------------------------------------------------- without the codecs extra

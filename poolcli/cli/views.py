@@ -1,0 +1,220 @@
+"""The commands that show rather than write: show, explain, summary, demo and filters."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from ..engine.reductions import reduction
+from .options import (
+    CHANNEL_RANGE,
+    MAX_DIM,
+    PRECISION_RANGE,
+    RegionType,
+    color_option,
+    command,
+    common_options,
+    debug_option,
+    input_argument,
+    layout_option,
+    pooling_options,
+    resolve_input,
+)
+from .spec import make_spec
+from .terminal import colour_on, note, stdout_console
+
+__all__ = ["demo", "explain", "filters", "show", "summary"]
+
+#: The largest input explain walks, each side: every window is drawn.
+EXPLAIN_LIMIT = 16
+
+
+def _one_matrix(source: str, max_pixels: int, channel: int | None, layout: str | None, quiet: bool) -> Any:
+    """The input read, with its channels last, or one channel of it (a single channel squeezed to 2-D); notes said."""
+    from .. import io
+    from ..pipeline import PoolSpec, select_channels, to_hwc
+
+    loaded = io.read_input(source, max_pixels=max_pixels)
+    spec = PoolSpec(channel=channel, layout=layout)
+    loaded, layout_notes = to_hwc(loaded, spec)
+    for said in [*loaded.notes, *layout_notes]:
+        note(quiet, said)
+    return loaded.name, select_channels(loaded, spec)
+
+
+@command()
+@input_argument
+@click.option("--precision", type=PRECISION_RANGE, default=None, help="Decimals [default: the fewest that show every value, up to 4; exponents for tiny or huge values].")
+@click.option("--channel", type=CHANNEL_RANGE, default=None, help="Show channel N only [default: each channel].")
+@layout_option
+@click.option("--max-rows", type=click.IntRange(2, MAX_DIM), default=32, show_default=True, help="Rows shown before eliding the middle.")
+@click.option("--max-cols", type=click.IntRange(2, MAX_DIM), default=None, help="Columns shown [default: as many as fit the width].")
+@color_option()
+@common_options
+def show(
+    input_path: str | None, precision: int | None, channel: int | None, layout: str | None, max_rows: int,
+    max_cols: int | None, color: bool | None, max_pixels: int, quiet: bool,
+) -> None:
+    """Show an image or matrix as a heat-map table with row and column indices."""
+    from ..render import render_matrix
+
+    name, arr = _one_matrix(resolve_input(input_path), max_pixels, channel, layout, quiet)
+    console = stdout_console(color)
+    console.print(
+        render_matrix(
+            arr, title=os.path.basename(name), precision=precision, max_rows=max_rows, max_cols=max_cols,
+            width=console.width, color=colour_on(console),
+        )
+    )
+
+
+@command()
+@input_argument
+@pooling_options
+@click.option("--region", type=RegionType(), default=None, help="Explain only these rows and columns, e.g. 0:8,0:8.")
+@click.option("--channel", type=CHANNEL_RANGE, default=None, help="Channel N of a colour input.")
+@layout_option
+@click.option("--precision", type=PRECISION_RANGE, default=None, help="Decimals shown.")
+@click.option("--step", is_flag=True, help="On a terminal, wait for a key between windows (q stops).")
+@color_option()
+@common_options
+@click.pass_context
+def explain(
+    ctx: click.Context, input_path: str | None, region: Any, channel: int | None, layout: str | None,
+    precision: int | None, step: bool, color: bool | None, quiet: bool, **params: Any,
+) -> None:
+    """Walk through pooling a small matrix (up to 16x16), one window at a time.
+
+    Each step shows the input with the window marked, the reduction written
+    out, and the output filling up. For max and min, the end shows every
+    winning cell.
+    """
+    from ..engine import window_cells
+    from ..pipeline import apply_pool, check_result_size
+    from ..render import explain_steps, render_winners
+
+    spec = make_spec(ctx, params)
+    name, arr = _one_matrix(resolve_input(input_path), spec.max_pixels, channel, layout, quiet)
+    if arr.ndim == 3:
+        raise click.UsageError(f"{name} has {arr.shape[2]} channels; explain walks one: add --channel N")
+    origin = (0, 0)
+    if region is not None:
+        origin = tuple(sl.indices(n)[0] for sl, n in zip(region, arr.shape))
+        arr = arr[region]
+        if arr.size == 0:
+            raise click.UsageError("--region selects no cells of the input")
+    h, w = arr.shape
+    if h > EXPLAIN_LIMIT or w > EXPLAIN_LIMIT:
+        raise click.UsageError(
+            f"{name} is {h}x{w}; explain walks every window, so it takes up to {EXPLAIN_LIMIT}x{EXPLAIN_LIMIT}: "
+            f"pick a part with --region, e.g. --region 0:8,0:8"
+        )
+    check_result_size(arr.shape, spec, name)
+    window = spec.window
+    out, idx = apply_pool(arr, window, indices=True) if reduction(window.mode).indices else (apply_pool(arr, window), None)
+    rows, cols = window_cells(arr.shape, **window.cell_kwargs())
+    console = stdout_console(color)
+    colour = colour_on(console)
+    interactive = step and sys.stdin.isatty() and sys.stdout.isatty()
+    steps = explain_steps(arr, out, rows, cols, window.mode, norm_type=window.norm_type, precision=precision, color=colour, origin=origin)
+    for n, view in enumerate(steps):
+        if n and interactive:
+            click.echo("press a key for the next window, q to stop", err=True)
+            if click.getchar() in ("q", "Q", "\x03"):
+                return
+        console.print(view)
+    if idx is not None:
+        console.print(render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {window.mode}, marked"))
+
+
+@command()
+@click.argument("layers", nargs=-1, required=True)
+@color_option()
+@debug_option()
+def summary(layers: tuple[str, ...], color: bool | None) -> None:
+    """Output shapes and parameter counts through a stack of layers, like Keras model.summary().
+
+    \b
+    One layer per argument, or several separated by ';':
+      input HxWxC               the input shape (first)
+      dense N                   N units on the last axis
+      conv N KxK [same|valid] [stride=S] [dilation=D] [nobias]
+      maxpool K [stride=S] [same|valid|padding=P] [dilation=D] [ceil]
+      avgpool K ...             as maxpool
+      globalmaxpool  globalavgpool  flatten  relu  dropout  batchnorm
+
+    \b
+    Example (the tutorial's model):
+      poolcli summary "input 20x20x3; dense 16; conv 32 3x3 same; maxpool 2 stride=2 valid; conv 64 5x5 same; flatten; dense 2"
+    """
+    from ..layers import LayerError, summarise
+    from ..render import render_summary
+
+    try:
+        input_shape, rows = summarise(layers)
+    except LayerError as exc:
+        raise click.UsageError(str(exc)) from None
+    stdout_console(color).print(render_summary(rows, input_shape))
+
+
+@command()
+@click.option("--steps", type=click.IntRange(0, MAX_DIM), default=4, show_default=True, help="Explain steps to show.")
+@color_option()
+@debug_option(hidden=True)
+def demo(steps: int, color: bool | None) -> None:
+    """The tutorial's worked example: a 26x26 convolution output max-pooled 2x2, stride 2, to 13x13."""
+    from importlib.resources import files
+
+    import numpy as np
+
+    from .. import io
+    from ..engine import pool2d, window_cells
+    from ..render import explain_steps, render_matrix
+
+    data = files("poolcli") / "data"
+    conv, _ = io.parse_matrix(data.joinpath("seven_conv_26x26.txt").read_bytes(), "seven_conv_26x26.txt")
+    expected, _ = io.parse_matrix(data.joinpath("seven_maxpool_13x13.txt").read_bytes(), "seven_maxpool_13x13.txt")
+    console = stdout_console(color)
+    colour = colour_on(console)
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, markup=False)
+
+    say("The tutorial's example: a 28x28 image of a 7, convolved with a 3x3 filter, gives this 26x26 output.")
+    console.print(render_matrix(conv, title="convolution output", width=console.width, color=colour))
+    pooled = pool2d(conv, 2, 2)
+    say("")
+    say("Max pooling with a 2x2 window and stride 2 keeps the largest value of each 2x2 block:")
+    say("  poolcli pool FILE -k 2 -s 2     (sample_images/seven_conv_26x26.txt in the repository holds this matrix)")
+    console.print(render_matrix(pooled, title="max pooled", width=console.width, color=colour))
+    same = bool(np.array_equal(pooled, expected))
+    say(f"Every one of the 169 cells equals the tutorial's 13x13 table: {'yes' if same else 'NO'}.")
+    if steps:
+        part = conv[6:10, 0:8]
+        shown = min(steps, (part.shape[0] // 2) * (part.shape[1] // 2))
+        say("")
+        say(
+            f"The first {'window' if shown == 1 else f'{shown} windows'} of rows 6..9, columns 0..7 "
+            f"(poolcli explain FILE --region 6:10,0:8):"
+        )
+        rows, cols = window_cells(part.shape, 2, 2)
+        views = explain_steps(part, pool2d(part, 2, 2), rows, cols, "max", color=colour, origin=(6, 0))
+        for n, view in enumerate(views):
+            if n >= steps:
+                break
+            console.print(view)
+    if not same:
+        raise click.ClickException("the pooled table differs from the tutorial's")
+
+
+@command()
+@debug_option(hidden=True)
+def filters() -> None:
+    """List the named 3x3 filters and their weights (for --conv)."""
+    from ..filters import FILTER_ALIASES, FILTERS
+    from ..render import render_filters
+
+    stdout_console().print(render_filters(FILTERS, FILTER_ALIASES))
