@@ -22,8 +22,17 @@ from .filters import is_filter_name, parse_filter
 from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec
 
 __all__ = [
-    "FilterSpec", "Note", "OptionError", "OutputPlan", "OutputSpec", "PoolSpec", "Result", "WindowSpec",
-    "load_filter", "plan_outputs", "run",
+    "FilterSpec",
+    "Note",
+    "OptionError",
+    "OutputPlan",
+    "OutputSpec",
+    "PoolSpec",
+    "Result",
+    "WindowSpec",
+    "load_filter",
+    "plan_outputs",
+    "run",
 ]
 
 
@@ -48,7 +57,7 @@ class Note:
     def about(cls, where: str, line: str, kind: str) -> Note:
         """The note ``line`` says about ``where`` (a line such as ``"a.png: text"``, as the readers give them)."""
         prefix = where + ": "
-        return cls(where, line[len(prefix):], kind) if line.startswith(prefix) else cls("", line, kind)
+        return cls(where, line[len(prefix) :], kind) if line.startswith(prefix) else cls("", line, kind)
 
 
 @dataclass
@@ -102,14 +111,20 @@ def run(
     arr, prepared = prepare(loaded, spec)
     say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)
     pooled = apply_filter(arr, spec.filter)
-    values, idx = apply_pool(pooled, spec.window, indices=True) if indices is not None else (apply_pool(pooled, spec.window), None)
+    values, idx = (
+        apply_pool(pooled, spec.window, indices=True)
+        if indices is not None
+        else (apply_pool(pooled, spec.window), None)
+    )
     if on_pooled is not None:
         on_pooled(pooled, values)
     writes: list[tuple[str, formats.Write]] = []
     encoded: list[Note] = []
     if destination is not None:
         name = "<stdout>" if destination == "-" else destination
-        write, encoded = encode(values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name)
+        write, encoded = encode(
+            values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name
+        )
         writes.append((destination, write))
     if idx is not None and indices is not None:
         idx_fmt = indices_fmt or (formats.format_for_path(indices) if indices != "-" else None) or "csv"
@@ -182,7 +197,9 @@ def plan_outputs(
     indices_fmt = None
     if indices is not None:
         indices_fmt = formats.format_for_path(indices) if indices != "-" else "csv"
-        if indices_fmt is None or formats.writer_for(indices_fmt).dtypes:  # indices are int64: only exact writers hold them
+        if (
+            indices_fmt is None or formats.writer_for(indices_fmt).dtypes
+        ):  # indices are int64: only exact writers hold them
             exact = [f".{f}" for f, w in formats.WRITERS.items() if not w.dtypes]
             raise OptionError(f"--indices {indices}: indices are written as {', '.join(exact[:-1])} or {exact[-1]}")
         if io.same_file(indices, output):
@@ -231,7 +248,11 @@ def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Note | None:
     if int(arr.max()) <= big and int(arr.min()) >= -big:
         return None
     what = "the filter" if filtered else f"{spec.window.mode} pooling"
-    return Note(name, f"64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits", "precision")
+    return Note(
+        name,
+        f"64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits",
+        "precision",
+    )
 
 
 def to_hwc(loaded: io.Loaded, spec: PoolSpec) -> tuple[io.Loaded, list[Note]]:
@@ -285,6 +306,7 @@ def check_result_size(shape: tuple[int, ...], spec: PoolSpec, name: str) -> None
 
 def _padded_extent(n: int, axis: int, spec: WindowSpec) -> int:
     """The cells the windows cover along one axis, padding included: the input and its padding, or the last window's reach."""
+
     def along(v: Any) -> int:
         return int(v[axis] if isinstance(v, tuple) else v)
 
@@ -374,7 +396,9 @@ def resolve_format(output: str, to: str | None) -> str:
     return fmt
 
 
-def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, name: str) -> tuple[formats.Write, list[Note]]:
+def encode(
+    result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, name: str
+) -> tuple[formats.Write, list[Note]]:
     """Check that ``result`` can be written as ``fmt``; return a function that writes it into a binary file, and notes.
 
     The format's writer, from the registry, gets the settings it declares (:attr:`formats.Writer.options`);
@@ -396,7 +420,9 @@ def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, n
 
 
 @functools.lru_cache(maxsize=64)
-def _said_anyway(writer: formats.Writer, options: tuple[tuple[str, Any], ...], channels: tuple[int, ...]) -> frozenset[str]:
+def _said_anyway(
+    writer: formats.Writer, options: tuple[tuple[str, Any], ...], channels: tuple[int, ...]
+) -> frozenset[str]:
     """What ``writer`` says about its format: the texts of its notes for 8-bit zeros, which need no change.
 
     The writers return their notes as text. One they give for 8-bit zeros (with the result's channels) is
