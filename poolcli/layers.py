@@ -21,7 +21,7 @@ from typing import List, Sequence, Tuple
 from .formats import split_dims
 from .engine import output_shape
 
-__all__ = ["Layer", "LayerError", "parse_layers", "summarise", "LAYER_KINDS"]
+__all__ = ["LAYER_KINDS", "Layer", "LayerError", "parse_layers", "summarise"]
 
 LAYER_KINDS = (
     "input",
@@ -76,7 +76,7 @@ class Layer:
 
 
 def _split(specs: Sequence[str]) -> List[str]:
-    out = []
+    out: List[str] = []
     for s in specs:
         out.extend(part.strip() for part in s.split(";") if part.strip())
     return out
@@ -211,7 +211,13 @@ def _apply(kind: str, tokens: List[str], shape: Tuple[int, ...], where: str) -> 
         filters = _dims(pos[0], "filters", where)[0]
         kernel = _pair(pos[1], "kernel size", where)
         # a convolution steps 1 by default (a pool steps by its size)
-        size, stride, padding, dilation, ceil = kernel, opts.get("stride", "1"), opts.get("padding", "valid"), opts.get("dilation"), False
+        size, stride, padding, dilation, ceil = (
+            kernel,
+            opts.get("stride", "1"),
+            opts.get("padding", "valid"),
+            opts.get("dilation"),
+            False,
+        )
         bias = opts.get("bias", "1") != "0"
         params = (kernel[0] * kernel[1] * shape[2] + bias) * filters
         channels = filters
@@ -220,9 +226,16 @@ def _apply(kind: str, tokens: List[str], shape: Tuple[int, ...], where: str) -> 
         if "size" in opts:
             pos = [opts["size"]] + pos
         if len(pos) > 1:
-            raise LayerError(f"{where}: unexpected '{pos[1]}'; expected the pool size then stride=S, padding, dilation=D")
+            raise LayerError(
+                f"{where}: unexpected '{pos[1]}'; expected the pool size then stride=S, padding, dilation=D"
+            )
         size = _pair(pos[0], "pool size", where) if pos else (2, 2)
-        stride, padding, dilation, ceil = opts.get("stride"), opts.get("padding", "valid"), opts.get("dilation"), "ceil" in opts
+        stride, padding, dilation, ceil = (
+            opts.get("stride"),
+            opts.get("padding", "valid"),
+            opts.get("dilation"),
+            "ceil" in opts,
+        )
         params, channels = 0, shape[2]
     stride_hw = _pair(stride, "stride", where) if stride else None
     dilation_hw = _pair(dilation, "dilation", where) if dilation else (1, 1)
@@ -242,9 +255,7 @@ def _conv_shape(hw, size, stride, pad, dilation, where: str) -> Tuple[int, int]:
     if pad == "same":
         return (-(-hw[0] // stride[0]), -(-hw[1] // stride[1]))
     ph, pw = (0, 0) if pad == "valid" else ((pad, pad) if isinstance(pad, int) else pad)
-    out = tuple(
-        (n + 2 * p - (d * (k - 1) + 1)) // s + 1 for n, p, k, d, s in zip(hw, (ph, pw), size, dilation, stride)
-    )
+    out = tuple((n + 2 * p - (d * (k - 1) + 1)) // s + 1 for n, p, k, d, s in zip(hw, (ph, pw), size, dilation, stride))
     if min(out) < 1:
         raise LayerError(f"{where}: kernel {size[0]}x{size[1]} does not fit the {hw[0]}x{hw[1]} input")
     return (out[0], out[1])

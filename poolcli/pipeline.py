@@ -26,8 +26,17 @@ from .plan import OutputPlan, plan_outputs, resolve_format
 from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec
 
 __all__ = [
-    "FilterSpec", "Note", "OptionError", "OutputPlan", "OutputSpec", "PoolSpec", "Result", "WindowSpec",
-    "load_filter", "plan_outputs", "run",
+    "FilterSpec",
+    "Note",
+    "OptionError",
+    "OutputPlan",
+    "OutputSpec",
+    "PoolSpec",
+    "Result",
+    "WindowSpec",
+    "load_filter",
+    "plan_outputs",
+    "run",
 ]
 
 
@@ -52,7 +61,7 @@ class Note:
     def about(cls, where: str, line: str, kind: str) -> Note:
         """The note ``line`` says about ``where`` (a line such as ``"a.png: text"``, as the readers give them)."""
         prefix = where + ": "
-        return cls(where, line[len(prefix):], kind) if line.startswith(prefix) else cls("", line, kind)
+        return cls(where, line[len(prefix) :], kind) if line.startswith(prefix) else cls("", line, kind)
 
 
 @dataclass
@@ -106,14 +115,20 @@ def run(
     arr, prepared = prepare(loaded, spec)
     say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)
     pooled = apply_filter(arr, spec.filter)
-    values, idx = apply_pool(pooled, spec.window, indices=True) if indices is not None else (apply_pool(pooled, spec.window), None)
+    values, idx = (
+        apply_pool(pooled, spec.window, indices=True)
+        if indices is not None
+        else (apply_pool(pooled, spec.window), None)
+    )
     if on_pooled is not None:
         on_pooled(pooled, values)
     writes: list[tuple[str, formats.Write]] = []
     encoded: list[Note] = []
     if destination is not None:
         name = "<stdout>" if destination == "-" else destination
-        write, encoded = encode(values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name)
+        write, encoded = encode(
+            values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name
+        )
         writes.append((destination, write))
     if idx is not None and indices is not None:
         idx_fmt = indices_fmt or (formats.format_for_path(indices) if indices != "-" else None) or "csv"
@@ -166,7 +181,11 @@ def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Note | None:
     if int(arr.max()) <= big and int(arr.min()) >= -big:
         return None
     what = "the filter" if filtered else f"{spec.window.mode} pooling"
-    return Note(name, f"64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits", "precision")
+    return Note(
+        name,
+        f"64-bit integers beyond 2**53 go through float64 in {what}, so results are rounded to 53 bits",
+        "precision",
+    )
 
 
 def to_hwc(loaded: Loaded, spec: PoolSpec) -> tuple[Loaded, list[Note]]:
@@ -220,6 +239,7 @@ def check_result_size(shape: tuple[int, ...], spec: PoolSpec, name: str) -> None
 
 def _padded_extent(n: int, axis: int, spec: WindowSpec) -> int:
     """The cells the windows cover along one axis, padding included: the input and its padding, or the last window's reach."""
+
     def along(v: Any) -> int:
         return int(v[axis] if isinstance(v, tuple) else v)
 
@@ -292,7 +312,9 @@ def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False) -> Any:
     return pool2d(arr, return_indices=indices, **spec.pool_kwargs())
 
 
-def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, name: str) -> tuple[formats.Write, list[Note]]:
+def encode(
+    result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, name: str
+) -> tuple[formats.Write, list[Note]]:
     """Check that ``result`` can be written as ``fmt``; return a function that writes it into a binary file, and notes.
 
     The format's writer, from the registry, gets the settings it declares (:attr:`formats.Writer.options`);
@@ -314,7 +336,9 @@ def encode(result: np.ndarray, fmt: str, spec: PoolSpec, *, source_dtype: Any, n
 
 
 @functools.lru_cache(maxsize=64)
-def _said_anyway(writer: formats.Writer, options: tuple[tuple[str, Any], ...], channels: tuple[int, ...]) -> frozenset[str]:
+def _said_anyway(
+    writer: formats.Writer, options: tuple[tuple[str, Any], ...], channels: tuple[int, ...]
+) -> frozenset[str]:
     """What ``writer`` says about its format: the texts of its notes for 8-bit zeros, which need no change.
 
     The writers return their notes as text. One they give for 8-bit zeros (with the result's channels) is

@@ -75,7 +75,9 @@ def plan_outputs(
     indices_fmt = None
     if indices is not None:
         indices_fmt = formats.format_for_path(indices) if indices != "-" else "csv"
-        if indices_fmt is None or formats.writer_for(indices_fmt).dtypes:  # indices are int64: only exact writers hold them
+        if (
+            indices_fmt is None or formats.writer_for(indices_fmt).dtypes
+        ):  # indices are int64: only exact writers hold them
             exact = [f".{f}" for f, w in formats.WRITERS.items() if not w.dtypes]
             raise OptionError(f"--indices {indices}: indices are written as {', '.join(exact[:-1])} or {exact[-1]}")
         if same_file(indices, output):

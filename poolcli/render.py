@@ -7,7 +7,7 @@ console (stdout for output that was asked for, stderr for views meant for eyes).
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from rich import box
@@ -19,7 +19,7 @@ from rich.text import Text
 
 from .engine.reductions import Reduction, reduction
 
-__all__ = ["view_format", "format_cells", "render_matrix", "render_filters", "ELLIPSIS"]
+__all__ = ["ELLIPSIS", "format_cells", "render_filters", "render_matrix", "view_format"]
 
 ELLIPSIS = "…"
 # a sequential palette (dark blue -> teal -> yellow, like viridis) and a diverging one (blue -> white -> red)
@@ -65,7 +65,7 @@ def view_format(values: np.ndarray, precision: Optional[int] = None) -> str:
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         exp = np.floor(np.log10(wide))
         exp += wide >= 10.0 ** (exp + 1)  # log10 of a power of ten may land just below it
-        exp -= wide < 10.0 ** exp
+        exp -= wide < 10.0**exp
         for digits in range(1, MOST_DIGITS):
             unit = 10.0 ** (exp - digits + 1)
             if _shows(np.round(wide / unit) * unit, nonzero):
@@ -111,7 +111,7 @@ def _lerp(palette, t: float) -> Tuple[int, int, int]:
     i = min(int(t), len(palette) - 2)
     f = t - i
     a, b = palette[i], palette[i + 1]
-    return tuple(int(round(a[c] + (b[c] - a[c]) * f)) for c in range(3))
+    return tuple(round(a[c] + (b[c] - a[c]) * f) for c in range(3))
 
 
 def _cell_style(v: float, lo: float, hi: float, diverging: bool) -> Style:
@@ -139,7 +139,7 @@ def _stats(a: np.ndarray) -> str:
     finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
     if finite.size == 0:
         return "no finite values"
-    fmt = (lambda v: f"{v:g}") if a.dtype.kind == "f" else (lambda v: str(v))
+    fmt = (lambda v: f"{v:g}") if a.dtype.kind == "f" else (str)
     mean = float(finite.mean(dtype=np.float64))
     return f"min {fmt(finite.min())}  max {fmt(finite.max())}  mean {mean:.4g}"
 
@@ -181,7 +181,7 @@ def render_matrix(
     # fit the width: each column takes its widest cell plus one space; the index column likewise
     sample_cols = list(range(min(w, 64))) + list(range(max(64, w - 64), w))
     sample = values[np.ix_(rows, sample_cols)]
-    cell_w = max(max(len(s) for r in format_cells(sample, spec) for s in r), len(str(w - 1)))
+    cell_w = max(*(len(s) for r in format_cells(sample, spec) for s in r), len(str(w - 1)))
     index_w = len(str(h - 1))
     fit = max(2, (width - index_w - 1) // (cell_w + 1) - 1)
     cols, col_gap = _pick(w, min(fit, max_cols) if max_cols else fit)
@@ -204,7 +204,7 @@ def render_matrix(
         if row_gap is not None and ri == row_gap:
             table.add_row(ELLIPSIS, *([ELLIPSIS] * (len(cols) + (col_gap is not None))))
         cells = []
-        for pos, c in enumerate(cols):
+        for pos in range(len(cols)):
             if col_gap is not None and pos == col_gap:
                 cells.append(Text(ELLIPSIS))
             style = _cell_style(float(shown[ri, pos]), lo, hi, diverging) if color else ""
@@ -228,7 +228,7 @@ def render_filters(filters, aliases) -> RenderableType:
     table.add_column("name", no_wrap=True)
     table.add_column("weights (row by row)")
     table.add_column("also", style="dim")
-    back = {}
+    back: Dict[str, List[str]] = {}
     for alias, name in aliases.items():
         back.setdefault(name, []).append(alias)
     for name, k in filters.items():
@@ -319,7 +319,9 @@ def explain_steps(
     row_ids = sorted({i for win in rows for i, _ in win} | set(range(h)))
     col_ids = sorted({j for win in cols for j, _ in win} | set(range(w)))
     oh, ow = len(rows), len(cols)
-    in_w = max([len(t) for t in in_text.values()] + [len(str(v)) for v in (row_ids[0], row_ids[-1], col_ids[0], col_ids[-1])])
+    in_w = max(
+        [len(t) for t in in_text.values()] + [len(str(v)) for v in (row_ids[0], row_ids[-1], col_ids[0], col_ids[-1])]
+    )
     out_w = max([len(_fmt(float(v), out_dec)) for v in out.ravel()] + [len(str(max(oh, ow) - 1))])
     filled: dict = {}
     total = oh * ow
@@ -339,14 +341,23 @@ def explain_steps(
             style="bold" if color else "",
         )
         left = _matrix_grid(x, row_ids, col_ids, in_text, marks, in_w, color, f"input {h}x{w}", origin)
-        right = _matrix_grid(out, list(range(oh)), list(range(ow)), dict(filled), {(i, j): colour}, out_w, color, f"output {oh}x{ow}")
+        right = _matrix_grid(
+            out, list(range(oh)), list(range(ow)), dict(filled), {(i, j): colour}, out_w, color, f"output {oh}x{ow}"
+        )
         side = Table.grid(padding=(0, 4))
         side.add_row(left, right)
         yield Group(head, side, Text(expr, style=Style(color=colour, bold=True) if color else ""), Text(""))
 
 
 def _expression(
-    rec: Reduction, p: Optional[float], real: List[float], counted_pad: int, pad: int, value: float, dec: str, out_dec: str
+    rec: Reduction,
+    p: Optional[float],
+    real: List[float],
+    counted_pad: int,
+    pad: int,
+    value: float,
+    dec: str,
+    out_dec: str,
 ) -> str:
     """The reduction written out, as its record says: max(1, 9, 3, 4) = 9, avg(1, 2, pad 0) = 3 / 3 = 1."""
     args = [_fmt(v, dec) for v in real]
@@ -370,7 +381,9 @@ def _number(p: float) -> str:
     return str(int(p)) if p.is_integer() else repr(p)
 
 
-def _root_expression(name: str, p: Optional[float], real: List[float], args: List[str], pad: int, value: float, result: str) -> str:
+def _root_expression(
+    name: str, p: Optional[float], real: List[float], args: List[str], pad: int, value: float, result: str
+) -> str:
     """LP written out: lp2(3, 4) = (3^2 + 4^2)^(1/2) = 25^(1/2) = 5; with p = inf, the largest |x|.
 
     A ceil_mode window that reaches past the input has its sum scaled by
@@ -395,7 +408,9 @@ def _root_expression(name: str, p: Optional[float], real: List[float], args: Lis
     return f"{name}({', '.join(args)}) = ({powers})^(1/{ps}) = {shown}^(1/{ps}) = {result}{note}"
 
 
-def render_winners(x: np.ndarray, indices: np.ndarray, *, precision: Optional[int] = None, color: bool = True, title: str = "") -> RenderableType:
+def render_winners(
+    x: np.ndarray, indices: np.ndarray, *, precision: Optional[int] = None, color: bool = True, title: str = ""
+) -> RenderableType:
     """The input with every chosen cell (from max/min indices) marked."""
     h, w = x.shape
     dec = view_format(x, precision)
@@ -403,7 +418,7 @@ def render_winners(x: np.ndarray, indices: np.ndarray, *, precision: Optional[in
     marks = {}
     for n, flat in enumerate(indices.ravel().tolist()):
         marks[divmod(int(flat), w)] = WINDOW_COLOURS[n % len(WINDOW_COLOURS)]
-    cell_w = max(max(len(t) for t in texts.values()), len(str(max(h, w) - 1)))
+    cell_w = max(*(len(t) for t in texts.values()), len(str(max(h, w) - 1)))
     return _matrix_grid(x, list(range(h)), list(range(w)), texts, marks, cell_w, color, title)
 
 

@@ -31,6 +31,7 @@ DASK_TIMEOUT = 10.0
 class OptionError(ValueError):
     """Options that contradict each other or the paths they name: refused before anything is read (a usage error)."""
 
+
 #: A filter's weights, row by row.
 Kernel = tuple[tuple[float, ...], ...]
 

@@ -32,7 +32,7 @@ import numpy as np
 from .formats import DEFAULT_MAX_PIXELS
 from .formats.errors import InputError, OutputError
 
-__all__ = ["parse_matrix", "format_matrix", "check_delimiter"]
+__all__ = ["check_delimiter", "format_matrix", "parse_matrix"]
 
 
 # =========================================================================== reading
@@ -121,7 +121,9 @@ def parse_matrix(data, name: str = "<stdin>", *, max_cells: int = DEFAULT_MAX_PI
             raise InputError(f"{name}: only a header row, no numbers")
     width = len(_split(rows[0][1], delim))
     if width * len(rows) > max_cells:
-        raise InputError(f"{name}: {len(rows):,} x {width:,} cells is more than {max_cells:,}; raise --max-pixels to allow it")
+        raise InputError(
+            f"{name}: {len(rows):,} x {width:,} cells is more than {max_cells:,}; raise --max-pixels to allow it"
+        )
     return _parse_rows(rows, delim, width, name), notes
 
 
@@ -159,7 +161,9 @@ def _parse_slowly(rows, delim, width, name) -> np.ndarray:
                 out[r, c] = float(cell)
             except ValueError:
                 if not cell:
-                    raise InputError(f"{name}: line {lineno}, column {c + 1} is empty (a doubled or trailing delimiter?)") from None
+                    raise InputError(
+                        f"{name}: line {lineno}, column {c + 1} is empty (a doubled or trailing delimiter?)"
+                    ) from None
                 shown = cell if len(cell) <= 20 else cell[:20] + "..."
                 raise InputError(f"{name}: line {lineno}, column {c + 1}: {shown!r} is not a number") from None
     return out
@@ -193,7 +197,8 @@ def _parse_fast(data: bytes, start: int, name: str, max_cells: int) -> Optional[
     end = len(data)
     while end > start and data[end - 1] in b"\r\n":  # trailing line breaks end no row
         end -= 1
-    pos, lineno, notes, delim = start, 0, [], None
+    notes: List[str] = []
+    pos, lineno, delim = start, 0, None
     while True:
         if pos >= end or lineno == _HEAD_LINES:
             return None
@@ -235,7 +240,7 @@ def _parse_fast(data: bytes, start: int, name: str, max_cells: int) -> Optional[
         values = _parse_lines(data, pos, stop, sep[0], width)
         if values is None or done + values.size > out.size:
             return None
-        out[done:done + values.size] = values
+        out[done : done + values.size] = values
         done += values.size
         pos = stop
     return (out.reshape(rows, width), notes) if done == out.size else None
@@ -287,7 +292,7 @@ def _first_flag(flags: np.ndarray) -> np.ndarray:
     low = np.bitwise_count(flags - U64(1)) >> np.uint8(3)
     low += (low >> np.uint8(3)) << np.uint8(5)
     at = low.astype(np.intp)
-    at += _WORD_START[4 - nw:]
+    at += _WORD_START[4 - nw :]
     first = at[0]
     for j in range(1, nw):
         np.minimum(first, at[j], out=first)
@@ -302,11 +307,11 @@ def _digits(words: np.ndarray, length: np.ndarray, point: bool):
     is no digit, a second point, or more than 19 digits.
     """
     nw = words.shape[0]
-    keep = _KEEP[4 - nw:].take(length, axis=1)
+    keep = _KEEP[4 - nw :].take(length, axis=1)
     ok = length > 0
     if point:
         at = _first_flag(_flag(words, _DOTS, keep))
-        keep &= ~_AT[4 - nw:].take(at, axis=1)
+        keep &= ~_AT[4 - nw :].take(at, axis=1)
         ok &= length > (at < _FRAME)
     v = words & keep
     v |= _ZEROS & ~keep  # bytes outside the cell, and the point, read as '0'
@@ -319,14 +324,16 @@ def _digits(words: np.ndarray, length: np.ndarray, point: bool):
         shifted = v << U64(8)
         shifted[1:] |= v[:-1] >> U64(56)
         shifted[0] |= U64(0x30)
-        after = _AFTER[4 - nw:].take(at, axis=1)
+        after = _AFTER[4 - nw :].take(at, axis=1)
         v &= after
         shifted &= ~after
         v |= shifted
     v -= _ZEROS  # eight digits to one number, in three multiply-and-shift steps
     v = (v * U64(10)) + (v >> U64(8))
-    v = (((v & U64(0x000000FF000000FF)) * U64(100 + (1000000 << 32)))
-         + (((v >> U64(16)) & U64(0x000000FF000000FF)) * U64(1 + (10000 << 32)))) >> U64(32)
+    v = (
+        ((v & U64(0x000000FF000000FF)) * U64(100 + (1000000 << 32)))
+        + (((v >> U64(16)) & U64(0x000000FF000000FF)) * U64(1 + (10000 << 32)))
+    ) >> U64(32)
     m = v[nw - 1]
     if nw >= 2:
         m = m + v[nw - 2] * U64(10**8)
@@ -359,13 +366,13 @@ def _parse_lines(data: bytes, start: int, stop: int, sep: int, width: int) -> Op
     if n == 0 or n % width:
         return None
     newline = text[ends] == 10
-    if np.count_nonzero(newline) != n // width or not newline[width - 1::width].all():
+    if np.count_nonzero(newline) != n // width or not newline[width - 1 :: width].all():
         return None
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
     if data.find(b"\r", start, stop) >= 0:  # CRLF: the last cell of a row ends before the \r
-        ends[width - 1::width] -= text[ends[width - 1::width] - 1] == 13
+        ends[width - 1 :: width] -= text[ends[width - 1 :: width] - 1] == 13
     starts += _FRAME  # from here on, positions in buf
     ends += _FRAME
     signed = data.find(b"-", start, stop) >= 0 or data.find(b"+", start, stop) >= 0
@@ -387,13 +394,15 @@ def _parse_lines(data: bytes, start: int, stop: int, sep: int, width: int) -> Op
         exp10 = -decimals
         if e_at is not None:  # the cells with an 'e': read again, from their first
             cells, first = np.unique(np.searchsorted(ends - _FRAME, e_at, side="right"), return_index=True)
-            m[cells], exp10[cells], ok[cells] = _with_exponent(buf, ends[cells], length[cells], point, e_at[first] + _FRAME)
+            m[cells], exp10[cells], ok[cells] = _with_exponent(
+                buf, ends[cells], length[cells], point, e_at[first] + _FRAME
+            )
     values, exact = _to_float(m, exp10)
     ok &= exact
     if signed:
         np.negative(values, out=values, where=negative)
     for i in np.flatnonzero(~ok).tolist():
-        value = _float_cell(buf[starts[i]:ends[i]].tobytes())
+        value = _float_cell(buf[starts[i] : ends[i]].tobytes())
         if value is None:
             return None
         values[i] = value
@@ -452,8 +461,9 @@ _POW10 = 10.0 ** np.arange(23)  # exact doubles
 #: Extended precision is the x87 80-bit format: 64-bit significands, laid out with the significand first
 _EXTENDED = np.finfo(np.longdouble).nmant == 63 and np.dtype(np.longdouble).itemsize == 16
 if _EXTENDED:
-    _POW10_EXT = np.array([np.longdouble(10**k) if k < 20 else np.longdouble(10**19) * np.longdouble(10 ** (k - 19))
-                           for k in range(28)])
+    _POW10_EXT = np.array(
+        [np.longdouble(10**k) if k < 20 else np.longdouble(10**19) * np.longdouble(10 ** (k - 19)) for k in range(28)]
+    )
     _EXTENDED = bool(all(int(p) == 10**k for k, p in enumerate(_POW10_EXT)))  # 10**27 = 5**27 * 2**27 fits 64 bits
 
 
@@ -491,7 +501,7 @@ def _to_float(m: np.ndarray, exp10: np.ndarray) -> Tuple[np.ndarray, np.ndarray]
 
 #: Characters a number can hold as poolcli writes or reads it: digits, sign, point, exponent, the letters of
 #: nan/inf/infinity in either case, and "_" (Python reads "1_000"); a quote is stripped from cells on reading.
-_NUMBER_CHARACTERS = frozenset("0123456789+-._\"" + "aefinty" + "AEFINTY")
+_NUMBER_CHARACTERS = frozenset('0123456789+-._"' + "aefinty" + "AEFINTY")
 
 
 def check_delimiter(delimiter: str) -> str:
@@ -528,7 +538,7 @@ def _shortest(arr: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         frac = np.flatnonzero(~integral & np.isfinite(a))
         src, flat = arr.reshape(-1), a.reshape(-1)
         for i in range(0, frac.size, _SHORTEST_CHUNK):  # a string is 128 bytes a value: a chunk at a time
-            part = frac[i:i + _SHORTEST_CHUNK]
+            part = frac[i : i + _SHORTEST_CHUNK]
             flat[part] = src[part].astype(str).astype(np.float64)
     return a, integral
 
@@ -540,7 +550,7 @@ def _unsigned_zeros(arr: np.ndarray, precision: int) -> np.ndarray:
     """Return ``arr`` as float64 with every value that would print as -0.000... at ``precision`` made +0."""
     with np.errstate(invalid="ignore"):
         a = np.add(arr, 0.0, dtype=np.float64)
-    tiny = np.flatnonzero((a < 0) & (a > -(10.0 ** -precision)))  # only these can round to a signed zero
+    tiny = np.flatnonzero((a < 0) & (a > -(10.0**-precision)))  # only these can round to a signed zero
     if tiny.size:
         flat = a.reshape(-1)
         vals = flat[tiny]
@@ -569,7 +579,7 @@ def format_matrix(arr: np.ndarray, *, delimiter: str = ",", precision: Optional[
         flat = arr.reshape(-1)
         parts = []
         for i in range(0, flat.size, _CELLS):
-            cells = flat[i:i + _CELLS]
+            cells = flat[i : i + _CELLS]
             parts.append(_format_cells(cells, np.arange(i, i + cells.size) % width == width - 1, sep))
         return b"".join(parts).decode()
     return _format_rows(arr, delimiter, precision)
@@ -674,13 +684,15 @@ def _spell(negative, whole, size, frac, places, scientific, special, values, row
     table[:, 0] = 45
     digits = _ascii(whole, w_whole)
     if special is not None:
-        words = np.where(np.isnan(values[special])[:, None], np.frombuffer(b"nan", np.uint8), np.frombuffer(b"inf", np.uint8))
+        words = np.where(
+            np.isnan(values[special])[:, None], np.frombuffer(b"nan", np.uint8), np.frombuffer(b"inf", np.uint8)
+        )
         digits[special, -3:] = words
     col = 1 + w_whole
     table[:, 1:col] = digits[:, -w_whole:]
     if w_frac:
         table[:, col] = 46
-        table[:, col + 1:col + 1 + w_frac] = _ascii(frac, w_frac)[:, -w_frac:]
+        table[:, col + 1 : col + 1 + w_frac] = _ascii(frac, w_frac)[:, -w_frac:]
         col += 1 + w_frac
     if w_exp:
         table[:, col] = 101
@@ -691,9 +703,9 @@ def _spell(negative, whole, size, frac, places, scientific, special, values, row
         text[:, 1] = np.where(hundreds, size // 100, size // 10 % 10) + 48
         text[:, 2] = np.where(hundreds, size // 10 % 10, size % 10) + 48
         text[:, 3] = size % 10 + 48
-        table[cells, col + 1:col + 5] = text
+        table[cells, col + 1 : col + 5] = text
         col += 5
-    table[:, col:col + len(sep)] = np.frombuffer(sep, np.uint8)
+    table[:, col : col + len(sep)] = np.frombuffer(sep, np.uint8)
     table[:, -1] = 10
     return table.ravel()[keep.ravel()].tobytes()
 
@@ -705,7 +717,7 @@ _LAYOUTS: dict = {}
 def _layout(w_whole: int, w_frac: int, w_exp: int, w_sep: int) -> np.ndarray:
     negative, size, places, exp_chars, row_end = (a.ravel() for a in np.indices((2, 21, 21, 3, 2)))
     exp_chars = np.where(exp_chars, exp_chars + 3, 0)
-    right = lambda w, k: np.arange(w, 0, -1) <= k[:, None]  # noqa: E731 - a right-aligned number's columns
+    right = lambda w, k: np.arange(w, 0, -1) <= k[:, None]
     parts = [negative[:, None] == 1, right(w_whole, size)]
     if w_frac:
         parts += [places[:, None] > 0, right(w_frac, places)]
@@ -747,8 +759,12 @@ def _shortest_digits(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]
     elif x.dtype == np.float32:
         digits, count, point, unsure = _first_round_trip(x, np.float64, range(6, 10))
     else:
-        digits, count, point, unsure = (np.zeros(x.size, np.uint64), np.zeros(x.size, np.intp),
-                                        np.zeros(x.size, np.intp), np.ones(x.size, dtype=bool))
+        digits, count, point, unsure = (
+            np.zeros(x.size, np.uint64),
+            np.zeros(x.size, np.intp),
+            np.zeros(x.size, np.intp),
+            np.ones(x.size, dtype=bool),
+        )
     cells = np.flatnonzero(unsure)
     if cells.size:
         shortest, _ = _shortest(x[cells].reshape(1, -1))
@@ -783,7 +799,7 @@ def _first_round_trip(x, wide, lengths):
     lead = np.floor(np.log10(x.astype(np.float64))).astype(np.intp)  # the first digit's place, or one off
     top = lengths[-1]
     y_top = _times_power(xw, top - 1 - lead)
-    off = np.flatnonzero((y_top < 10.0 ** (top - 1)) | (y_top >= 10.0 ** top))
+    off = np.flatnonzero((y_top < 10.0 ** (top - 1)) | (y_top >= 10.0**top))
     if off.size:
         lead[off] += np.where(y_top[off] < 10.0 ** (top - 1), -1, 1)
         y_top[off] = _times_power(xw[off], top - 1 - lead[off])
@@ -800,7 +816,7 @@ def _first_round_trip(x, wide, lengths):
         # a rounding is off by at most eps/2 of the value: allow twice that, and twice again with an inexact power
         error = y.astype(np.float64) * np.where(np.abs(shift) <= exact_powers, float(info.eps), 2 * float(info.eps))
         unsure |= pending & (np.abs((y - d).astype(np.float64)) >= 0.5 - error)
-        carried = d >= 10.0 ** k  # 9.99... rounded up to 10.00...
+        carried = d >= 10.0**k  # 9.99... rounded up to 10.00...
         d[carried] = 10.0 ** (k - 1)
         d = d.astype(np.uint64)
         point = lead + 1 + carried

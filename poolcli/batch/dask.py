@@ -31,7 +31,9 @@ def run_dask(
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
-        raise OutputError("--dask needs Dask distributed: pip install 'poolcli[dask]' (from a clone: pip install '.[dask]')") from None
+        raise OutputError(
+            "--dask needs Dask distributed: pip install 'poolcli[dask]' (from a clone: pip install '.[dask]')"
+        ) from None
     try:
         client = Client(address, timeout=f"{timeout}s")
     except (OSError, TimeoutError) as exc:
@@ -66,7 +68,9 @@ def run_dask(
             except Exception as exc:
                 task = in_flight[fut][0]
                 sweep_temporaries([task])
-                outcome = Outcome(task.src, task.dst, "failed", f"the Dask worker running it failed ({type(exc).__name__})")
+                outcome = Outcome(
+                    task.src, task.dst, "failed", f"the Dask worker running it failed ({type(exc).__name__})"
+                )
             in_flight.pop(fut, None)
             if report(outcome):
                 for other in list(in_flight):

@@ -24,6 +24,7 @@ from ..pipeline import PoolSpec
 from ..status import end_now
 from .outcome import Outcome, TaskCount, process_file
 from .walk import Task
+import contextlib
 
 __all__ = ["CHUNK", "Report", "StopRequest", "run_pool", "run_serial", "sweep_temporaries"]
 
@@ -141,8 +142,13 @@ def _mp_context() -> Any:
 
 
 def run_serial(
-    tasks: Iterable[Task], spec: PoolSpec, skip_existing: bool, report: Report, total: TaskCount,
-    in_flight: dict[Any, list[Task]], stopper: StopRequest,
+    tasks: Iterable[Task],
+    spec: PoolSpec,
+    skip_existing: bool,
+    report: Report,
+    total: TaskCount,
+    in_flight: dict[Any, list[Task]],
+    stopper: StopRequest,
 ) -> None:
     """Run the tasks one after another in this process (-j 1); ``report`` returns True to stop (fail-fast)."""
     total.start()
@@ -159,14 +165,23 @@ def run_serial(
 
 
 def run_pool(
-    tasks: Iterable[Task], spec: PoolSpec, skip_existing: bool, jobs: int, report: Report, total: TaskCount,
-    pending: dict[Any, list[Task]], chunk: int, stopper: StopRequest,
+    tasks: Iterable[Task],
+    spec: PoolSpec,
+    skip_existing: bool,
+    jobs: int,
+    report: Report,
+    total: TaskCount,
+    pending: dict[Any, list[Task]],
+    chunk: int,
+    stopper: StopRequest,
 ) -> None:
     """Run the tasks in ``jobs`` worker processes, ``chunk`` files at a time; ``pending`` holds the chunks in flight."""
     from concurrent.futures.process import BrokenProcessPool
 
     window = jobs * 3  # chunks queued: every worker busy, without listing far ahead of need
-    flag = multiprocessing.RawValue("b", 0)  # raised to stop the workers between files; no lock, so a handler may set it
+    flag = multiprocessing.RawValue(
+        "b", 0
+    )  # raised to stop the workers between files; no lock, so a handler may set it
     executor = ProcessPoolExecutor(
         max_workers=jobs, mp_context=_mp_context(), initializer=_worker_init, initargs=(flag, os.getpid())
     )
@@ -244,10 +259,8 @@ def _kill_workers(executor: ProcessPoolExecutor | None, timeout: float = 5.0) ->
     """Kill the workers at once and wait until they are gone (their temporary files are swept by the caller)."""
     procs = list((getattr(executor, "_processes", None) or {}).values())
     for p in procs:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(p.pid, signal.SIGKILL)
-        except OSError:
-            pass
     deadline = time.monotonic() + timeout
     for p in procs:
         p.join(max(0.0, deadline - time.monotonic()))
@@ -259,7 +272,5 @@ def sweep_temporaries(tasks: Iterable[Task]) -> None:
         for dst in {task.dst, os.path.realpath(task.dst)}:
             folder, name = os.path.split(dst)
             for tmp in _glob.glob(os.path.join(_glob.escape(folder or "."), _glob.escape("." + name + ".") + "*.tmp")):
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(tmp)
-                except OSError:
-                    pass

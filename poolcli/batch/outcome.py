@@ -34,7 +34,13 @@ class Outcome:
 
     def report_line(self) -> str:
         return json.dumps(
-            {"input": self.input, "output": self.output, "status": self.status, "error": self.error, "ms": round(self.ms, 3)}
+            {
+                "input": self.input,
+                "output": self.output,
+                "status": self.status,
+                "error": self.error,
+                "ms": round(self.ms, 3),
+            }
         )
 
 
@@ -49,7 +55,9 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: int |
     out = Outcome(task.src, task.dst, "ok")
     try:
         if task.clash:
-            raise OutputError(f"its output {task.dst} is also {task.clash}'s; rename one, or choose the format with --to")
+            raise OutputError(
+                f"its output {task.dst} is also {task.clash}'s; rename one, or choose the format with --to"
+            )
         if skip_existing and os.path.exists(task.dst) and os.path.getmtime(task.dst) >= os.path.getmtime(task.src):
             out.status = "skipped"
             return out
@@ -69,7 +77,7 @@ def _reason(exc: BaseException, src: str) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror
     prefix = src + ": "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 @dataclass

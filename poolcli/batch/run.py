@@ -40,19 +40,20 @@ def run_batch(
     """
     stats = BatchStats()
     in_flight: dict[object, list[Task]] = {}  # what is being written now, by future (or by task on -j 1)
-    # Ctrl-C and SIGTERM stop the run at a safe point, so that workers are stopped and the summary so far is
-    # printed (the Dask client waits where an interrupt is safe, so there it is raised at once)
-    stopper = StopRequest(in_flight, lambda outcome: report(outcome))
-    handler = _raise_interrupt if dask_address else stopper
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    total = TaskCount(on_total, recount)
 
     def report(outcome: Outcome) -> bool:
         stats.add(outcome)
         on_outcome(outcome)
         return fail_fast and outcome.status == "failed"
+
+    # Ctrl-C and SIGTERM stop the run at a safe point, so that workers are stopped and the summary so far is
+    # printed (the Dask client waits where an interrupt is safe, so there it is raised at once)
+    stopper = StopRequest(in_flight, report)
+    handler = _raise_interrupt if dask_address else stopper
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    total = TaskCount(on_total, recount)
 
     try:
         if dask_address:

@@ -29,15 +29,48 @@ __all__ = ["batch"]
 @command()
 @click.argument("input_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("output_dir", type=click.Path(file_okay=False))
-@click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Files to take (repeatable) [default: every image type Pillow opens].")
+@click.option(
+    "--glob",
+    "globs",
+    multiple=True,
+    metavar="PATTERN",
+    help="Files to take (repeatable) [default: every image type Pillow opens].",
+)
 @click.option("-r", "--recursive", is_flag=True, help="Walk subfolders too, mirrored under OUTPUT_DIR.")
-@click.option("-j", "--jobs", type=click.IntRange(1, MAX_JOBS), default=None, help="Worker processes [default: the number of cores].")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write one JSON line per file (input, output, status, error, ms).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, MAX_JOBS),
+    default=None,
+    help="Worker processes [default: the number of cores].",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write one JSON line per file (input, output, status, error, ms).",
+)
 @click.option("--fail-fast", is_flag=True, help="Stop at the first file that fails.")
 @click.option("--skip-existing", is_flag=True, help="Skip files whose output exists and is newer (resume a run).")
-@click.option("--shard", type=ShardType(), default=None, help="Process only share I of N of the sorted files (I from 0).")
-@click.option("--dask", "dask_address", metavar="ADDRESS", default=None, help="Run on a Dask distributed scheduler, e.g. tcp://host:8786.")
-@click.option("--dask-timeout", type=click.FloatRange(0, 3600, min_open=True), default=DASK_TIMEOUT, show_default=True, metavar="SECONDS", help="How long to try to reach the --dask scheduler.")
+@click.option(
+    "--shard", type=ShardType(), default=None, help="Process only share I of N of the sorted files (I from 0)."
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on a Dask distributed scheduler, e.g. tcp://host:8786.",
+)
+@click.option(
+    "--dask-timeout",
+    type=click.FloatRange(0, 3600, min_open=True),
+    default=DASK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to try to reach the --dask scheduler.",
+)
 @pooling_options
 @filter_options
 @channel_options
@@ -45,9 +78,21 @@ __all__ = ["batch"]
 @common_options
 @click.pass_context
 def batch(
-    ctx: click.Context, input_dir: str, output_dir: str, globs: tuple[str, ...], recursive: bool, jobs: int | None,
-    report_path: str | None, fail_fast: bool, skip_existing: bool, shard: tuple[int, int] | None,
-    dask_address: str | None, dask_timeout: float, to: str | None, quiet: bool, **params: Any,
+    ctx: click.Context,
+    input_dir: str,
+    output_dir: str,
+    globs: tuple[str, ...],
+    recursive: bool,
+    jobs: int | None,
+    report_path: str | None,
+    fail_fast: bool,
+    skip_existing: bool,
+    shard: tuple[int, int] | None,
+    dask_address: str | None,
+    dask_timeout: float,
+    to: str | None,
+    quiet: bool,
+    **params: Any,
 ) -> None:
     """Pool every image in INPUT_DIR into OUTPUT_DIR, in parallel.
 
@@ -66,13 +111,17 @@ def batch(
     if given(ctx, "dask_timeout") and not dask_address:
         raise click.UsageError("--dask-timeout applies to --dask only")
     if jobs is not None and dask_address:
-        raise click.UsageError("-j/--jobs sets the local worker processes; with --dask the cluster's workers run the files: drop -j")
+        raise click.UsageError(
+            "-j/--jobs sets the local worker processes; with --dask the cluster's workers run the files: drop -j"
+        )
     check_folders(input_dir, output_dir, report_path)
-    plan = partial(plan_tasks, input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1))
+    plan = partial(
+        plan_tasks, input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1)
+    )
 
     console = stderr_console()
     show_progress = not quiet and console.is_terminal
-    report = open(report_path, "w", encoding="utf-8") if report_path else None
+    report = open(report_path, "w", encoding="utf-8") if report_path else None  # noqa: SIM115 - closed in the finally below
     progress: Any = None
     failures = 0
     said: set[object] = set()
@@ -115,16 +164,29 @@ def batch(
             )
 
             progress = Progress(
-                TextColumn("pooling"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TextColumn("eta"), TimeRemainingColumn(),
-                TextColumn("{task.fields[failed]} failed"), console=console, transient=True,
+                TextColumn("pooling"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                console=console,
+                transient=True,
             )
             progress.start()
             bar = progress.add_task("pool", total=None, failed=0, rate="")
         stats = run_batch(
-            plan(), spec, jobs=jobs or os.cpu_count() or 1, skip_existing=skip_existing, fail_fast=fail_fast,
-            on_outcome=on_outcome, on_total=on_total, recount=plan if progress is not None else None,
-            dask_address=dask_address, dask_timeout=dask_timeout,
+            plan(),
+            spec,
+            jobs=jobs or os.cpu_count() or 1,
+            skip_existing=skip_existing,
+            fail_fast=fail_fast,
+            on_outcome=on_outcome,
+            on_total=on_total,
+            recount=plan if progress is not None else None,
+            dask_address=dask_address,
+            dask_timeout=dask_timeout,
         )
     finally:
         if progress is not None:

@@ -192,26 +192,66 @@ def pooling_options(fn: F) -> F:
     """-k -s -p -m --norm-type -d --ceil-mode --count-pad --output-size: for pool, batch and explain."""
     return _apply(
         [
-            click.option("-k", "--size", type=PairType(), metavar="K|HxW", default=WINDOW.size, show_default=True, help="Pool window K or HxW."),
-            click.option("-s", "--stride", type=PairType(), metavar="S|HxW", default=WINDOW.stride, help="Step between windows.  [default: the size]"),
             click.option(
-                "-p", "--padding", type=PaddingType(), metavar="valid|same|P|PxQ", default=WINDOW.padding, show_default=True,
+                "-k",
+                "--size",
+                type=PairType(),
+                metavar="K|HxW",
+                default=WINDOW.size,
+                show_default=True,
+                help="Pool window K or HxW.",
+            ),
+            click.option(
+                "-s",
+                "--stride",
+                type=PairType(),
+                metavar="S|HxW",
+                default=WINDOW.stride,
+                help="Step between windows.  [default: the size]",
+            ),
+            click.option(
+                "-p",
+                "--padding",
+                type=PaddingType(),
+                metavar="valid|same|P|PxQ",
+                default=WINDOW.padding,
+                show_default=True,
                 help="valid (none), same (Keras: output ceil(n/s)), or P / PxQ cells each side (PyTorch).",
             ),
             click.option("-m", "--mode", type=MODE_CHOICE, default=WINDOW.mode, show_default=True, help=_mode_help()),
             click.option(
-                "--norm-type", type=NormType(), metavar="P", default=WINDOW.norm_type,
+                "--norm-type",
+                type=NormType(),
+                metavar="P",
+                default=WINDOW.norm_type,
                 help=f"-m {modes_with(lambda r: r.parameter == 'norm_type')}: the p of (sum of x**p) ** (1/p), a number > 0; "
                 "inf gives the largest |x| (PyTorch norm_type).",
             ),
-            click.option("-d", "--dilation", type=PairType(), metavar="D|HxW", default=WINDOW.dilation, show_default=True, help="Spacing of window cells."),
-            click.option("--ceil-mode", is_flag=True, default=WINDOW.ceil_mode, help="Round the output size up (PyTorch ceil_mode)."),
             click.option(
-                "--count-pad/--no-count-pad", default=WINDOW.count_pad,
+                "-d",
+                "--dilation",
+                type=PairType(),
+                metavar="D|HxW",
+                default=WINDOW.dilation,
+                show_default=True,
+                help="Spacing of window cells.",
+            ),
+            click.option(
+                "--ceil-mode",
+                is_flag=True,
+                default=WINDOW.ceil_mode,
+                help="Round the output size up (PyTorch ceil_mode).",
+            ),
+            click.option(
+                "--count-pad/--no-count-pad",
+                default=WINDOW.count_pad,
                 help="avg with explicit padding: count padded cells in the divisor  [default: count, as PyTorch]",
             ),
             click.option(
-                "--output-size", type=OutputSizeType(), metavar="HxW|N|global", default=WINDOW.output_size,
+                "--output-size",
+                type=OutputSizeType(),
+                metavar="HxW|N|global",
+                default=WINDOW.output_size,
                 help="Adaptive pooling to HxW or N, or 'global' (one value per channel).",
             ),
         ]
@@ -223,15 +263,24 @@ def filter_options(fn: F) -> F:
     return _apply(
         [
             click.option(
-                "-c", "--conv", "conv", metavar="FILTER", default=None,
+                "-c",
+                "--conv",
+                "conv",
+                metavar="FILTER",
+                default=None,
                 help="Filter before pooling: a name (see 'poolcli filters'), 'a,b,c;d,e,f;g,h,i' (any 2-D size), or a matrix file.",
             ),
             click.option(
-                "--conv-padding", type=click.Choice(["valid", "same"]), default=FILTER.padding, show_default=True,
+                "--conv-padding",
+                type=click.Choice(["valid", "same"]),
+                default=FILTER.padding,
+                show_default=True,
                 help="valid: 28x28 becomes 26x26; same: zero padding keeps the size.",
             ),
             click.option(
-                "--relu", is_flag=True, default=FILTER.relu,
+                "--relu",
+                is_flag=True,
+                default=FILTER.relu,
                 help="max(0, x) before pooling: after the filter, as a CNN layer (without -c: on the input itself).",
             ),
         ]
@@ -240,7 +289,9 @@ def filter_options(fn: F) -> F:
 
 def layout_option(fn: F) -> F:
     return click.option(
-        "--layout", type=click.Choice(["hwc", "chw"], case_sensitive=False), default=SPEC.layout,
+        "--layout",
+        type=click.Choice(["hwc", "chw"], case_sensitive=False),
+        default=SPEC.layout,
         help="Axes of a 3-D array (Keras data_format): hwc = (H, W, C), channels last; chw = (C, H, W). "
         "The result is written in the same layout.  [default: hwc]",
     )(fn)
@@ -250,7 +301,12 @@ def channel_options(fn: F) -> F:
     """--gray --channel --layout: for pool and batch."""
     return _apply(
         [
-            click.option("--gray", is_flag=True, default=SPEC.gray, help="Convert colour to one channel first (Pillow's L weights)."),
+            click.option(
+                "--gray",
+                is_flag=True,
+                default=SPEC.gray,
+                help="Convert colour to one channel first (Pillow's L weights).",
+            ),
             click.option("--channel", type=CHANNEL_RANGE, default=SPEC.channel, help="Take channel N only."),
             layout_option,
         ]
@@ -261,19 +317,39 @@ def output_options(fn: F) -> F:
     """-t --precision --delimiter --rescale --compress-level --quality: for pool and batch."""
     return _apply(
         [
-            click.option("-t", "--to", "to", type=FORMAT_CHOICE, default=None, help="Output format (overrides the extension)."),
-            click.option("--precision", type=PRECISION_RANGE, default=OUTPUT.precision, help="Decimals in text output, and in the table pool shows on a terminal [default: exact, shortest round-trip]."),
-            click.option("--delimiter", type=DelimiterType(), default=OUTPUT.delimiter, help="Text delimiter (default: comma; tab for .tsv; 'tab', 'space' accepted)."),
             click.option(
-                "--rescale", type=click.Choice(["auto", "clip", "minmax"]), default=OUTPUT.rescale, show_default=True,
+                "-t", "--to", "to", type=FORMAT_CHOICE, default=None, help="Output format (overrides the extension)."
+            ),
+            click.option(
+                "--precision",
+                type=PRECISION_RANGE,
+                default=OUTPUT.precision,
+                help="Decimals in text output, and in the table pool shows on a terminal [default: exact, shortest round-trip].",
+            ),
+            click.option(
+                "--delimiter",
+                type=DelimiterType(),
+                default=OUTPUT.delimiter,
+                help="Text delimiter (default: comma; tab for .tsv; 'tab', 'space' accepted).",
+            ),
+            click.option(
+                "--rescale",
+                type=click.Choice(["auto", "clip", "minmax"]),
+                default=OUTPUT.rescale,
+                show_default=True,
                 help="Images: values that do not fit the pixel type. auto: exact when they fit, else stretched.",
             ),
             click.option(
-                "--compress-level", type=click.IntRange(0, 9), default=OUTPUT.compress_level, show_default=True,
+                "--compress-level",
+                type=click.IntRange(0, 9),
+                default=OUTPUT.compress_level,
+                show_default=True,
                 help="PNG zlib level (1 is measured fastest for a small size cost).",
             ),
             click.option(
-                "--quality", type=click.IntRange(1, 100), default=OUTPUT.quality,
+                "--quality",
+                type=click.IntRange(1, 100),
+                default=OUTPUT.quality,
                 help="JPEG and WebP quality  [default: JPEG 95; WebP lossless]",
             ),
         ]
@@ -287,7 +363,9 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 
 def debug_option(hidden: bool = False) -> Callable[[F], F]:
     """--debug: full tracebacks instead of one line (read once, at the group's edge; no command takes it)."""
-    return click.option("--debug", is_flag=True, expose_value=False, callback=_set_debug, hidden=hidden, help="Show full tracebacks.")
+    return click.option(
+        "--debug", is_flag=True, expose_value=False, callback=_set_debug, hidden=hidden, help="Show full tracebacks."
+    )
 
 
 def common_options(fn: F) -> F:
@@ -295,7 +373,10 @@ def common_options(fn: F) -> F:
     return _apply(
         [
             click.option(
-                "--max-pixels", type=click.IntRange(1, MAX_PIXELS_LIMIT), default=SPEC.max_pixels, show_default=True,
+                "--max-pixels",
+                type=click.IntRange(1, MAX_PIXELS_LIMIT),
+                default=SPEC.max_pixels,
+                show_default=True,
                 help="Largest image (pixels), text matrix (cells) or result accepted.",
             ),
             click.option("-q", "--quiet", is_flag=True, help="No notes on stderr."),
@@ -304,7 +385,9 @@ def common_options(fn: F) -> F:
     )(fn)
 
 
-def color_option(help: str = "Force colour on or off [default: when the stream is a terminal and NO_COLOR is unset].") -> Callable[[F], F]:
+def color_option(
+    help: str = "Force colour on or off [default: when the stream is a terminal and NO_COLOR is unset].",
+) -> Callable[[F], F]:
     return click.option("--color/--no-color", default=None, help=help)
 
 

@@ -27,19 +27,41 @@ __all__ = ["pool"]
 
 @command()
 @input_argument
-@click.option("-o", "--output", metavar="PATH", default="-", show_default=True, help="Output path; format from the extension. - is stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    default="-",
+    show_default=True,
+    help="Output path; format from the extension. - is stdout.",
+)
 @pooling_options
-@click.option("--indices", "indices_path", default=None, metavar="PATH", help="max/min: also write the chosen cells' flat indices.")
+@click.option(
+    "--indices",
+    "indices_path",
+    default=None,
+    metavar="PATH",
+    help="max/min: also write the chosen cells' flat indices.",
+)
 @filter_options
 @channel_options
 @output_options
-@click.option("--show", is_flag=True, help="Also print the input (after the filter) and the result as matrices on stderr.")
+@click.option(
+    "--show", is_flag=True, help="Also print the input (after the filter) and the result as matrices on stderr."
+)
 @color_option("Colour in matrix views [default: when the stream is a terminal].")
 @common_options
 @click.pass_context
 def pool(
-    ctx: click.Context, input_path: str | None, output: str, indices_path: str | None, to: str | None,
-    show: bool, color: bool | None, quiet: bool, **params: Any,
+    ctx: click.Context,
+    input_path: str | None,
+    output: str,
+    indices_path: str | None,
+    to: str | None,
+    show: bool,
+    color: bool | None,
+    quiet: bool,
+    **params: Any,
 ) -> None:
     """Pool an image or a matrix (CSV, TSV, whitespace text, NPY, JSON) and write the result.
 
@@ -66,11 +88,25 @@ def pool(
         console.print(render_matrix(values, title="output", width=console.width, color=colour_on(console)))
 
     result = run(
-        source, plan.destination, spec, fmt=plan.fmt, indices=plan.indices, indices_fmt=plan.indices_fmt,
-        on_note=lambda n: note(quiet, n), on_pooled=show_matrices if show else None,
+        source,
+        plan.destination,
+        spec,
+        fmt=plan.fmt,
+        indices=plan.indices,
+        indices_fmt=plan.indices_fmt,
+        on_note=lambda n: note(quiet, n),
+        on_pooled=show_matrices if show else None,
     )
     if plan.destination is None:  # a terminal: the result is shown (rich and the views load only then)
         from ..render import render_matrix
 
         console = stdout_console(color)
-        console.print(render_matrix(result.values, title="result", precision=spec.output.precision, width=console.width, color=colour_on(console)))
+        console.print(
+            render_matrix(
+                result.values,
+                title="result",
+                precision=spec.output.precision,
+                width=console.width,
+                color=colour_on(console),
+            )
+        )

@@ -16,8 +16,13 @@ __all__ = ["check_output_options", "make_spec"]
 
 #: The option that sets each window argument, as messages name it.
 WINDOW_FLAGS = {
-    "size": "-k", "stride": "-s", "padding": "-p", "dilation": "-d", "ceil_mode": "--ceil-mode",
-    "count_pad": "--count-pad/--no-count-pad", "output_size": "--output-size",
+    "size": "-k",
+    "stride": "-s",
+    "padding": "-p",
+    "dilation": "-d",
+    "ceil_mode": "--ceil-mode",
+    "count_pad": "--count-pad/--no-count-pad",
+    "output_size": "--output-size",
 }
 
 
@@ -38,7 +43,8 @@ def make_spec(ctx: click.Context, params: dict[str, Any]) -> PoolSpec:
     if conv is not None and not conv.strip():
         raise click.BadParameter(
             "is empty; give a filter name (see 'poolcli filters'), weights such as '0,-1,0;-1,5,-1;0,-1,0', or a matrix file",
-            ctx=ctx, param_hint="'-c' / '--conv'",
+            ctx=ctx,
+            param_hint="'-c' / '--conv'",
         )
     if given(ctx, "conv_padding") and conv is None:
         raise click.UsageError("--conv-padding applies to a filter; add -c FILTER, or drop --conv-padding")
@@ -46,7 +52,9 @@ def make_spec(ctx: click.Context, params: dict[str, Any]) -> PoolSpec:
         raise click.UsageError("--gray and --channel both choose the channel; give one")
     parts = dict(
         window=_record(WindowSpec, params),
-        filter=_record(FilterSpec, dict(params, kernel=load_kernel(conv) if conv is not None else None), padding="conv_padding"),
+        filter=_record(
+            FilterSpec, dict(params, kernel=load_kernel(conv) if conv is not None else None), padding="conv_padding"
+        ),
         output=_record(OutputSpec, params),
     )
     return _record(PoolSpec, {**params, **parts})
@@ -78,7 +86,9 @@ def _check_windows(ctx: click.Context, params: dict[str, Any], rec: Reduction) -
     """Refuse window options that contradict each other, or that would change nothing."""
     output_size = params.get("output_size")
     if output_size is not None:
-        window = [_flag(n) for n in ("ceil_mode", "count_pad", "dilation", "padding", "size", "stride") if given(ctx, n)]
+        window = [
+            _flag(n) for n in ("ceil_mode", "count_pad", "dilation", "padding", "size", "stride") if given(ctx, n)
+        ]
         if window:
             raise click.UsageError(f"--output-size sets the windows itself; drop {', '.join(window)}")
         oh, ow = (1, 1) if output_size == "global" else _both(output_size)
@@ -94,11 +104,15 @@ def _check_windows(ctx: click.Context, params: dict[str, Any], rec: Reduction) -
     if given(ctx, "count_pad"):
         flag = "--count-pad" if params["count_pad"] else "--no-count-pad"
         if "count_pad" not in rec.window_args:
-            raise click.UsageError(f"--count-pad/--no-count-pad applies to --mode {modes_with(lambda r: 'count_pad' in r.window_args)} only")
+            raise click.UsageError(
+                f"--count-pad/--no-count-pad applies to --mode {modes_with(lambda r: 'count_pad' in r.window_args)} only"
+            )
         if padding == "same":
             raise click.UsageError(f"{flag} cannot be used with -p same: Keras never counts its padding")
         if padding == "valid" or _both(padding) == (0, 0):
-            raise click.UsageError(f"{flag} says whether padded cells count; there is no padding (add -p P, or drop {flag})")
+            raise click.UsageError(
+                f"{flag} says whether padded cells count; there is no padding (add -p P, or drop {flag})"
+            )
     if given(ctx, "ceil_mode"):
         if padding == "same":
             raise click.UsageError("--ceil-mode does nothing with -p same, whose output is already ceil(n/s); drop one")
@@ -128,7 +142,9 @@ def check_output_options(ctx: click.Context, written: set[str]) -> None:
     """Refuse an output option given for outputs it does not act on; ``written`` holds the formats written."""
     for name, (acts_on, what) in OUTPUT_OPTION_FORMATS.items():
         if given(ctx, name) and not set(written) & set(acts_on):
-            shown = ", ".join("the table shown on this terminal" if f == "table" else f.upper() for f in sorted(written))
+            shown = ", ".join(
+                "the table shown on this terminal" if f == "table" else f.upper() for f in sorted(written)
+            )
             raise click.UsageError(f"{_flag(name)} applies to {what}, not {shown}; drop it")
 
 

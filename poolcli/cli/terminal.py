@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -14,10 +15,9 @@ __all__ = ["colour_on", "note", "quiet_broken_pipe", "stderr_console", "stdout_c
 def note(quiet: bool, message: object) -> None:
     """Say ``message`` (a note) on stderr, unless ``quiet``."""
     if not quiet:
-        try:
+        # nobody may read stderr any more: the work goes on, only stdout decides how it ends
+        with contextlib.suppress(BrokenPipeError, OSError):
             click.echo(f"poolcli: {message}", err=True)
-        except (BrokenPipeError, OSError):
-            pass  # nobody reads stderr any more: the work goes on, only stdout decides how it ends
 
 
 def quiet_broken_pipe() -> None:
@@ -41,7 +41,9 @@ def _console(stderr: bool, color: bool | None) -> Any:
             quiet_broken_pipe()
             raise SystemExit(0)
 
-    return QuietConsole(stderr=stderr, force_terminal=color, no_color=None if color is None else not color, highlight=False)
+    return QuietConsole(
+        stderr=stderr, force_terminal=color, no_color=None if color is None else not color, highlight=False
+    )
 
 
 def stderr_console(color: bool | None = None) -> Any:

@@ -47,16 +47,39 @@ def _one_matrix(source: str, max_pixels: int, channel: int | None, layout: str |
 
 @command()
 @input_argument
-@click.option("--precision", type=PRECISION_RANGE, default=None, help="Decimals [default: the fewest that show every value, up to 4; exponents for tiny or huge values].")
+@click.option(
+    "--precision",
+    type=PRECISION_RANGE,
+    default=None,
+    help="Decimals [default: the fewest that show every value, up to 4; exponents for tiny or huge values].",
+)
 @click.option("--channel", type=CHANNEL_RANGE, default=None, help="Show channel N only [default: each channel].")
 @layout_option
-@click.option("--max-rows", type=click.IntRange(2, MAX_DIM), default=32, show_default=True, help="Rows shown before eliding the middle.")
-@click.option("--max-cols", type=click.IntRange(2, MAX_DIM), default=None, help="Columns shown [default: as many as fit the width].")
+@click.option(
+    "--max-rows",
+    type=click.IntRange(2, MAX_DIM),
+    default=32,
+    show_default=True,
+    help="Rows shown before eliding the middle.",
+)
+@click.option(
+    "--max-cols",
+    type=click.IntRange(2, MAX_DIM),
+    default=None,
+    help="Columns shown [default: as many as fit the width].",
+)
 @color_option()
 @common_options
 def show(
-    input_path: str | None, precision: int | None, channel: int | None, layout: str | None, max_rows: int,
-    max_cols: int | None, color: bool | None, max_pixels: int, quiet: bool,
+    input_path: str | None,
+    precision: int | None,
+    channel: int | None,
+    layout: str | None,
+    max_rows: int,
+    max_cols: int | None,
+    color: bool | None,
+    max_pixels: int,
+    quiet: bool,
 ) -> None:
     """Show an image or matrix as a heat-map table with row and column indices."""
     from ..render import render_matrix
@@ -65,8 +88,13 @@ def show(
     console = stdout_console(color)
     console.print(
         render_matrix(
-            arr, title=os.path.basename(name), precision=precision, max_rows=max_rows, max_cols=max_cols,
-            width=console.width, color=colour_on(console),
+            arr,
+            title=os.path.basename(name),
+            precision=precision,
+            max_rows=max_rows,
+            max_cols=max_cols,
+            width=console.width,
+            color=colour_on(console),
         )
     )
 
@@ -83,8 +111,16 @@ def show(
 @common_options
 @click.pass_context
 def explain(
-    ctx: click.Context, input_path: str | None, region: Any, channel: int | None, layout: str | None,
-    precision: int | None, step: bool, color: bool | None, quiet: bool, **params: Any,
+    ctx: click.Context,
+    input_path: str | None,
+    region: Any,
+    channel: int | None,
+    layout: str | None,
+    precision: int | None,
+    step: bool,
+    color: bool | None,
+    quiet: bool,
+    **params: Any,
 ) -> None:
     """Walk through pooling a small matrix (up to 16x16), one window at a time.
 
@@ -114,12 +150,16 @@ def explain(
         )
     check_result_size(arr.shape, spec, name)
     window = spec.window
-    out, idx = apply_pool(arr, window, indices=True) if reduction(window.mode).indices else (apply_pool(arr, window), None)
+    out, idx = (
+        apply_pool(arr, window, indices=True) if reduction(window.mode).indices else (apply_pool(arr, window), None)
+    )
     rows, cols = window_cells(arr.shape, **window.cell_kwargs())
     console = stdout_console(color)
     colour = colour_on(console)
     interactive = step and sys.stdin.isatty() and sys.stdout.isatty()
-    steps = explain_steps(arr, out, rows, cols, window.mode, norm_type=window.norm_type, precision=precision, color=colour, origin=origin)
+    steps = explain_steps(
+        arr, out, rows, cols, window.mode, norm_type=window.norm_type, precision=precision, color=colour, origin=origin
+    )
     for n, view in enumerate(steps):
         if n and interactive:
             click.echo("press a key for the next window, q to stop", err=True)
@@ -127,7 +167,9 @@ def explain(
                 return
         console.print(view)
     if idx is not None:
-        console.print(render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {window.mode}, marked"))
+        console.print(
+            render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {window.mode}, marked")
+        )
 
 
 @command()

@@ -94,9 +94,7 @@ def fractional_max_pool(
     return (values, where) if return_indices else values
 
 
-def _output_size(
-    spatial: tuple[int, ...], output_size: object, output_ratio: object, ndim: int
-) -> tuple[int, ...]:
+def _output_size(spatial: tuple[int, ...], output_size: object, output_ratio: object, ndim: int) -> tuple[int, ...]:
     """The output's spatial shape: given, or ``int(n * ratio)`` per axis as PyTorch's module computes it."""
     if (output_size is None) == (output_ratio is None):
         raise ValueError("fractional max pooling takes either output_size or output_ratio (one of them)")
@@ -194,22 +192,40 @@ def _max_with_indices(x: Array, flat: Array, starts: list[Array], k: tuple[int, 
 
 @overload
 def fractional_max_pool2d(
-    x: npt.ArrayLike, size: IntPair, output_size: IntPair | None = ..., output_ratio: Ratios | None = ..., *,
-    samples: npt.ArrayLike | None = ..., seed: int | None = ..., return_indices: Literal[False] = ...,
+    x: npt.ArrayLike,
+    size: IntPair,
+    output_size: IntPair | None = ...,
+    output_ratio: Ratios | None = ...,
+    *,
+    samples: npt.ArrayLike | None = ...,
+    seed: int | None = ...,
+    return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def fractional_max_pool2d(
-    x: npt.ArrayLike, size: IntPair, output_size: IntPair | None = ..., output_ratio: Ratios | None = ..., *,
-    samples: npt.ArrayLike | None = ..., seed: int | None = ..., return_indices: Literal[True],
+    x: npt.ArrayLike,
+    size: IntPair,
+    output_size: IntPair | None = ...,
+    output_ratio: Ratios | None = ...,
+    *,
+    samples: npt.ArrayLike | None = ...,
+    seed: int | None = ...,
+    return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def fractional_max_pool2d(
-    x: npt.ArrayLike, size: IntPair, output_size: IntPair | None = ..., output_ratio: Ratios | None = ..., *,
-    samples: npt.ArrayLike | None = ..., seed: int | None = ..., return_indices: bool,
+    x: npt.ArrayLike,
+    size: IntPair,
+    output_size: IntPair | None = ...,
+    output_ratio: Ratios | None = ...,
+    *,
+    samples: npt.ArrayLike | None = ...,
+    seed: int | None = ...,
+    return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 
@@ -288,22 +304,40 @@ def fractional_max_pool2d(
 
 @overload
 def fractional_max_pool3d(
-    x: npt.ArrayLike, size: IntTriple, output_size: IntTriple | None = ..., output_ratio: Ratios | None = ..., *,
-    samples: npt.ArrayLike | None = ..., seed: int | None = ..., return_indices: Literal[False] = ...,
+    x: npt.ArrayLike,
+    size: IntTriple,
+    output_size: IntTriple | None = ...,
+    output_ratio: Ratios | None = ...,
+    *,
+    samples: npt.ArrayLike | None = ...,
+    seed: int | None = ...,
+    return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def fractional_max_pool3d(
-    x: npt.ArrayLike, size: IntTriple, output_size: IntTriple | None = ..., output_ratio: Ratios | None = ..., *,
-    samples: npt.ArrayLike | None = ..., seed: int | None = ..., return_indices: Literal[True],
+    x: npt.ArrayLike,
+    size: IntTriple,
+    output_size: IntTriple | None = ...,
+    output_ratio: Ratios | None = ...,
+    *,
+    samples: npt.ArrayLike | None = ...,
+    seed: int | None = ...,
+    return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def fractional_max_pool3d(
-    x: npt.ArrayLike, size: IntTriple, output_size: IntTriple | None = ..., output_ratio: Ratios | None = ..., *,
-    samples: npt.ArrayLike | None = ..., seed: int | None = ..., return_indices: bool,
+    x: npt.ArrayLike,
+    size: IntTriple,
+    output_size: IntTriple | None = ...,
+    output_ratio: Ratios | None = ...,
+    *,
+    samples: npt.ArrayLike | None = ...,
+    seed: int | None = ...,
+    return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 

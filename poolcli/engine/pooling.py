@@ -41,25 +41,55 @@ Array = npt.NDArray[Any]
 
 @overload
 def pool(
-    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, ndim: int, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
+    x: npt.ArrayLike,
+    size: Ints | None = ...,
+    stride: Ints | None = ...,
+    padding: Paddings = ...,
+    mode: str = ...,
+    *,
+    ndim: int,
+    dilation: Ints = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def pool(
-    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, ndim: int, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
+    x: npt.ArrayLike,
+    size: Ints | None = ...,
+    stride: Ints | None = ...,
+    padding: Paddings = ...,
+    mode: str = ...,
+    *,
+    ndim: int,
+    dilation: Ints = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def pool(
-    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, ndim: int, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: bool,
+    x: npt.ArrayLike,
+    size: Ints | None = ...,
+    stride: Ints | None = ...,
+    padding: Paddings = ...,
+    mode: str = ...,
+    *,
+    ndim: int,
+    dilation: Ints = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 
@@ -209,25 +239,52 @@ def pool(
 
 @overload
 def pool1d(
-    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
+    x: npt.ArrayLike,
+    size: Ints | None = ...,
+    stride: Ints | None = ...,
+    padding: Paddings = ...,
+    mode: str = ...,
+    *,
+    dilation: Ints = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def pool1d(
-    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
+    x: npt.ArrayLike,
+    size: Ints | None = ...,
+    stride: Ints | None = ...,
+    padding: Paddings = ...,
+    mode: str = ...,
+    *,
+    dilation: Ints = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def pool1d(
-    x: npt.ArrayLike, size: Ints | None = ..., stride: Ints | None = ..., padding: Paddings = ..., mode: str = ...,
-    *, dilation: Ints = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: bool,
+    x: npt.ArrayLike,
+    size: Ints | None = ...,
+    stride: Ints | None = ...,
+    padding: Paddings = ...,
+    mode: str = ...,
+    *,
+    dilation: Ints = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 
@@ -260,32 +317,69 @@ def pool1d(
     (array([5, 8, 3]), array([1, 3, 4]))
     """
     return pool(
-        x, size, stride, padding, mode, ndim=1, dilation=dilation, ceil_mode=ceil_mode, count_pad=count_pad,
-        output_size=output_size, norm_type=norm_type, return_indices=return_indices,
+        x,
+        size,
+        stride,
+        padding,
+        mode,
+        ndim=1,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        count_pad=count_pad,
+        output_size=output_size,
+        norm_type=norm_type,
+        return_indices=return_indices,
     )
 
 
 @overload
 def pool2d(
-    x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
-    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
+    x: npt.ArrayLike,
+    size: IntPair | None = ...,
+    stride: IntPair | None = ...,
+    padding: Padding = ...,
+    mode: str = ...,
+    *,
+    dilation: IntPair = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSize | None = ...,
+    norm_type: float | None = ...,
+    return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def pool2d(
-    x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
-    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
+    x: npt.ArrayLike,
+    size: IntPair | None = ...,
+    stride: IntPair | None = ...,
+    padding: Padding = ...,
+    mode: str = ...,
+    *,
+    dilation: IntPair = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSize | None = ...,
+    norm_type: float | None = ...,
+    return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def pool2d(
-    x: npt.ArrayLike, size: IntPair | None = ..., stride: IntPair | None = ..., padding: Padding = ..., mode: str = ...,
-    *, dilation: IntPair = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSize | None = ..., norm_type: float | None = ..., return_indices: bool,
+    x: npt.ArrayLike,
+    size: IntPair | None = ...,
+    stride: IntPair | None = ...,
+    padding: Padding = ...,
+    mode: str = ...,
+    *,
+    dilation: IntPair = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSize | None = ...,
+    norm_type: float | None = ...,
+    return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 
@@ -324,35 +418,69 @@ def pool2d(
     array([[5.]])
     """
     return pool(
-        x, size, stride, padding, mode, ndim=2, dilation=dilation, ceil_mode=ceil_mode, count_pad=count_pad,
-        output_size=output_size, norm_type=norm_type, return_indices=return_indices,
+        x,
+        size,
+        stride,
+        padding,
+        mode,
+        ndim=2,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        count_pad=count_pad,
+        output_size=output_size,
+        norm_type=norm_type,
+        return_indices=return_indices,
     )
 
 
 @overload
 def pool3d(
-    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    x: npt.ArrayLike,
+    size: IntTriple | None = ...,
+    stride: IntTriple | None = ...,
+    padding: Paddings = ...,
     mode: str = ...,
-    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[False] = ...,
+    *,
+    dilation: IntTriple = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: Literal[False] = ...,
 ) -> Array: ...
 
 
 @overload
 def pool3d(
-    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    x: npt.ArrayLike,
+    size: IntTriple | None = ...,
+    stride: IntTriple | None = ...,
+    padding: Paddings = ...,
     mode: str = ...,
-    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: Literal[True],
+    *,
+    dilation: IntTriple = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: Literal[True],
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def pool3d(
-    x: npt.ArrayLike, size: IntTriple | None = ..., stride: IntTriple | None = ..., padding: Paddings = ...,
+    x: npt.ArrayLike,
+    size: IntTriple | None = ...,
+    stride: IntTriple | None = ...,
+    padding: Paddings = ...,
     mode: str = ...,
-    *, dilation: IntTriple = ..., ceil_mode: bool = ..., count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ..., norm_type: float | None = ..., return_indices: bool,
+    *,
+    dilation: IntTriple = ...,
+    ceil_mode: bool = ...,
+    count_pad: bool | None = ...,
+    output_size: OutputSizes | None = ...,
+    norm_type: float | None = ...,
+    return_indices: bool,
 ) -> Array | tuple[Array, Array]: ...
 
 
@@ -391,8 +519,18 @@ def pool3d(
     array([[[31.5]]])
     """
     return pool(
-        x, size, stride, padding, mode, ndim=3, dilation=dilation, ceil_mode=ceil_mode, count_pad=count_pad,
-        output_size=output_size, norm_type=norm_type, return_indices=return_indices,
+        x,
+        size,
+        stride,
+        padding,
+        mode,
+        ndim=3,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        count_pad=count_pad,
+        output_size=output_size,
+        norm_type=norm_type,
+        return_indices=return_indices,
     )
 
 

@@ -15,7 +15,15 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Union
 
 __all__ = [
-    "DEFAULT_SIZE", "IntPair", "IntTriple", "Ints", "OutputSize", "OutputSizes", "Padding", "Paddings", "output_shape",
+    "DEFAULT_SIZE",
+    "IntPair",
+    "IntTriple",
+    "Ints",
+    "OutputSize",
+    "OutputSizes",
+    "Padding",
+    "Paddings",
+    "output_shape",
     "window_cells",
 ]
 
@@ -170,9 +178,7 @@ class _NoFit(Exception):
     pass
 
 
-def _plan_axis(
-    n: int, k: int, s: int, d: int, padding: str | int, ceil_mode: bool, count_pad: bool
-) -> AxisPlan:
+def _plan_axis(n: int, k: int, s: int, d: int, padding: str | int, ceil_mode: bool, count_pad: bool) -> AxisPlan:
     """Place the windows along one axis: valid / same (Keras) / explicit padding and ceil_mode (PyTorch)."""
     e = d * (k - 1) + 1
     if padding == "same":

@@ -23,7 +23,7 @@ from .headers import (
     too_many_pixels,
 )
 
-__all__ = ["read_pnm", "png16_writer", "read_vips", "vips_tiff"]
+__all__ = ["png16_writer", "read_pnm", "read_vips", "vips_tiff"]
 
 
 # --------------------------------------------------------------------------- PGM, PPM, PAM
@@ -79,7 +79,9 @@ def read_pnm(data: bytes, max_pixels: int) -> tuple[np.ndarray, list[str]]:
     arr = samples.astype(dtype).reshape((height, width, channels) if channels > 1 else (height, width))
     notes = []
     if maxval not in (255, 65535):
-        notes.append(f"{name} maxval is {maxval}: samples read as stored (0..{maxval}), not scaled to 0..{(1 << 8 * dtype.itemsize) - 1}")
+        notes.append(
+            f"{name} maxval is {maxval}: samples read as stored (0..{maxval}), not scaled to 0..{(1 << 8 * dtype.itemsize) - 1}"
+        )
     return arr, notes
 
 
@@ -144,7 +146,7 @@ def _pyvips(purpose: str) -> Any:
     """The pyvips module, or :class:`ImageError` naming the extra to install."""
     try:
         import pyvips  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except Exception:  # noqa: BLE001 - ImportError, or OSError when pyvips is there but libvips is not
+    except Exception:
         raise ImageError(f"{purpose} needs libvips, which is not installed: {INSTALL_HINT}") from None
     if not pyvips.at_least_libvips(8, 15):
         raise ImageError(f"{purpose} needs libvips 8.15 or newer: {INSTALL_HINT}")
@@ -171,7 +173,9 @@ def read_vips(source: str | bytes, header: Header, max_pixels: int) -> tuple[np.
             im = pyvips.Image.new_from_file(source, **options)
     except pyvips.Error as exc:
         if "known" in str(exc):  # "... is not a known file format": no loader for it in this libvips
-            raise ImageError(f"a {header.what}: Pillow would not read it exactly and libvips here cannot read it") from None
+            raise ImageError(
+                f"a {header.what}: Pillow would not read it exactly and libvips here cannot read it"
+            ) from None
         raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
     if im.width * im.height > max_pixels:
         raise ImageError(too_many_pixels(max_pixels))

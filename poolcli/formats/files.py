@@ -14,7 +14,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, BinaryIO
 
@@ -26,16 +26,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Loaded",
-    "read_input",
-    "load_bytes",
-    "byte_limit",
-    "read_bytes",
-    "peek",
-    "same_file",
-    "check_destination",
     "atomic_writer",
-    "write_output",
+    "byte_limit",
+    "check_destination",
+    "load_bytes",
+    "peek",
+    "read_bytes",
+    "read_input",
     "remove_temporaries",
+    "same_file",
+    "write_output",
 ]
 
 #: Input is refused past this many bytes per allowed cell (a long float with its delimiter is < 32) ...
@@ -261,10 +261,8 @@ def atomic_writer(path: str) -> Iterator[IO[bytes]]:
         tmp = None
     except BaseException:
         if tmp is not None:
-            try:
+            with suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
             _LIVE_TEMPORARIES.discard(tmp)
         raise
 
@@ -279,10 +277,8 @@ def remove_temporaries() -> None:
     """Delete every temporary output file still being written (called when the process is stopped)."""
     starting = [tmp for start in list(_STARTING) for tmp in glob.glob(glob.escape(start) + "*.tmp")]
     for tmp in starting + list(_LIVE_TEMPORARIES):
-        try:
+        with suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
 
 
 def write_output(path: str, payload: bytes | Write) -> int:
@@ -298,4 +294,3 @@ def write_output(path: str, payload: bytes | Write) -> int:
     with atomic_writer(path) as f:
         writer(f)
         return f.tell()
-

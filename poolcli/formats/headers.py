@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["INSTALL_HINT", "ImageError", "Damaged", "too_many_pixels", "Header", "read_header", "check_png"]
+__all__ = ["INSTALL_HINT", "Damaged", "Header", "ImageError", "check_png", "read_header", "too_many_pixels"]
 
 INSTALL_HINT = "pip install 'poolcli[codecs]'"
 
@@ -118,7 +118,7 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
         dtype = np.dtype(np.uint8) if len(set(bits)) != 1 or bits[0] < 8 else np.dtype(f"{kind}{bits[0] // 8}")
         if dtype.itemsize * 8 != bits[0] and bits[0] >= 8:
             return None  # 12- or 24-bit samples: Pillow's own open says what it makes of them
-    except Exception:  # noqa: BLE001 - a header Pillow cannot parse: Pillow's own open says what is wrong
+    except Exception:
         return None
     size = f.seek(0, 2)
     if ends and max(ends) > size:
@@ -158,7 +158,15 @@ def _png_expected_bytes(width: int, height: int, depth: int, colour: int, interl
     if not interlaced:
         return height * (1 + (width * bits + 7) // 8)
     total = 0
-    for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
+    for x0, y0, dx, dy in (
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ):
         w, h = (width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy
         if w > 0 and h > 0:
             total += h * (1 + (w * bits + 7) // 8)
@@ -214,10 +222,14 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
     if expected is None:
         return  # no IHDR: Pillow refuses it with its own message
     if not inflater.eof:
-        got = f"{inflated:,} of {expected:,} bytes" if inflated < expected else "all its bytes, but not the zlib checksum"
+        got = (
+            f"{inflated:,} of {expected:,} bytes" if inflated < expected else "all its bytes, but not the zlib checksum"
+        )
         raise Damaged(f"PNG: its compressed pixel data stops short ({got})")
     if inflated < expected:
-        raise Damaged(f"PNG: its pixel data is {inflated:,} bytes where its header needs {expected:,}: rows are missing")
+        raise Damaged(
+            f"PNG: its pixel data is {inflated:,} bytes where its header needs {expected:,}: rows are missing"
+        )
 
 
 def _inflate_count(inflater: zlib._Decompress, data: bytes, room: int) -> int:
@@ -233,4 +245,3 @@ def _inflate_count(inflater: zlib._Decompress, data: bytes, room: int) -> int:
     except zlib.error as exc:
         raise Damaged(f"PNG: its compressed pixel data is corrupt ({exc})") from None
     return count
-

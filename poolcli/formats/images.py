@@ -23,7 +23,7 @@ from . import codecs, headers
 from .errors import InputError
 from .files import Loaded, byte_limit, read_bytes
 
-__all__ = ["load", "gray", "looks_like_image", "pillow_extensions"]
+__all__ = ["gray", "load", "looks_like_image", "pillow_extensions"]
 
 Source = Union[str, bytes]  # a path (Pillow reads the file itself) or the file's bytes
 
@@ -69,7 +69,9 @@ def load(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, list[str
         try:
             with open(data, "rb") if isinstance(data, str) else _io.BytesIO(data) as f:
                 with _PIL_LIMIT, warnings.catch_warnings():  # the filter is process-wide, as Pillow's limit is
-                    warnings.simplefilter("ignore")  # Pillow's TIFF tag parser remarks on odd tags: not the user's concern
+                    warnings.simplefilter(
+                        "ignore"
+                    )  # Pillow's TIFF tag parser remarks on odd tags: not the user's concern
                     header = headers.read_header(f)
                 if header is not None and header.format == "PNG":
                     headers.check_png(f, max_pixels)  # inflates the pixel data once more: Pillow cannot say
@@ -82,7 +84,9 @@ def load(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, list[str
         raise InputError(f"{name}: {exc}") from None
 
 
-def _decode_image(data: Source, name: str, max_pixels: int, header: headers.Header | None) -> tuple[np.ndarray, list[str]]:
+def _decode_image(
+    data: Source, name: str, max_pixels: int, header: headers.Header | None
+) -> tuple[np.ndarray, list[str]]:
     """The pixels of an image whose header said ``header`` (None: a format Pillow reads as it is)."""
     if header is None or header.reader == "pillow":
         return _read_with_pillow(data, name, max_pixels, header)
@@ -115,7 +119,9 @@ def _read_with_pillow(
             Image.MAX_IMAGE_PIXELS = max_pixels
             try:
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # Pillow's remarks on odd metadata ("Corrupt EXIF data") are not the user's
+                    warnings.simplefilter(
+                        "ignore"
+                    )  # Pillow's remarks on odd metadata ("Corrupt EXIF data") are not the user's
                     warnings.simplefilter("error", Image.DecompressionBombWarning)
                     opened = Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data)
             finally:
@@ -134,7 +140,7 @@ def _read_with_pillow(
         raise InputError(f"{name}: not an image Pillow can read") from None
     except MemoryError:
         raise
-    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds (OSError, IndexError, struct ...)
+    except Exception as exc:
         said = "".join(printed).split("\n")
         why = f"libtiff: {said[0].strip()}" if said[0].strip() else f"{type(exc).__name__}: {exc}"
         raise InputError(f"{name}: damaged or truncated image ({why})") from None

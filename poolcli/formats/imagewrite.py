@@ -13,7 +13,7 @@ from . import Write, Writer, writer_for
 from .errors import OutputError
 from .headers import ImageError
 
-__all__ = ["to_image_array", "image_bits", "image_writer", "encode", "DEFAULT_JPEG_QUALITY"]
+__all__ = ["DEFAULT_JPEG_QUALITY", "encode", "image_bits", "image_writer", "to_image_array"]
 
 
 def to_image_array(
@@ -85,13 +85,16 @@ def to_image_array(
 
 def _to_float32(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
     out = arr.astype(np.float32)
-    if arr.dtype.itemsize <= 2 and arr.dtype.kind == "f" or arr.dtype == np.float32:
+    if (arr.dtype.itemsize <= 2 and arr.dtype.kind == "f") or arr.dtype == np.float32:
         return out, None  # float16 and float32 values are all float32 values
     with np.errstate(invalid="ignore"):
         kept = (out == arr) | (np.isnan(out) & np.isnan(arr))
     if kept.all():
         return out, None
-    return out, f"{int(kept.size - kept.sum())} of {kept.size} values rounded to the nearest float32 (TIFF holds 32-bit floats)"
+    return (
+        out,
+        f"{int(kept.size - kept.sum())} of {kept.size} values rounded to the nearest float32 (TIFF holds 32-bit floats)",
+    )
 
 
 def _join(a: str | None, b: str) -> str:
@@ -141,7 +144,9 @@ def image_writer(
     if pil_format == "JPEG" and channels in (2, 4):
         raise OutputError(f"{name}: JPEG has no alpha channel; write .png, or take --channel/--gray first")
     if pil_format == "BMP" and channels in (2, 4):
-        raise OutputError(f"{name}: BMP keeps no alpha channel (Pillow writes one that no reader sees); write .png, or take --channel/--gray first")
+        raise OutputError(
+            f"{name}: BMP keeps no alpha channel (Pillow writes one that no reader sees); write .png, or take --channel/--gray first"
+        )
     if quality is not None and not 1 <= quality <= 100:
         raise OutputError(f"{name}: quality must be 1..100, got {quality}")
     if pixels.dtype.name not in writer.dtypes:
@@ -183,10 +188,16 @@ def encode(
     notes = [f"{name}: {note}"] if note else []
     quality = options.get("quality")
     if writer.lossy:
-        notes.append(f"{name}: {writer.label} is lossy, so the written values are approximate; write .png for exact values")
+        notes.append(
+            f"{name}: {writer.label} is lossy, so the written values are approximate; write .png for exact values"
+        )
     elif writer.codec == "WEBP" and quality is not None:
-        notes.append(f"{name}: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP")
+        notes.append(
+            f"{name}: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP"
+        )
     elif writer.codec == "GIF" and pixels.ndim == 3 and pixels.shape[2] > 1:
         notes.append(f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values")
-    write = image_writer(pixels, writer.name, compress_level=options.get("compress_level", 1), quality=quality, name=name)
+    write = image_writer(
+        pixels, writer.name, compress_level=options.get("compress_level", 1), quality=quality, name=name
+    )
     return write, notes

@@ -26,7 +26,7 @@ from .npy import in_layout
 if TYPE_CHECKING:  # pragma: no cover
     from . import Write, Writer
 
-__all__ = ["load", "parse_json", "format_json", "encode"]
+__all__ = ["encode", "format_json", "load", "parse_json"]
 
 #: Integers from here on may be rounded by float64 (and numpy turns ints beside floats into float64)
 _EXACT_FLOAT_INT = 2**53

@@ -13,7 +13,7 @@ from .errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     from . import Write, Writer
 
-__all__ = ["load", "encode", "in_layout"]
+__all__ = ["encode", "in_layout", "load"]
 
 #: NPY element types that hold no plain numbers, by numpy's kind code
 _NPY_REFUSED = {
@@ -36,14 +36,17 @@ def _native(arr: np.ndarray, name: str) -> np.ndarray:
     dt = arr.dtype
     if dt.names is not None:
         fields = ", ".join(dt.names[:4]) + (", ..." if len(dt.names) > 4 else "")
-        raise InputError(f"{name}: NPY dtype is a structured record (fields {fields}), not supported; "
-                         f"poolcli reads bool, integer and float arrays")
+        raise InputError(
+            f"{name}: NPY dtype is a structured record (fields {fields}), not supported; "
+            f"poolcli reads bool, integer and float arrays"
+        )
     if dt.kind in _NPY_REFUSED or (dt.kind == "f" and dt.itemsize > 8):
         what = _NPY_REFUSED.get(dt.kind, "extended precision")
         spelled = dt.str if dt.kind in "USV" else dt.name
         hint = "; convert it to float64 first" if dt.kind == "f" else ""
-        raise InputError(f"{name}: NPY dtype {spelled} ({what}) is not supported; "
-                         f"poolcli reads bool, integer and float arrays{hint}")
+        raise InputError(
+            f"{name}: NPY dtype {spelled} ({what}) is not supported; poolcli reads bool, integer and float arrays{hint}"
+        )
     if dt.kind == "b":
         return arr.astype(np.uint8)
     if not dt.isnative:
@@ -62,15 +65,16 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
         raise InputError(f"{name}: truncated or damaged NPY file ({exc})") from None
     except MemoryError:
         raise
-    except Exception as exc:  # noqa: BLE001 - numpy's header parser raises many kinds (tokenize, struct, EOF ...)
+    except Exception as exc:
         raise InputError(f"{name}: truncated or damaged NPY file ({type(exc).__name__}: {exc})") from None
     arr = _native(arr, name)
     if arr.ndim not in (2, 3):
-        raise InputError(f"{name}: NPY array is {arr.ndim}-D with shape {arr.shape}; poolcli reads 2-D (H, W) or 3-D (H, W, C)")
+        raise InputError(
+            f"{name}: NPY array is {arr.ndim}-D with shape {arr.shape}; poolcli reads 2-D (H, W) or 3-D (H, W, C)"
+        )
     if 0 in arr.shape:
         raise InputError(f"{name}: NPY array is empty (shape {arr.shape})")
     return arr
-
 
 
 def load(data: bytes, name: str, max_pixels: int) -> tuple[np.ndarray, list[str]]:

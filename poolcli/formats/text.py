@@ -17,7 +17,7 @@ from .errors import InputError, OutputError
 if TYPE_CHECKING:  # pragma: no cover
     from . import Write, Writer
 
-__all__ = ["load", "encode"]
+__all__ = ["encode", "load"]
 
 
 def load(data: bytes, name: str, max_pixels: int) -> tuple[np.ndarray, list[str]]:
