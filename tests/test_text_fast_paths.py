@@ -305,3 +305,19 @@ def test_signalling_nan_and_extremes():
     assert io.format_matrix(arr) == "nan,nan,1.7976931348623157e+308,2.2250738585072014e-308\n5e-324,-5e-324,9999999999999998,1e+16\n"
     f32 = np.array([[np.finfo(np.float32).max, np.finfo(np.float32).tiny, 1e-45, 0.1]], np.float32)
     assert io.format_matrix(f32) == "3.4028235e+38,1.1754944e-38,1e-45,0.1\n"
+
+
+def test_powers_of_ten_are_exact_then_correctly_rounded():
+    from fractions import Fraction
+
+    for dtype, exact_up_to in ((np.float64, 22), (np.longdouble, 27)):
+        if dtype == np.longdouble and not textfast.EXTENDED:
+            continue
+        table = textfast.powers_of_ten(dtype)
+        for k, p in enumerate(table.tolist() if dtype == np.float64 else table):
+            mantissa, exponent = np.frexp(dtype(p))
+            bits = 53 if dtype == np.float64 else 64
+            value = Fraction(int(np.ldexp(mantissa, bits))) * Fraction(2) ** (int(exponent) - bits)
+            ulp = Fraction(2) ** (int(exponent) - bits)
+            assert abs(value - 10**k) <= ulp / 2, k
+            assert (value == 10**k) == (k <= exact_up_to), k

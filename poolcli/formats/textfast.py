@@ -62,25 +62,21 @@ def parse_fast(data: bytes, start: int, name: str, max_cells: int) -> Optional[T
                 break
             notes.append(header_note(name, lineno, cells))
         pos = stop + 1
-    rows = data.count(b"\n", pos, end) + 1
-    if rows * width > max_cells:
-        return None
-    sep = b" " if delim is None else delim.encode()
-    if len(sep) != 1:
-        return None
-    out = np.empty(rows * width, dtype=np.float64)
-    done = 0
+    sep = ord(delim or " ")
+    bands, n_cells = [], 0
     while pos < end:
         stop = data.rfind(b"\n", pos, min(pos + _BAND, end)) + 1
         if stop <= pos:
             stop = data.find(b"\n", pos + _BAND, end) + 1 or end
-        values = _parse_lines(data, pos, stop, sep[0], width)
-        if values is None or done + values.size > out.size:
+        values = _parse_lines(data, pos, stop, sep, width)
+        if values is None:
             return None
-        out[done : done + values.size] = values
-        done += values.size
+        n_cells += values.size
+        if n_cells > max_cells:
+            return None  # the precise path says how many cells there are
+        bands.append(values)
         pos = stop
-    return (out.reshape(rows, width), notes) if done == out.size else None
+    return np.concatenate(bands).reshape(-1, width), notes
 
 
 U64 = np.uint64
@@ -295,18 +291,20 @@ def _float_cell(cell: bytes) -> Optional[float]:
 
 
 _POW10 = 10.0 ** np.arange(23)  # exact doubles
-#: Extended precision is the x87 80-bit format: 64-bit significands, laid out with the significand first
-EXTENDED = np.finfo(np.longdouble).nmant == 63 and np.dtype(np.longdouble).itemsize == 16
-if EXTENDED:
-    _POW10_EXT = np.array(
-        [np.longdouble(10**k) if k < 20 else np.longdouble(10**19) * np.longdouble(10 ** (k - 19)) for k in range(28)]
-    )
-    EXTENDED = bool(all(int(p) == 10**k for k, p in enumerate(_POW10_EXT)))  # 10**27 = 5**27 * 2**27 fits 64 bits
 
 
 def _significand(x: np.ndarray) -> np.ndarray:
-    """The 64-bit significands of extended-precision values (the first 8 of their 16 bytes)."""
+    """The 64-bit significands of x87 extended-precision values (the first 8 of their 16 bytes)."""
     return x.view(np.uint64)[::2]
+
+
+#: numpy's longdouble is the x87 80-bit format: 64-bit significands (on other platforms the values this
+#: arithmetic would settle go through float() and repr instead)
+EXTENDED = (
+    np.finfo(np.longdouble).nmant == 63
+    and np.dtype(np.longdouble).itemsize == 16
+    and int(_significand(np.array([1 + np.longdouble(2) ** -53]))[0]) == 0x8000000000000400
+)
 
 
 def to_float(m: np.ndarray, exp10: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -318,16 +316,48 @@ def to_float(m: np.ndarray, exp10: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     scale = _POW10.take(e)
     values = mf / scale
     np.multiply(mf, scale, out=values, where=exp10 > 0)
-    if not EXTENDED:
-        return values, exact
-    wide = np.flatnonzero(~exact & (np.abs(exp10) <= 27))
-    if wide.size:
-        # m < 2**64 and 10**27 are exact in 64 bits: one operation rounds once to 64 bits, the cast to double
-        # a second time, which differs from rounding once only where the first landed on a halfway point
-        mw = m[wide].astype(np.longdouble)
+    wide = np.flatnonzero(~exact & (np.abs(exp10) <= 350))
+    if wide.size and EXTENDED:
+        # m < 2**64 is exact in 64 bits, and so is 10**k up to k = 27: one operation rounds to 64 bits, the
+        # cast to double again, which differs from rounding once only where the first landed on a halfway
+        # point between doubles (its last 11 bits 0x400). A larger power is itself rounded: the result is
+        # then off by at most an ulp of 64 bits, so a halfway point within 2 ulps leaves it uncertain.
         ew = exp10[wide]
-        scale = _POW10_EXT.take(np.abs(ew))
-        r = np.divide(mw, scale, where=ew < 0, out=np.multiply(mw, scale))
-        values[wide] = r.astype(np.float64)
-        exact[wide] = (_significand(r) & U64(0x7FF)) != U64(0x400)
+        r = times_power(m[wide].astype(np.longdouble), ew)
+        off_half = (_significand(r) & U64(0x7FF)).astype(np.intp) - 0x400
+        certain = np.abs(off_half) > np.where(np.abs(ew) <= 27, 0, 2)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            values[wide] = r = r.astype(np.float64)
+            certain &= (r >= np.finfo(np.float64).tiny) & (r < np.inf)  # neither subnormal (nor 0) nor inf
+        exact[wide] = certain
     return values, exact
+
+
+def times_power(x: np.ndarray, exp10: np.ndarray) -> np.ndarray:
+    """x * 10**exp10 in x's (wide) type: one rounding where the power is exact, two where it is not."""
+    powers = powers_of_ten(x.dtype)
+    up = powers.take(np.abs(exp10))
+    out = np.multiply(x, up)
+    return np.divide(x, up, out=out, where=exp10 < 0)
+
+
+_POWERS: dict = {}
+
+
+def powers_of_ten(dtype) -> np.ndarray:
+    """10**k for k = 0..308 (float64) or 0..350 (extended), each correctly rounded: exact as far as the type allows."""
+    dtype = np.dtype(dtype)
+    if dtype not in _POWERS:
+        if dtype == np.float64:
+            table = np.array([float(10**k) for k in range(309)])  # int to float rounds correctly
+        else:
+            values = []
+            for k in range(351):
+                shift = max((10**k).bit_length() - 64, 0)
+                top, rest = divmod(10**k, 1 << shift)
+                if shift and (2 * rest > (1 << shift) or (2 * rest == (1 << shift) and top & 1)):
+                    top += 1  # to nearest, ties to even
+                values.append(np.ldexp(np.longdouble(np.uint64(top >> (top >> 64))), shift + (top >> 64)))
+            table = np.array(values, dtype=np.longdouble)
+        _POWERS[dtype] = table
+    return _POWERS[dtype]

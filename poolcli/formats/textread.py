@@ -156,8 +156,3 @@ def _check_infinities(arr, rows, delim, name) -> None:
         cell = split_cells(line, delim)[c]
         if cell.lower() not in INF_WORDS:
             raise InputError(f"{name}: line {lineno}, column {c + 1}: {cell!r} is beyond the float64 range")
-
-
-# --------------------------------------------------------------------------- the fast reader
-
-#: Bytes of text parsed at a time: small enough that a band's work arrays stay in the CPU's cache

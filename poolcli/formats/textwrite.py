@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import OutputError
 from . import textfast
-from .textfast import U64, ZEROS, to_float
+from .textfast import U64, ZEROS, times_power, to_float
 
 # =========================================================================== writing
 
@@ -318,11 +318,11 @@ def _first_round_trip(x, wide, lengths):
     xw = x.astype(wide)
     lead = np.floor(np.log10(x.astype(np.float64))).astype(np.intp)  # the first digit's place, or one off
     top = lengths[-1]
-    y_top = _times_power(xw, top - 1 - lead)
+    y_top = times_power(xw, top - 1 - lead)
     off = np.flatnonzero((y_top < 10.0 ** (top - 1)) | (y_top >= 10.0**top))
     if off.size:
         lead[off] += np.where(y_top[off] < 10.0 ** (top - 1), -1, 1)
-        y_top[off] = _times_power(xw[off], top - 1 - lead[off])
+        y_top[off] = times_power(xw[off], top - 1 - lead[off])
     unsure = x < np.finfo(x.dtype).tiny  # subnormals have fewer digits than the rest
     found = np.zeros(x.size, dtype=bool)
     chosen = np.zeros(x.size, dtype=np.uint64)
@@ -330,7 +330,7 @@ def _first_round_trip(x, wide, lengths):
     where_point = np.zeros(x.size, dtype=np.intp)
     for k in lengths:
         shift = k - 1 - lead
-        y = y_top if k == top else _times_power(xw, shift)
+        y = y_top if k == top else times_power(xw, shift)
         d = np.rint(y)
         pending = ~found
         # a rounding is off by at most eps/2 of the value: allow twice that, and twice again with an inexact power
@@ -355,14 +355,6 @@ def _first_round_trip(x, wide, lengths):
     return chosen, count, where_point, unsure
 
 
-def _times_power(x: np.ndarray, exp10: np.ndarray) -> np.ndarray:
-    """x * 10**exp10 in x's (wide) type: one rounding where the power is exact, two where it is not."""
-    powers = _powers(x.dtype)
-    up = powers.take(np.abs(exp10))
-    out = np.multiply(x, up)
-    return np.divide(x, up, out=out, where=exp10 < 0)
-
-
 def _read_back(digits: np.ndarray, exp10: np.ndarray, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """The value ``digits * 10**exp10`` reads back as in x's type, and where that is certain."""
     if x.dtype == np.float64:
@@ -370,31 +362,9 @@ def _read_back(digits: np.ndarray, exp10: np.ndarray, x: np.ndarray) -> Tuple[np
     # float32: the decimal (< 10**9) is exact in float64, and so is 10**22; rounding to float64 and then to
     # float32 differs from rounding once only where the double lands on (or, with an inexact power, next to)
     # a float32 halfway point: the double's last 29 bits then read 2**28
-    r = _times_power(digits.astype(np.float64), exp10)
+    r = times_power(digits.astype(np.float64), exp10)
     low = (r.view(np.uint64) & U64((1 << 29) - 1)).astype(np.int64) - (1 << 28)
     exact = np.abs(low) > np.where(np.abs(exp10) <= 22, 0, 4)
     exact &= r >= np.finfo(np.float32).tiny
     with np.errstate(over="ignore"):
         return r.astype(np.float32), exact
-
-
-_POWERS: dict = {}
-
-
-def _powers(dtype) -> np.ndarray:
-    """10**k for k = 0..308 (float64) or 0..350 (extended), each correctly rounded: exact as far as the type allows."""
-    dtype = np.dtype(dtype)
-    if dtype not in _POWERS:
-        if dtype == np.float64:
-            table = np.array([float(10**k) for k in range(309)])  # int to float rounds correctly
-        else:
-            values = []
-            for k in range(351):
-                shift = max((10**k).bit_length() - 64, 0)
-                top, rest = divmod(10**k, 1 << shift)
-                if shift and (2 * rest > (1 << shift) or (2 * rest == (1 << shift) and top & 1)):
-                    top += 1  # to nearest, ties to even
-                values.append(np.ldexp(np.longdouble(np.uint64(top >> (top >> 64))), shift + (top >> 64)))
-            table = np.array(values, dtype=np.longdouble)
-        _POWERS[dtype] = table
-    return _POWERS[dtype]
