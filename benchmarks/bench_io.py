@@ -4,7 +4,8 @@
     python benchmarks/bench_io.py --huge       # also pool a 16384x16384 PNG and report its peak RSS
     python benchmarks/bench_io.py --text       # only the text tables: poolcli, pyarrow, numpy, pandas (if installed)
 
-Every command is timed as a fresh process (median of several runs), against the baseline named beside it.
+Every command is timed as a fresh process (median of several runs), against the baseline named beside it;
+the text readers and writers are timed in one process, their runs interleaved.
 """
 
 from __future__ import annotations
