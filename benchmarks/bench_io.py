@@ -2,8 +2,10 @@
 
     python benchmarks/bench_io.py              # everything but the 16384^2 run
     python benchmarks/bench_io.py --huge       # also pool a 16384x16384 PNG and report its peak RSS
+    python benchmarks/bench_io.py --text       # only the text tables: poolcli, pyarrow, numpy, pandas (if installed)
 
-Every command is timed as a fresh process (median of several runs), against the baseline named beside it.
+Every command is timed as a fresh process (median of several runs), against the baseline named beside it;
+the text readers and writers are timed in one process, their runs interleaved.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import fmt, machine, median_ms, table  # noqa: E402
+from timing import fmt, machine, median_ms, optional, table  # noqa: E402
 
 from poolcli.io import format_matrix, parse_matrix  # noqa: E402
 
@@ -50,22 +52,134 @@ def startup(tmp):
     return table("Start-up (ms, fresh process)", ["command", "time", "baseline", "baseline time", "command / baseline"], rows)
 
 
-def text_io(n=2048):
-    x = np.random.default_rng(0).random((n, n))
-    exact = format_matrix(x).encode()
-    fixed = io.BytesIO()
-    np.savetxt(fixed, x, delimiter=",", fmt="%.4f")
-    fixed = fixed.getvalue()
-    t_parse = median_ms(lambda: parse_matrix(exact, "bench"), 3)
-    t_loadtxt = median_ms(lambda: np.loadtxt(io.StringIO(exact.decode()), delimiter=","), 3)
-    t_write = median_ms(lambda: format_matrix(x), 3)
-    t_savetxt = median_ms(lambda: np.savetxt(io.BytesIO(), x, delimiter=",", fmt="%.4f"), 3)
-    mb = len(exact) / 1e6
-    rows = [
-        ["read the exact CSV", f"{mb:.0f} MB", fmt(t_parse), "np.loadtxt, same text", fmt(t_loadtxt), f"{t_parse / t_loadtxt:.2f}x"],
-        ["write exact (shortest round-trip)", f"{mb:.0f} MB", fmt(t_write), 'np.savetxt fmt="%.4f"', fmt(t_savetxt), f"{t_write / t_savetxt:.2f}x"],
-    ]
-    return table(f"Text I/O, {n}x{n} float64 (ms)", ["poolcli", "size", "time", "baseline", "baseline time", "poolcli / baseline"], rows)
+def text_io(n=2048, rounds=5):
+    """Reading and writing the same CSV with poolcli, pyarrow, numpy and pandas, one thread each.
+
+    Every contender runs once per round, the rounds interleaved, and each gets the median: the machine's
+    drift touches them alike. Reading is timed to a 2-D float64 array (pyarrow's table converted, as poolcli
+    would need it; read_csv alone is shown too); MB/s counts the bytes of the one CSV every reader reads.
+    Writing is timed to the text in memory; MB/s counts the bytes each writer writes.
+    """
+    pa = optional("pyarrow")
+    pcsv = optional("pyarrow.csv") and __import__("pyarrow.csv", fromlist=["csv"])
+    pd = optional("pandas")
+    if pa is not None:
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
+    rng = np.random.default_rng(0)
+    datasets = {
+        "float64, uniform [0, 1)": rng.random((n, n)),
+        "float32, uniform [0, 1)": rng.random((n, n)).astype(np.float32),
+        "float64, normal, sign and size vary": rng.standard_normal((n, n)) * 10.0 ** rng.integers(-3, 4, (n, n)),
+        "float64, below 1e-4 (exponents)": rng.random((n, n)) * 1e-6,
+        "integers 0..255 (as float64)": rng.integers(0, 256, (n, n)).astype(np.float64),
+    }
+    read_rows, write_rows = [], []
+    for label, x in datasets.items():
+        text = format_matrix(x).encode()
+        mb = len(text) / 1e6
+        readers = {"poolcli": lambda: parse_matrix(text, "bench")[0],
+                   "np.loadtxt": lambda: np.loadtxt(io.BytesIO(text), delimiter=",")}
+        writers = {"poolcli": lambda: format_matrix(x).encode(),
+                   "np.savetxt %.17g": lambda: _savetxt(x, "%.17g")}
+        if pa is not None:
+            types = {f"f{i}": pa.float64() for i in range(n)}
+            options = (pcsv.ReadOptions(use_threads=False, autogenerate_column_names=True), pcsv.ConvertOptions(column_types=types))
+            readers["pyarrow read_csv"] = lambda: pcsv.read_csv(io.BytesIO(text), read_options=options[0], convert_options=options[1])
+            readers["pyarrow + to_numpy"] = lambda: np.column_stack([c.to_numpy() for c in readers["pyarrow read_csv"]().columns])
+            table_x = pa.table({f"f{i}": x[:, i] for i in range(n)})
+            writers["pyarrow write_csv"] = lambda: _pyarrow_csv(pcsv, table_x)
+        if pd is not None:
+            readers["pandas read_csv"] = lambda: pd.read_csv(io.BytesIO(text), header=None, dtype=np.float64, engine="c").to_numpy()
+            frame = pd.DataFrame(x)
+            writers["pandas to_csv"] = lambda: frame.to_csv(header=False, index=False).encode()
+        read_ms = _interleaved(readers, rounds)
+        write_ms = _interleaved(writers, rounds)
+        truth = _cells(text)  # float() of every cell: what an exact reader gives
+        exact = {k: _bits_equal(np.asarray(f() if k != "pyarrow read_csv" else readers["pyarrow + to_numpy"]()).ravel(), truth)
+                 for k, f in readers.items()}
+        outputs = {k: f() for k, f in writers.items()}
+        back = {k: _bits_equal(_cells(out).astype(x.dtype), x.ravel()) for k, out in outputs.items()}
+        base_read = read_ms.get("pyarrow read_csv")
+        for k, ms in read_ms.items():
+            read_rows.append([label, k, f"{mb:.0f}", fmt(ms), f"{mb / ms * 1000:.0f}", "yes" if exact[k] else "NO",
+                              f"{ms / read_ms['poolcli']:.2f}x" if k != "poolcli" else "",
+                              f"{ms / base_read:.2f}" if base_read else "-"])
+        for k, ms in write_ms.items():
+            size = len(outputs[k]) / 1e6
+            write_rows.append([label, k, f"{size:.0f}", fmt(ms), f"{size / ms * 1000:.0f}", "yes" if back[k] else "NO",
+                               f"{ms / write_ms['poolcli']:.2f}x" if k != "poolcli" else "",
+                               f"{ms / write_ms['np.savetxt %.17g']:.2f}"])
+    return (table(f"Reading text, {n}x{n}, one thread (ms, median of {rounds} interleaved runs)",
+                  ["data", "reader", "MB", "time", "MB/s", "as float() reads", "this / poolcli", "this / pyarrow read_csv"], read_rows)
+            + "\n" + table(f"Writing text, {n}x{n}, one thread (ms, median of {rounds} interleaved runs)",
+                            ["data", "writer", "MB out", "time", "MB/s", "reads back", "this / poolcli", "this / np.savetxt %.17g"],
+                            write_rows))
+
+
+_PYARROW_POOL = """
+import sys, numpy as np, pyarrow as pa, pyarrow.csv as pcsv
+pa.set_cpu_count(1); pa.set_io_thread_count(1)
+t = pcsv.read_csv(sys.argv[1], read_options=pcsv.ReadOptions(use_threads=False, autogenerate_column_names=True))
+x = np.column_stack([c.to_numpy() for c in t.columns]).astype(np.float64)
+h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+y = x[:h, :w].reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+pcsv.write_csv(pa.table({f"f{i}": y[:, i] for i in range(y.shape[1])}), sys.argv[2], pcsv.WriteOptions(include_header=False))
+"""
+_NUMPY_POOL = """
+import sys, numpy as np
+x = np.loadtxt(sys.argv[1], delimiter=",")
+h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+y = x[:h, :w].reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+np.savetxt(sys.argv[2], y, delimiter=",", fmt="%.17g")
+"""
+
+
+def text_end_to_end(n=2048):
+    """The issue's row: a CSV in, max 2x2, a CSV out, each as a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in.csv"), os.path.join(tmp, "out.csv")
+        with open(src, "w") as f:
+            f.write(format_matrix(np.random.default_rng(0).random((n, n))))
+        rows = [["poolcli pool in.csv -o out.csv", fmt(run_ms(POOLCLI + ["pool", src, "-o", dst], 5))]]
+        if optional("pyarrow") is not None:
+            rows.append(["pyarrow read_csv + numpy + write_csv", fmt(run_ms([PY, "-c", _PYARROW_POOL, src, dst], 5))])
+        rows.append(['np.loadtxt + numpy + np.savetxt "%.17g"', fmt(run_ms([PY, "-c", _NUMPY_POOL, src, dst], 5))])
+    return table(f"A {n}x{n} float64 CSV in, max 2x2, a CSV out (ms, fresh process, median of 5)", ["command", "time"], rows)
+
+
+def _interleaved(contenders, rounds):
+    times = {k: [] for k in contenders}
+    for f in contenders.values():
+        f()  # warm up
+    for _ in range(rounds):
+        for k, f in contenders.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append((time.perf_counter() - t0) * 1000)
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
+def _savetxt(x, fmt_):
+    buf = io.BytesIO()
+    np.savetxt(buf, x, delimiter=",", fmt=fmt_)
+    return buf.getvalue()
+
+
+def _pyarrow_csv(pcsv, table_x):
+    buf = io.BytesIO()
+    pcsv.write_csv(table_x, buf, pcsv.WriteOptions(include_header=False))
+    return buf.getvalue()
+
+
+def _cells(text: bytes) -> np.ndarray:
+    """float() of every cell of a comma-separated text."""
+    cells = text.replace(b"\n", b",").split(b",")
+    return np.array([float(c) for c in cells if c])
+
+
+def _bits_equal(a, b):
+    return a.shape == b.shape and np.array_equal(a.view(np.uint64), b.view(np.uint64))
 
 
 def make_png(path, n):
@@ -175,11 +289,17 @@ def huge(tmp, n=16384):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--huge", action="store_true", help="also a 16384x16384 PNG (about a minute, 1 GB of RAM)")
+    ap.add_argument("--text", action="store_true", help="only the text tables (a few minutes)")
     args = ap.parse_args()
     print(f"Machine: {machine()}\n")
+    if args.text:
+        print(text_io())
+        print(text_end_to_end())
+        return
     with tempfile.TemporaryDirectory() as tmp:
         print(startup(tmp))
         print(text_io())
+        print(text_end_to_end())
         print(end_to_end(tmp))
         print(batch(tmp))
         if args.huge:

@@ -1,7 +1,7 @@
 """Reading and writing matrices and images: the names callers have always imported from here.
 
 The readers and writers live in :mod:`poolcli.formats`, registered in its tables; this module re-exports
-them and the text matrices of :mod:`poolcli.textmatrix` (CSV, TSV, whitespace).
+them, the text matrices (CSV, TSV, whitespace) included.
 Formats are recognised by content, never by a file's name. Errors are :class:`InputError` /
 :class:`OutputError` (ValueError subclasses) with a message that names the file, line and column at fault.
 """
@@ -25,7 +25,8 @@ from .formats.files import (
 )
 from .formats.images import gray
 from .formats.imagewrite import image_bits, image_writer, to_image_array
-from .textmatrix import check_delimiter, format_matrix, parse_matrix
+from .formats.textread import parse_matrix
+from .formats.textwrite import check_delimiter, format_matrix
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from poolcli import io, textmatrix
+from poolcli import io
+from poolcli.formats import textfast, textwrite
 
 
 @contextmanager
 def precise_only():
-    with mock.patch.object(textmatrix, "_parse_fast", lambda *args: None):
+    with mock.patch.object(textfast, "parse_fast", lambda *args: None):
         yield
 
 
@@ -42,7 +43,7 @@ def same_as_precise(data: bytes, **kw):
 
 def fast_values(data: bytes, width: int) -> np.ndarray:
     """The fast reader's values for whole lines, with no fallback to the precise path."""
-    values = textmatrix._parse_lines(data, 0, len(data), ord(","), width)
+    values = textfast._parse_lines(data, 0, len(data), ord(","), width)
     assert values is not None, data[:200]
     return values
 
@@ -93,7 +94,7 @@ def test_halfway_decimals_round_to_even_as_float_does():
 
 
 def test_without_extended_precision_the_same_values(monkeypatch):
-    monkeypatch.setattr(textmatrix, "_EXTENDED", False)
+    monkeypatch.setattr(textfast, "EXTENDED", False)
     cells = [repr(v) for v in _random_doubles(np.random.default_rng(3), 2000).tolist()] + _halfway_cells(np.random.default_rng(4))[:600]
     cells = cells[: len(cells) // 4 * 4]
     data = "\n".join(",".join(cells[i:i + 4]) for i in range(0, len(cells), 4)).encode() + b"\n"
@@ -165,7 +166,7 @@ def test_bands_cut_anywhere_give_the_whole(rows, width, seed, delim):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((rows, width)) * 10.0 ** rng.integers(-8, 8, (rows, width))
     text = io.format_matrix(x, delimiter=delim).encode()
-    with mock.patch.object(textmatrix, "_BAND", int(rng.integers(1, 200))):
+    with mock.patch.object(textfast, "_BAND", int(rng.integers(1, 200))):
         arr, _ = io.parse_matrix(text, "m")
     assert np.array_equal(bits(arr), bits(x))
 
@@ -175,7 +176,7 @@ def test_any_run_of_whole_lines_parses_alone():
     x = np.random.default_rng(7).random((50, 6))
     text = io.format_matrix(x).encode()
     cuts = [0] + [i + 1 for i in range(len(text)) if text[i:i + 1] == b"\n"][4::5]
-    parts = [textmatrix._parse_lines(text, a, b, ord(","), 6) for a, b in zip(cuts, cuts[1:])]
+    parts = [textfast._parse_lines(text, a, b, ord(","), 6) for a, b in zip(cuts, cuts[1:])]
     assert np.array_equal(bits(np.concatenate(parts)), bits(x.ravel()))
 
 
@@ -251,7 +252,7 @@ def test_integers_are_written_as_value_by_value(dtype):
 
 
 def test_without_extended_precision_the_same_text(monkeypatch):
-    monkeypatch.setattr(textmatrix, "_EXTENDED", False)
+    monkeypatch.setattr(textfast, "EXTENDED", False)
     for x in _float_families(np.random.default_rng(9), 500).values():
         arr = x.reshape(20, 25)
         assert io.format_matrix(arr) == reference(arr)
@@ -290,7 +291,7 @@ def test_bands_views_and_orders_change_nothing(monkeypatch):
     x[1, 1], x[2, 2], x[3, 3] = np.nan, -np.inf, -0.0
     expected = reference(x)
     for cells in (1, 7, 23, 1000):
-        monkeypatch.setattr(textmatrix, "_CELLS", cells)
+        monkeypatch.setattr(textwrite, "_CELLS", cells)
         assert io.format_matrix(x) == expected
         assert io.format_matrix(np.asfortranarray(x)) == expected
         assert io.format_matrix(x.T.copy().T) == expected
@@ -304,3 +305,19 @@ def test_signalling_nan_and_extremes():
     assert io.format_matrix(arr) == "nan,nan,1.7976931348623157e+308,2.2250738585072014e-308\n5e-324,-5e-324,9999999999999998,1e+16\n"
     f32 = np.array([[np.finfo(np.float32).max, np.finfo(np.float32).tiny, 1e-45, 0.1]], np.float32)
     assert io.format_matrix(f32) == "3.4028235e+38,1.1754944e-38,1e-45,0.1\n"
+
+
+def test_powers_of_ten_are_exact_then_correctly_rounded():
+    from fractions import Fraction
+
+    for dtype, exact_up_to in ((np.float64, 22), (np.longdouble, 27)):
+        if dtype == np.longdouble and not textfast.EXTENDED:
+            continue
+        table = textfast.powers_of_ten(dtype)
+        for k, p in enumerate(table.tolist() if dtype == np.float64 else table):
+            mantissa, exponent = np.frexp(dtype(p))
+            bits = 53 if dtype == np.float64 else 64
+            value = Fraction(int(np.ldexp(mantissa, bits))) * Fraction(2) ** (int(exponent) - bits)
+            ulp = Fraction(2) ** (int(exponent) - bits)
+            assert abs(value - 10**k) <= ulp / 2, k
+            assert (value == 10**k) == (k <= exact_up_to), k

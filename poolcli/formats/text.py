@@ -1,6 +1,6 @@
 """Text matrices (CSV, TSV, whitespace) as a reader and writers of the registry.
 
-The parser and the writer themselves are :func:`poolcli.textmatrix.parse_matrix` and :func:`poolcli.textmatrix.format_matrix`;
+The parser and the writer themselves are :func:`poolcli.formats.textread.parse_matrix` and :func:`poolcli.formats.textwrite.format_matrix`;
 these functions give them the registry's calling convention.
 """
 
@@ -22,7 +22,7 @@ __all__ = ["encode", "load"]
 
 def load(data: bytes, name: str, max_pixels: int) -> tuple[np.ndarray, list[str]]:
     """The reader of the registry: the float64 matrix of a text file, and notes (a skipped header)."""
-    from ..textmatrix import parse_matrix
+    from .textread import parse_matrix
     from . import reader_named
 
     try:
@@ -38,7 +38,7 @@ def encode(
     result: np.ndarray, writer: Writer, options: Mapping[str, Any], *, source_dtype: np.dtype, name: str
 ) -> tuple[Write, list[str]]:
     """The writer of the registry: one matrix, delimited by ``options["delimiter"]`` or the format's own."""
-    from ..textmatrix import format_matrix
+    from .textwrite import format_matrix
 
     if result.ndim == 3:
         raise OutputError(
