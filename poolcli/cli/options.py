@@ -104,7 +104,7 @@ class DelimiterType(click.ParamType):
     name = "D"
 
     def convert(self, value, param, ctx):
-        from ..textmatrix import check_delimiter
+        from ..formats.textwrite import check_delimiter
 
         names = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
         value = names.get(value.lower(), value) if isinstance(value, str) else value

@@ -214,7 +214,7 @@ def demo(steps: int, color: bool | None) -> None:
 
     from ..engine import pool2d, window_cells
     from ..render import explain_steps, render_matrix
-    from ..textmatrix import parse_matrix
+    from ..formats.textread import parse_matrix
 
     data = files("poolcli") / "data"
     conv, _ = parse_matrix(data.joinpath("seven_conv_26x26.txt").read_bytes(), "seven_conv_26x26.txt")
