@@ -66,7 +66,7 @@ def test_indices_need_a_value_that_is_one_of_the_cells():
 
 
 def test_the_cli_takes_its_modes_and_their_help_from_the_table():
-    from poolcli.cli.options import MODE_CHOICE
+    from poolcli.cli.types import MODE_CHOICE
 
     assert list(MODE_CHOICE.choices) == list(MODE_NAMES)
     result = CliRunner().invoke(poolcli.cli.main, ["pool", "--help"], env={"COLUMNS": "200"})

@@ -17,7 +17,7 @@ from PIL import Image
 
 from poolcli import pool2d
 from poolcli.cli import main
-from poolcli.cli.options import MAX_DIM, OutputSizeType, PaddingType, PairType
+from poolcli.cli.types import MAX_DIM, OutputSizeType, PaddingType, PairType
 
 sys.path.insert(0, os.path.dirname(__file__))
 from reference import _axis  # noqa: E402

@@ -12,7 +12,7 @@ from PIL import Image
 
 from poolcli import formats, io
 from poolcli.cli import main
-from poolcli.cli.options import FORMAT_CHOICE
+from poolcli.cli.types import FORMAT_CHOICE
 from poolcli.cli.spec import OUTPUT_OPTION_FORMATS
 from poolcli.formats import FormatError, Writer, imagewrite
 from poolcli.pipeline import OutputSpec, PoolSpec, encode

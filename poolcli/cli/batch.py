@@ -11,7 +11,6 @@ from ..specs import DASK_TIMEOUT
 from ..status import ExitStatus
 from .options import (
     MAX_JOBS,
-    ShardType,
     channel_options,
     command,
     common_options,
@@ -21,6 +20,7 @@ from .options import (
     pooling_options,
 )
 from .spec import check_output_options, make_spec
+from .types import ShardType
 from .terminal import note, stderr_console
 
 __all__ = ["batch"]

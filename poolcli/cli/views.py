@@ -10,10 +10,6 @@ import click
 
 from ..engine.reductions import reduction
 from .options import (
-    CHANNEL_RANGE,
-    MAX_DIM,
-    PRECISION_RANGE,
-    RegionType,
     color_option,
     command,
     common_options,
@@ -24,6 +20,7 @@ from .options import (
     resolve_input,
 )
 from .spec import make_spec
+from .types import CHANNEL_RANGE, MAX_DIM, PRECISION_RANGE, RegionType
 from .terminal import colour_on, note, stdout_console
 
 __all__ = ["demo", "explain", "filters", "show", "summary"]
