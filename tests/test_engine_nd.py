@@ -368,7 +368,7 @@ def check_against_reference(x, kw, ndim):
     elif kw.get("mode", "max") in ("avg", "sum") and x.dtype.kind == "f":
         rtol = {np.dtype(np.float16): 2e-3, np.dtype(np.float32): 1e-5}.get(x.dtype, 1e-12)
         # each cell's rounding error is bounded by the same pool of |x|, whatever the order of summing
-        scale = ref_pool(np.abs(np.nan_to_num(x)).astype(np.float64), ndim=ndim, **kw)
+        scale = ref_pool(np.abs(np.nan_to_num(x).astype(np.float64)), ndim=ndim, **kw)
         assert_close(got, want, rtol, scale)
     else:
         np.testing.assert_array_equal(got, want)

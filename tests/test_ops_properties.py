@@ -177,7 +177,7 @@ def check_pool(x, kw):
     if kw.get("mode", "max") in ("avg", "sum") and x.dtype.kind == "f":
         rtol = {np.dtype(np.float16): 2e-3, np.dtype(np.float32): 1e-5}.get(x.dtype, 1e-12)
         # Scale of each cell = the same pool of |x|: bounds the rounding error of any summation order.
-        scale = ref_pool2d(np.abs(np.nan_to_num(x)).astype(np.float64), **kw)
+        scale = ref_pool2d(np.abs(np.nan_to_num(x).astype(np.float64)), **kw)
         assert_close(got, want, rtol, scale)
     else:
         np.testing.assert_array_equal(got, want)         # exact, NaN == NaN
@@ -372,10 +372,10 @@ def test_conv2d_matches_reference(data):
         np.testing.assert_array_equal(got, want)          # exact weights on integers: the exact value, rounded once
         return
     rtol = {np.dtype(np.float16): 2e-3, np.dtype(np.float32): 1e-5}.get(x.dtype, 1e-12)
-    scale = ref_conv2d(np.abs(np.nan_to_num(x)).astype(np.float64), np.abs(kernel), padding)
+    scale = ref_conv2d(np.abs(np.nan_to_num(x).astype(np.float64)), np.abs(kernel), padding)
     # a float32 weight below its smallest subnormal is 0: each term may be off by that much times |x|
     ones = np.ones_like(kernel)
-    slack = ref_conv2d(np.abs(np.nan_to_num(x)).astype(np.float64), ones, padding) * np.finfo(got.dtype).smallest_subnormal
+    slack = ref_conv2d(np.abs(np.nan_to_num(x).astype(np.float64)), ones, padding) * np.finfo(got.dtype).smallest_subnormal
     assert_close(got, want, rtol, scale, slack)
 
 
