@@ -25,6 +25,7 @@ from .batch import batch
 from .options import CONTEXT
 from .pool import pool
 from .terminal import quiet_broken_pipe
+from .unpool import unpool
 from .views import demo, explain, filters, show, summary
 
 __all__ = ["ExitStatus", "Group", "main"]
@@ -132,5 +133,5 @@ def main() -> None:
     """
 
 
-for _command in (pool, filters, show, explain, summary, demo, batch):
+for _command in (pool, unpool, filters, show, explain, summary, demo, batch):
     main.add_command(_command)
