@@ -309,6 +309,11 @@ def apply_filter(arr: np.ndarray, spec: FilterSpec) -> np.ndarray:
 
 def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False) -> Any:
     """Return the pooled array (and the indices when asked, as a pair)."""
+    if spec.fractional is not None:
+        from .engine import fractional_max_pool2d
+
+        f = spec.fractional
+        return fractional_max_pool2d(arr, spec.size, f.output_size, f.output_ratio, seed=f.seed, return_indices=indices)
     return pool2d(arr, return_indices=indices, **spec.pool_kwargs())
 
 

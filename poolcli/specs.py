@@ -22,7 +22,16 @@ from .engine.reductions import reduction
 from .engine.windows import DEFAULT_SIZE, IntPair, OutputSize, Padding
 from .formats import DEFAULT_MAX_PIXELS
 
-__all__ = ["DASK_TIMEOUT", "FilterSpec", "Kernel", "OptionError", "OutputSpec", "PoolSpec", "WindowSpec"]
+__all__ = [
+    "DASK_TIMEOUT",
+    "FilterSpec",
+    "FractionalSpec",
+    "Kernel",
+    "OptionError",
+    "OutputSpec",
+    "PoolSpec",
+    "WindowSpec",
+]
 
 #: Seconds a batch tries to reach its Dask scheduler, unless told otherwise.
 DASK_TIMEOUT = 10.0
@@ -34,6 +43,15 @@ class OptionError(ValueError):
 
 #: A filter's weights, row by row.
 Kernel = tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class FractionalSpec:
+    """Fractional max pooling's windows (PyTorch FractionalMaxPool2d): the output's size, and the samples' seed."""
+
+    output_size: IntPair | None = None  # the output's (H, W) ...
+    output_ratio: float | tuple[float, float] | None = None  # ... or int(n * ratio) per axis: one of the two
+    seed: int | None = None  # of numpy's default_rng, which draws the samples; None: fresh ones
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ class WindowSpec:
     count_pad: bool | None = None  # None: the engine's default (PyTorch's)
     output_size: OutputSize | None = None  # adaptive pooling: the windows are its own
     norm_type: float | None = None  # the p of the modes that take one (lp)
+    fractional: FractionalSpec | None = None  # fractional max pooling: its windows replace size's and stride's
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", reduction(self.mode).name)

@@ -207,3 +207,84 @@ def test_unpool_of_a_volume(tmp_path):
     expected = np.zeros((2, 3, 4))
     expected[1, 2, 3], expected[0, 1, 0] = 9.5, -2.0
     np.testing.assert_array_equal(np.load(out), expected)
+
+
+# --------------------------------------------------------------------------- fractional max pooling
+
+F = "2,5,4,4,3,5,7\n2,3,4,6,1,1,4\n1,6,1,0,1,8,7\n0,4,7,4,4,7,5\n3,5,3,0,4,5,3\n"
+
+
+def test_fractional_with_a_seed_is_the_library_given_that_seeds_samples(tmp_path):
+    (tmp_path / "f.csv").write_text(F)
+    x = csv(F)
+    idx = tmp_path / "i.csv"
+    result = run(["pool", tmp_path / "f.csv", "-k", 2, "--output-ratio", 0.7, "--seed", 1, "--indices", idx])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # a seed given is not said again
+    # int(5 * 0.7) x int(7 * 0.7) = 3x4; the samples are numpy's default_rng(1), one (W, H) pair per channel
+    samples = np.random.default_rng(1).random((1, 2))
+    values, indices = fractional_max_pool2d(x, 2, (3, 4), samples=samples[0], return_indices=True)
+    np.testing.assert_array_equal(csv(result.stdout), values)
+    np.testing.assert_array_equal(csv(idx.read_text()), indices)
+    ref_values, ref_indices = ref_fractional_max_pool(x, 2, (3, 4), samples, 2)
+    np.testing.assert_array_equal(values, ref_values)
+    np.testing.assert_array_equal(indices, ref_indices)
+    # --fractional-size 3x4 is the same output size, so the same windows
+    again = run(["pool", tmp_path / "f.csv", "-k", 2, "--fractional-size", "3x4", "--seed", 1])
+    assert again.stdout == result.stdout
+
+
+def test_fractional_windows_of_colour_are_per_channel_and_unpool_undoes_them(tmp_path):
+    x = np.random.default_rng(9).integers(0, 256, (9, 11, 3)).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    v, idx, back = tmp_path / "v.npy", tmp_path / "i.npy", tmp_path / "u.npy"
+    args = ["-k", "3x2", "--output-ratio", "0.5x0.75", "--seed", 42, "-o", v, "--indices", idx]
+    assert run(["pool", tmp_path / "x.npy", *args]).exit_code == 0
+    samples = np.random.default_rng(42).random((3, 2))
+    values, indices = fractional_max_pool2d(x, (3, 2), (4, 8), samples=samples, return_indices=True)
+    got = np.load(v)
+    assert got.dtype == np.uint8 and got.shape == (4, 8, 3)
+    np.testing.assert_array_equal(got, values)
+    np.testing.assert_array_equal(np.load(idx), indices)
+    np.testing.assert_array_equal(got, ref_fractional_max_pool(x, (3, 2), (4, 8), samples, 2)[0])
+    assert run(["unpool", v, "--indices", idx, "--shape", "9x11", "-o", back]).exit_code == 0
+    np.testing.assert_array_equal(np.load(back), ref_unpool(values, indices, (9, 11), 2))
+
+
+def test_fractional_without_a_seed_says_the_one_it_drew(tmp_path):
+    (tmp_path / "f.csv").write_text(F)
+    first = run(["pool", tmp_path / "f.csv", "--fractional-size", "4x5"])
+    assert first.exit_code == 0
+    said = error(first)
+    assert said.startswith("poolcli: fractional max pooling drew its windows with --seed ")
+    seed = said.split("--seed ")[1].split(";")[0]
+    again = run(["pool", tmp_path / "f.csv", "--fractional-size", "4x5", "--seed", seed])
+    assert again.stdout == first.stdout
+    assert run(["pool", tmp_path / "f.csv", "--fractional-size", "4x5", "-q"]).stderr == ""
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seed", 3], "--seed draws the windows of fractional max pooling; add --output-ratio or --fractional-size"),
+        (["--output-ratio", 0.5, "--fractional-size", 3], "--output-ratio and --fractional-size both set the output's size"),
+        (["--output-ratio", 0.5, "-m", "avg"], "--output-ratio is fractional max pooling; drop -m avg"),
+        (["--fractional-size", 3, "-s", 1, "-d", 2], "--fractional-size places its windows itself (of size -k); drop -s, -d"),
+        (["--output-ratio", 0.5, "--output-size", 2], "drop --output-size"),
+        (["--output-ratio", 1], "each ratio must lie between 0 and 1"),
+        (["--output-ratio", "0.5x0.5x0.5"], "is not R or RxR"),
+        (["--seed", -1, "--output-ratio", 0.5], "--seed"),
+    ],
+)
+def test_fractional_refuses_options_that_do_not_go_with_it(tmp_path, args, message):
+    (tmp_path / "f.csv").write_text(F)
+    result = run(["pool", tmp_path / "f.csv", *args])
+    assert result.exit_code == 2
+    assert message in error(result)
+
+
+def test_fractional_that_does_not_fit_is_one_line(tmp_path):
+    (tmp_path / "f.csv").write_text(F)
+    result = run(["pool", tmp_path / "f.csv", "-k", 3, "--fractional-size", "4x4", "--seed", 0])
+    assert result.exit_code == 1
+    assert "output size 4x4 with pool size 3x3 does not fit" in error(result)

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from .fractional import fractional_options, fractional_spec
 from .options import (
     channel_options,
     color_option,
@@ -36,6 +37,7 @@ __all__ = ["pool"]
     help="Output path; format from the extension. - is stdout.",
 )
 @pooling_options
+@fractional_options
 @click.option(
     "--indices",
     "indices_path",
@@ -72,7 +74,7 @@ def pool(
     """
     from ..pipeline import plan_outputs, run
 
-    spec = make_spec(ctx, params)
+    spec = fractional_spec(ctx, make_spec(ctx, params), params, lambda said: note(quiet, said))
     source = resolve_input(input_path)
     plan = plan_outputs(source, output, spec, to=to, indices=indices_path, terminal=sys.stdout.isatty())
     check_output_options(ctx, plan.formats)
