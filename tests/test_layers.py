@@ -65,7 +65,7 @@ def test_batchnorm_dropout_relu_and_dense_on_the_last_axis():
 def test_keras_names_are_accepted_and_numbered():
     _, rows = summarise(["input 8x8x1", "Conv2D 2 3x3", "MaxPooling2D 2", "conv2d 2 1x1"])
     assert [r.name for r in rows] == ["conv2d", "max_pooling2d", "conv2d_1"]
-    kinds = [kind for kind, _, _ in parse_layers(["input 8x8x1; BatchNormalization; GlobalAveragePooling2D"])]
+    kinds = [kind for kind, *_ in parse_layers(["input 8x8x1; BatchNormalization; GlobalAveragePooling2D"])]
     assert kinds == ["input", "batchnorm", "globalavgpool"]
 
 

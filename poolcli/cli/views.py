@@ -178,12 +178,16 @@ def summary(layers: tuple[str, ...], color: bool | None) -> None:
 
     \b
     One layer per argument, or several separated by ';':
-      input HxWxC               the input shape (first)
+      input HxWxC               the input shape (first); NxC a signal, DxHxWxC a volume
       dense N                   N units on the last axis
       conv N KxK [same|valid] [stride=S] [dilation=D] [nobias]
       maxpool K [stride=S] [same|valid|padding=P] [dilation=D] [ceil]
       avgpool K ...             as maxpool
+      lppool K norm=P [stride=S] [ceil]              PyTorch LPPool
+      unpool K [stride=S] [padding=P] [output=HxW]   PyTorch MaxUnpool
+      fractionalmaxpool K ratio=R|output=HxW         PyTorch FractionalMaxPool
       globalmaxpool  globalavgpool  flatten  relu  dropout  batchnorm
+    Pools take 1, 2 or 3 axes as their input has, or as named: maxpool1d, avgpool3d, MaxPooling3D ...
 
     \b
     Example (the tutorial's model):
