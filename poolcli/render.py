@@ -446,3 +446,56 @@ def render_summary(layers, input_shape) -> RenderableType:
 
 def _keras_shape(shape) -> str:
     return "(None, " + ", ".join(str(v) for v in shape) + ")"
+
+
+def render_unpooled(
+    out: np.ndarray,
+    indices: np.ndarray,
+    unpooled: np.ndarray,
+    mode: str,
+    *,
+    precision: Optional[int] = None,
+    color: bool = True,
+    origin: Tuple[int, int] = (0, 0),
+) -> RenderableType:
+    """The output beside its max unpooling: each value back at the cell that won its window, in the window's colour.
+
+    ``unpooled`` is :func:`poolcli.unpool2d` of ``out`` and ``indices``; a cell that won several windows holds the
+    last one's value (as PyTorch), and says so.
+    """
+    oh, ow = out.shape
+    h, w = unpooled.shape
+    out_dec, un_dec = view_format(out, precision), view_format(unpooled, precision)
+    out_text = {(i, j): _fmt(float(out[i, j]), out_dec) for i in range(oh) for j in range(ow)}
+    un_text = {(r, c): _fmt(float(unpooled[r, c]), un_dec) for r in range(h) for c in range(w)}
+    out_marks: Dict[Tuple[int, int], str] = {}
+    un_marks: Dict[Tuple[int, int], str] = {}
+    won: Dict[Tuple[int, int], List[int]] = {}
+    for n, flat in enumerate(indices.ravel().tolist()):
+        colour = WINDOW_COLOURS[n % len(WINDOW_COLOURS)]
+        out_marks[divmod(n, ow)] = colour
+        un_marks[divmod(int(flat), w)] = colour
+        won.setdefault(divmod(int(flat), w), []).append(n + 1)
+    out_w = max(*(len(t) for t in out_text.values()), len(str(max(oh, ow) - 1)))
+    un_w = max(*(len(t) for t in un_text.values()), len(str(max(h + origin[0], w + origin[1]) - 1)))
+    side = Table.grid(padding=(0, 4))
+    side.add_row(
+        _matrix_grid(out, list(range(oh)), list(range(ow)), out_text, out_marks, out_w, color, f"output {oh}x{ow}"),
+        _matrix_grid(
+            unpooled, list(range(h)), list(range(w)), un_text, un_marks, un_w, color, f"unpooled {h}x{w}", origin
+        ),
+    )
+    lines: List[RenderableType] = [
+        Text(f"max unpooling: each {mode} back at the cell that won its window", style="bold" if color else ""),
+        side,
+        Text(f"(PyTorch MaxUnpool2d; the path {mode} pooling's gradient takes, too)"),
+    ]
+    for (r, c), windows in sorted(won.items()):
+        if len(windows) > 1:
+            listed = ", ".join(map(str, windows))
+            lines.append(
+                Text(
+                    f"cell [{r + origin[0]}, {c + origin[1]}] won windows {listed}: holds the last (a gradient sums them)"
+                )
+            )
+    return Group(*lines)

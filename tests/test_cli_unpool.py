@@ -288,3 +288,59 @@ def test_fractional_that_does_not_fit_is_one_line(tmp_path):
     result = run(["pool", tmp_path / "f.csv", "-k", 3, "--fractional-size", "4x4", "--seed", 0])
     assert result.exit_code == 1
     assert "output size 4x4 with pool size 3x3 does not fit" in error(result)
+
+
+# --------------------------------------------------------------------------- explain --unpool
+
+
+def test_explain_unpool_routes_each_maximum_to_its_winner(tmp_path):
+    (tmp_path / "a.csv").write_text(A)
+    result = run(["explain", tmp_path / "a.csv", "-k", 2, "--unpool", "--no-color"])
+    assert result.exit_code == 0, result.output
+    end = result.stdout.split("max(11, 12, 15, 16) = 16\n\n")[1]
+    assert [line.rstrip() for line in end.splitlines()] == [
+        "max unpooling: each max back at the cell that won its window",
+        "output 2x2    unpooled 4x4",
+        "    0   1         0   1   2   3",
+        "0 [ 6][ 8]    0   0   0   0   0",
+        "1 [14][16]    1   0 [ 6]  0 [ 8]",
+        "              2   0   0   0   0",
+        "              3   0 [14]  0 [16]",
+        "(PyTorch MaxUnpool2d; the path max pooling's gradient takes, too)",
+    ]
+    assert "every window's max, marked" not in result.stdout
+
+
+def test_explain_unpool_says_when_a_cell_won_several_windows(tmp_path):
+    (tmp_path / "o.csv").write_text("1,1,1\n1,9,1\n1,1,1\n")
+    result = run(["explain", tmp_path / "o.csv", "-k", 2, "-s", 1, "--unpool", "--no-color"])
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[-5:] == [
+        "0 [9][9]      0  0  0  0",
+        "1 [9][9]      1  0 [9] 0",
+        "              2  0  0  0",
+        "(PyTorch MaxUnpool2d; the path max pooling's gradient takes, too)",
+        "cell [1, 1] won windows 1, 2, 3, 4: holds the last (a gradient sums them)",
+    ]
+
+
+def test_explain_unpool_of_a_region_keeps_its_numbers_and_min_works_too(tmp_path):
+    (tmp_path / "b.csv").write_text("\n".join(",".join(str(5 * r + c + 1) for c in range(5)) for r in range(5)) + "\n")
+    result = run(["explain", tmp_path / "b.csv", "-k", 2, "-m", "min", "--region", "1:5,1:5", "--unpool", "--no-color"])
+    lines = [line.rstrip() for line in result.stdout.splitlines()][-7:]
+    assert lines == [
+        "output 2x2    unpooled 4x4",
+        "    0   1         1   2   3   4",
+        "0 [ 7][ 9]    1 [ 7]  0 [ 9]  0",
+        "1 [17][19]    2   0   0   0   0",
+        "              3 [17]  0 [19]  0",
+        "              4   0   0   0   0",
+        "(PyTorch MaxUnpool2d; the path min pooling's gradient takes, too)",
+    ]
+
+
+def test_explain_unpool_needs_a_mode_with_winners(tmp_path):
+    (tmp_path / "a.csv").write_text(A)
+    result = run(["explain", tmp_path / "a.csv", "-m", "avg", "--unpool"])
+    assert result.exit_code == 2
+    assert "--unpool applies to --mode max or min, whose windows have a winning cell; not avg" in error(result)

@@ -104,6 +104,13 @@ def show(
 @layout_option
 @click.option("--precision", type=PRECISION_RANGE, default=None, help="Decimals shown.")
 @click.option("--step", is_flag=True, help="On a terminal, wait for a key between windows (q stops).")
+@click.option(
+    "--unpool",
+    "show_unpool",
+    is_flag=True,
+    help="max/min: end with each output back at its window's winning cell, 0 elsewhere (PyTorch MaxUnpool2d; "
+    "where the gradient of pooling goes).",
+)
 @color_option()
 @common_options
 @click.pass_context
@@ -115,6 +122,7 @@ def explain(
     layout: str | None,
     precision: int | None,
     step: bool,
+    show_unpool: bool,
     color: bool | None,
     quiet: bool,
     **params: Any,
@@ -130,6 +138,10 @@ def explain(
     from ..render import explain_steps, render_winners
 
     spec = make_spec(ctx, params)
+    if show_unpool and not reduction(spec.window.mode).indices:
+        raise click.UsageError(
+            f"--unpool applies to --mode max or min, whose windows have a winning cell; not {spec.window.mode}"
+        )
     name, arr = _one_matrix(resolve_input(input_path), spec.max_pixels, channel, layout, quiet)
     if arr.ndim == 3:
         raise click.UsageError(f"{name} has {arr.shape[2]} channels; explain walks one: add --channel N")
@@ -163,7 +175,15 @@ def explain(
             if click.getchar() in ("q", "Q", "\x03"):
                 return
         console.print(view)
-    if idx is not None:
+    if idx is not None and show_unpool:
+        from ..engine import unpool2d
+        from ..render import render_unpooled
+
+        unpooled = unpool2d(out, idx, arr.shape)
+        console.print(
+            render_unpooled(out, idx, unpooled, window.mode, precision=precision, color=colour, origin=origin)
+        )
+    elif idx is not None:
         console.print(
             render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {window.mode}, marked")
         )
