@@ -169,6 +169,8 @@ def test_unpool_says_which_file_and_cell_is_wrong(tmp_path, values, indices, arg
         (["--shape", "4x4x"], "is not N, HxW or DxHxW"),
         (["--shape", "0x4"], "each number must be 1"),
         (["-k", "2x2", "-s", "2x2x2"], "-s 2x2x2 has 3 numbers; the values have 2 spatial axes"),
+        (["--shape", "4x4", "--color"], "--color/--no-color applies to the table shown on a terminal"),
+        (["--shape", "2x4x4", "--layout", "chw"], "--layout chw applies to HxWxC arrays"),
     ],
 )
 def test_unpool_refuses_options_that_do_not_go_together(tmp_path, args, message):

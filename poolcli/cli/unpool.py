@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .. import formats
-from .options import command, common_options, layout_option, output_options
+from .options import color_option, command, common_options, given, layout_option, output_options
 from .spec import check_output_options
 from .terminal import colour_on, note, stdout_console
 from .types import MAX_DIM
@@ -76,6 +76,7 @@ class DimsType(click.ParamType):
 )
 @output_options
 @layout_option
+@color_option("Colour in the table shown on a terminal [default: when the stream is a terminal].")
 @common_options
 @click.pass_context
 def unpool(
@@ -89,6 +90,7 @@ def unpool(
     output: str,
     to: str | None,
     layout: str | None,
+    color: bool | None,
     max_pixels: int,
     quiet: bool,
     **params: Any,
@@ -133,9 +135,13 @@ def unpool(
                 raise click.UsageError(str(exc).replace("is the input", f"is {_role(path, values_path)}")) from None
     check_output_options(ctx, plan.formats)
 
+    if given(ctx, "color") and plan.destination is not None:
+        raise click.UsageError("--color/--no-color applies to the table shown on a terminal; drop it")
     volume = any(dims is not None and len(dims) == 3 for dims in (shape, size))
     if volume and layout == "chw":
         raise click.UsageError("--layout chw applies to HxWxC arrays; a volume's channels, if any, come last")
+    if volume and plan.destination is None:
+        raise click.UsageError("a volume is written, not shown as a table: give -o FILE.npy")
     values, indices, name = _read(values_path, indices_path, spec, quiet, hwc=not volume)
     result = unpool_arrays(
         values, indices, name, shape=shape, size=size, stride=stride, padding=padding, max_pixels=max_pixels
@@ -143,7 +149,7 @@ def unpool(
     if plan.destination is None:  # a terminal: the result is shown
         from ..render import render_matrix
 
-        console = stdout_console()
+        console = stdout_console(color)
         shown = result if result.ndim > 1 else result[None, :]
         console.print(
             render_matrix(
