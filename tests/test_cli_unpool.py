@@ -346,3 +346,12 @@ def test_explain_unpool_needs_a_mode_with_winners(tmp_path):
     result = run(["explain", tmp_path / "a.csv", "-m", "avg", "--unpool"])
     assert result.exit_code == 2
     assert "--unpool applies to --mode max or min, whose windows have a winning cell; not avg" in error(result)
+
+
+@pytest.mark.parametrize("flag", ["--shape", "-k", "-s", "-p"])
+@pytest.mark.parametrize("value", [str(10**20), "-1", "2147483648", "2x", "1x2x3x4"])
+def test_unpool_dimensions_are_checked_by_the_option(tmp_path, flag, value):
+    (tmp_path / "v.csv").write_text("6,8\n14,16\n")
+    result = run(["unpool", tmp_path / "v.csv", "--indices", tmp_path / "v.csv", flag, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{flag}'" in error(result) or f"/ '{flag}'" in error(result)

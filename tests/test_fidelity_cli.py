@@ -63,11 +63,14 @@ def number_options():
 
 
 # what each command needs to run: an input, and for batch the folders and a single process
-NEEDS = {"pool": ["m.csv"], "explain": ["m.csv"], "show": ["m.csv"], "batch": ["in", "out", "--glob", "*.csv", "-j", "1"], "demo": []}
+NEEDS = {"pool": ["m.csv"], "explain": ["m.csv"], "show": ["m.csv"], "batch": ["in", "out", "--glob", "*.csv", "-j", "1"], "demo": [],
+         "unpool": ["m.csv", "--indices", "m.csv", "--shape", "5x5"]}
+# the option without which the flag is refused for doing nothing
+WITH = {"--seed": ["--output-ratio", "0.5"]}
 # an output the option acts on (else it is refused for doing nothing)
 OUTPUT_FOR = {"--quality": "jpg", "--compress-level": "png"}
 # values a number option accepts although they are not positive: zero decimals, channel 0, zero padding, no steps
-ZERO_IS_FINE = {"--precision", "--channel", "--compress-level", "--padding", "--steps"}
+ZERO_IS_FINE = {"--precision", "--channel", "--compress-level", "--padding", "--steps", "--seed"}
 
 
 def test_the_sweep_covers_every_number_option():
@@ -90,7 +93,7 @@ def test_any_number_is_one_line_and_exit_2_naming_the_option(here, command, flag
     before = sorted(p.name for p in here.rglob("*"))
     if value == "above the bound":
         value = above_the_bound(command, flag)
-    args = [command, *NEEDS[command], flag, value]
+    args = [command, *NEEDS[command], flag, value, *WITH.get(flag, [])]
     if flag in OUTPUT_FOR:
         args += ["-t", OUTPUT_FOR[flag]] + (["-o", "o." + OUTPUT_FOR[flag]] if command == "pool" else [])
     result = run(args)

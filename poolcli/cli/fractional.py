@@ -72,7 +72,7 @@ def fractional_options(fn: F) -> F:
             ),
             click.option(
                 "--seed",
-                type=click.IntRange(0),
+                type=click.IntRange(0, 2**64 - 1),  # numpy takes any; 64 bits are plenty
                 default=None,
                 metavar="N",
                 help="Fractional: the seed of numpy's default_rng that draws the windows' samples. The same seed "
