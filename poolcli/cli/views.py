@@ -16,6 +16,7 @@ from .options import (
     debug_option,
     input_argument,
     layout_option,
+    modes_with,
     pooling_options,
     resolve_input,
 )
@@ -131,7 +132,7 @@ def explain(
 
     Each step shows the input with the window marked, the reduction written
     out, and the output filling up. For max and min, the end shows every
-    winning cell.
+    winning cell, or with --unpool each output back at its winner.
     """
     from ..engine import window_cells
     from ..pipeline import apply_pool, check_result_size
@@ -140,7 +141,8 @@ def explain(
     spec = make_spec(ctx, params)
     if show_unpool and not reduction(spec.window.mode).indices:
         raise click.UsageError(
-            f"--unpool applies to --mode max or min, whose windows have a winning cell; not {spec.window.mode}"
+            f"--unpool applies to --mode {modes_with(lambda r: r.indices)}, whose windows have a winning cell; "
+            f"not {spec.window.mode}"
         )
     name, arr = _one_matrix(resolve_input(input_path), spec.max_pixels, channel, layout, quiet)
     if arr.ndim == 3:
