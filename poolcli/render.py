@@ -428,7 +428,8 @@ def render_winners(
 def render_summary(layers, input_shape) -> RenderableType:
     """A Keras-style model summary: layer (type), output shape with the batch axis, parameters, totals."""
     table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", pad_edge=False, show_footer=False)
-    table.add_column("Layer (type)", no_wrap=True)
+    # on a narrow terminal a long layer name folds onto a second line: a shape or a count is never cut
+    table.add_column("Layer (type)", overflow="fold")
     table.add_column("Output Shape", no_wrap=True)
     table.add_column("Param #", justify="right", no_wrap=True, min_width=len("Param #"))
     table.add_row("input (InputLayer)", _keras_shape(input_shape), "0", style="dim")

@@ -179,3 +179,21 @@ def test_fractional_shapes_are_the_pytorch_golden_outputs():
         x = np.array(case["input"])
         got = shape(f"input {dims(list(x.shape))}x1", f"fractionalmaxpool {case['kernel_size']} ratio={dims(case['output_ratio'])}")
         assert got == np.array(case["max"]).shape + (1,)
+
+
+def test_a_narrow_terminal_folds_long_layer_names_but_never_cuts_a_shape():
+    from click.testing import CliRunner
+
+    from poolcli.cli import main
+
+    spec = "input 16x32x32x1; maxpool3d 2; globalavgpool; dense 1000"
+    result = CliRunner().invoke(main, ["summary", spec, "--no-color"], env={"COLUMNS": "60"})
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert max(len(line) for line in lines) <= 60
+    assert [line for line in lines if "(None" in line] == [
+        " input (InputLayer)         (None, 16, 32, 32, 1)         0",
+        " max_pooling3d              (None, 8, 16, 16, 1)          0",
+        " global_average_pooling3d   (None, 1)                     0",
+        " dense (Dense)              (None, 1000)              2,000",
+    ]
+    assert " (GlobalAveragePooling3D)" in lines
