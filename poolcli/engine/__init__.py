@@ -6,7 +6,7 @@
     adaptive    adaptive and global pooling
     indices     max/min with the index of the chosen cell
     pooling     pool and pool1d/pool2d/pool3d, over all of these
-    unpool      unpool and unpool1d/unpool2d/unpool3d, max pooling undone from its indices
+    unpooling   unpool and unpool1d/unpool2d/unpool3d, max pooling undone from its indices
     fractional  fractional_max_pool2d/3d, PyTorch's windows given its random samples
     conv        conv2d, with exact kernels
 
@@ -49,10 +49,10 @@ _HOME = {
     "pool1d": "pooling",
     "pool2d": "pooling",
     "pool3d": "pooling",
-    "unpool": "unpool",
-    "unpool1d": "unpool",
-    "unpool2d": "unpool",
-    "unpool3d": "unpool",
+    "unpool": "unpooling",
+    "unpool1d": "unpooling",
+    "unpool2d": "unpooling",
+    "unpool3d": "unpooling",
     "fractional_max_pool2d": "fractional",
     "fractional_max_pool3d": "fractional",
     "conv2d": "conv",
@@ -75,7 +75,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fractional import fractional_max_pool2d, fractional_max_pool3d
     from .pooling import pool, pool1d, pool2d, pool3d
     from .reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction
-    from .unpool import unpool, unpool1d, unpool2d, unpool3d
+    from .unpooling import unpool, unpool1d, unpool2d, unpool3d
     from .windows import DEFAULT_SIZE, output_shape, window_cells
 
 
