@@ -9,6 +9,7 @@ row, a column a column.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -16,7 +17,7 @@ from .engine import output_shape
 from .formats.errors import InputError
 from .specs import PoolSpec, WindowSpec
 
-__all__ = ["WHAT", "check_result_size", "is_signal", "spatial_ndim"]
+__all__ = ["WHAT", "as_2d_window", "check_result_size", "is_signal", "spatial_ndim"]
 
 #: What the spatial axes are called in messages
 WHAT = {1: "signal", 2: "matrix", 3: "volume"}
@@ -38,6 +39,28 @@ def spatial_ndim(shape: tuple[int, ...], spec: PoolSpec) -> int:
     if len(shape) == 1 or is_signal(shape, spec.window):
         return 1
     return 2
+
+
+def as_2d_window(window: WindowSpec, row: bool) -> WindowSpec:
+    """The 2-D windows that pool a ``row`` (1, N) or a column (N, 1) as ``window`` pools it as a signal: one cell across.
+
+    >>> as_2d_window(WindowSpec(size=3, stride=2, padding=1), row=True).shape_kwargs()["size"]
+    (1, 3)
+    """
+
+    def lifted(value: Any, across: int) -> Any:
+        if value is None or isinstance(value, (str, tuple)):
+            return value  # the size, "valid", "same", "global"; tuples never reach a signal
+        return (across, value) if row else (value, across)
+
+    return dataclasses.replace(
+        window,
+        size=lifted(window.size, 1),
+        stride=lifted(window.stride, 1),
+        padding=lifted(window.padding, 0),
+        dilation=lifted(window.dilation, 1),
+        output_size=lifted(window.output_size, 1),
+    )
 
 
 def check_result_size(shape: tuple[int, ...], spec: PoolSpec, name: str, ndim: int = 2) -> None:

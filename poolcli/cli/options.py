@@ -33,6 +33,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 #: The largest --max-pixels: 2**40 cells of float64 would be 8 TiB, more than any machine holds.
 MAX_PIXELS_LIMIT = 2**40
+#: Slices of a volume shown (the first and the last; the middle ones are said to be skipped).
+MAX_SLICES = 6
 #: The most worker processes -j starts.
 MAX_JOBS = 1024
 

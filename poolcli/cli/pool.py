@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .options import (
+    MAX_SLICES,
     channel_options,
     color_option,
     command,
@@ -117,4 +118,8 @@ def matrix_views(
         matrix = matrix.reshape(1, -1) if matrix.ndim == 1 else matrix
         return render_matrix(matrix, title=name, precision=precision, width=console.width, color=colour_on(console))
 
-    return render_slices(values, one, title=title, color=colour_on(console)) if volume else [one(values, title)]
+    return (
+        render_slices(values, one, most=MAX_SLICES, title=title, color=colour_on(console))
+        if volume
+        else [one(values, title)]
+    )

@@ -109,6 +109,21 @@ class RegionType(click.ParamType):
         return (slice(r0, r1), slice(c0, c1))
 
 
+class SpanType(click.ParamType):
+    """D0:D1 - a run of slices (end exclusive, as in Python)."""
+
+    name = "D0:D1"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            start, stop = (int(v) if v else None for v in value.split(":"))
+        except ValueError:
+            self.fail(f"{value!r} is not D0:D1 (for example 0:4)", param, ctx)
+        return slice(start, stop)
+
+
 class ShardType(click.ParamType):
     name = "I/N"
 
