@@ -245,7 +245,7 @@ def test_values_that_change_on_the_way_to_tiff_are_said(here):
     np.save("vol.npy", _slices(2))
     result = ok(run(["pool", "vol.npy", "--volume", "-k", "2", "-m", "avg", "-o", "avg.tif"]))
     assert result.stderr == "poolcli: avg.tif: values rounded half up to integers\n"
-    expected = np.floor(ref_pool(_slices(2), 2, ndim=3) + 0.5)
+    expected = np.floor(ref_pool(_slices(2), 2, mode="avg", ndim=3) + 0.5)  # 12.5 is 13
     with Image.open("avg.tif") as im:
         np.testing.assert_array_equal(np.asarray(im), expected[0])
 
