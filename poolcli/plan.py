@@ -73,9 +73,9 @@ def plan_outputs(
         if output == "-" and formats.writer_for(fmt).binary and terminal:
             raise OptionError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
         if spec.volume and not formats.writer_for(fmt).volume:
-            where = "stdout" if output == "-" else output
+            where, hint = ("stdout", " (give -o FILE or --to)") if output == "-" else (output, "")
             raise OptionError(
-                f"{where}: {formats.writer_for(fmt).label} holds no volume; {formats.volume_formats()} (-o FILE or --to)"
+                f"{where}: {formats.writer_for(fmt).label} holds no volume; {formats.volume_formats()}{hint}"
             )
     indices_fmt = None
     if indices is not None:

@@ -286,7 +286,7 @@ def _bad_folder(folder):
 
 REFUSALS = [
     (["vol.npy", "--volume", "-o", "v.png"], 2, "v.png: PNG holds no volume; a volume is written as .npy or .tif/.tiff"),
-    (["vol.npy", "--volume"], 2, "stdout: CSV holds no volume; a volume is written as .npy or .tif/.tiff (-o FILE or --to)"),
+    (["vol.npy", "--volume"], 2, "stdout: CSV holds no volume; a volume is written as .npy or .tif/.tiff (give -o FILE or --to)"),
     (["vol.npy", "--volume", "-k", "2x2", "-o", "v.npy"], 2, "-k 2x2 is for an image; a volume takes one number or DxHxW"),
     (["vol.npy", "-k", "2x2x2", "-o", "v.npy"], 2, "-k 2x2x2 is for a volume (depth x rows x columns); add --volume"),
     (["vol.npy", "--volume", "--indices", "i.csv", "-o", "v.npy"], 2, "--indices i.csv: a volume's indices are written as .npy"),
@@ -350,3 +350,18 @@ def test_explain_a_volume(here):
     assert "window 1 of 2: slices d=1..1, rows 0..1, columns 0..1 -> output [0, 0, 0]" in text
     assert "max(8, 9, 12, 13) = 13" in text
     assert "every window's max, marked slice d=0 of 1" in text
+
+
+def test_a_volume_from_stdin_and_gray_slice_by_slice(here):
+    buf = io.BytesIO()
+    np.save(buf, np.arange(8, dtype=np.int16).reshape(2, 2, 2))
+    got = np.load(io.BytesIO(ok(run(["pool", "-", "--volume", "-k", "2", "-t", "npy"], input=buf.getvalue())).stdout_bytes))
+    np.testing.assert_array_equal(got, [[[7]]])
+    pages = [Image.fromarray(np.full((2, 2, 3), [10 * d, 20, 30], np.uint8)) for d in range(2)]
+    pages[0].save("rgb.tif", save_all=True, append_images=pages[1:])
+    ok(run(["pool", "rgb.tif", "--volume", "--gray", "-k", "1", "-o", "gray.npy"]))
+    # Pillow's L of (0, 20, 30) and (10, 20, 30): 0.299 R + 0.587 G + 0.114 B, rounded
+    np.testing.assert_array_equal(np.load("gray.npy")[:, 0, 0], [15, 18])
+    ok(run(["pool", "rgb.tif", "--volume", "-k", "2", "-o", "rgb2.tif"]))
+    with Image.open("rgb2.tif") as im:
+        assert im.mode == "RGB" and im.getpixel((0, 0)) == (10, 20, 30)

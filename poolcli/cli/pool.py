@@ -72,6 +72,12 @@ def pool(
     stdin is a pipe). Images are recognised by content. The result goes to
     -o (format from the extension, or --to), else to stdout as CSV; on a
     terminal it is shown as a table.
+
+    A 1-D NPY, or a single row or column whose window options are all single
+    numbers, is a signal: -k 4 pools along it and the result keeps its
+    orientation (-k 1x4 pools the row as a 2-D matrix). --volume reads a
+    volume (a 3-D/4-D NPY, a multi-page TIFF or a folder of slices), pooled
+    by K or DxHxW windows and written as NPY or a multi-page TIFF.
     """
     from ..pipeline import plan_outputs, run
 
