@@ -22,7 +22,7 @@ __all__ = ["explain_volume_steps", "pick_slices", "render_slices", "slice_title"
 def pick_slices(depth: int, most: int) -> tuple[list[int], int | None]:
     """The slices to show of ``depth`` (the first and last when there are more than ``most``), and where the gap goes.
 
-    >>> pick_slices(4), pick_slices(10, 4)
+    >>> pick_slices(4, 6), pick_slices(10, 4)
     (([0, 1, 2, 3], None), ([0, 1, 8, 9], 2))
     """
     if depth <= most:

@@ -349,7 +349,7 @@ def test_explain_a_volume(here):
     text = ok(run(["explain", "vol.npy", "--volume", "-k", "1x2x2", "--slices", "1:2", "--no-color"])).stdout
     assert "window 1 of 2: slices d=1..1, rows 0..1, columns 0..1 -> output [0, 0, 0]" in text
     assert "max(8, 9, 12, 13) = 13" in text
-    assert "every window's max, marked slice d=0 of 1" in text
+    assert "every window's max, marked slice d=1 of 2" in text
 
 
 def test_a_volume_from_stdin_and_gray_slice_by_slice(here):

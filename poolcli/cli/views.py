@@ -219,12 +219,15 @@ def explain(
                 return
         console.print(view)
     if idx is not None:
-        for view in _winners(arr, idx, ndim, precision, colour, f"every window's {window.mode}, marked"):
+        title = f"every window's {window.mode}, marked"
+        for view in _winners(arr, idx, ndim, precision, colour, title, origin[0], full_depth):
             console.print(view)
 
 
-def _winners(arr: Any, idx: Any, ndim: int, precision: int | None, colour: bool, title: str) -> Any:
-    """The input with every chosen cell marked: a volume slice by slice, each slice that holds one."""
+def _winners(
+    arr: Any, idx: Any, ndim: int, precision: int | None, colour: bool, title: str, first: int, full_depth: int
+) -> Any:
+    """The input with every chosen cell marked: a volume slice by slice (those that hold one, numbered from ``first``)."""
     from ..render import render_winners
     from ..render_slices import slice_title
 
@@ -238,7 +241,7 @@ def _winners(arr: Any, idx: Any, ndim: int, precision: int | None, colour: bool,
             flat[flat // (h * w) == d] - d * h * w,
             precision=precision,
             color=colour,
-            title=slice_title(title, d, depth),
+            title=slice_title(title, first + d, full_depth),
         )
         for d in range(depth)
         if (flat // (h * w) == d).any()
