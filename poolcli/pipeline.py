@@ -176,6 +176,8 @@ def prepare(loaded: Loaded, spec: PoolSpec) -> tuple[np.ndarray, list[Note]]:
     loaded, notes = to_hwc(loaded, spec)
     arr = select_channels(loaded, spec)
     ndim = spatial_ndim(arr.shape, spec)
+    if arr.ndim == 1 and spec.window.axes() > 1:
+        raise InputError(f"{loaded.name}: a 1-D signal takes windows of one number (-k 4), not pairs")
     if spec.filter.kernel is not None and (arr.ndim == 1 or spec.volume):
         raise InputError(f"{loaded.name}: a filter (-c) acts on 2-D inputs; this is a {WHAT[ndim]}")
     check_result_size(arr.shape, spec, loaded.name, ndim)
@@ -206,23 +208,16 @@ def to_hwc(loaded: Loaded, spec: PoolSpec) -> tuple[Loaded, list[Note]]:
         raise InputError(
             f"{loaded.name}: --layout chw applies to arrays (NPY); an image's pixels are always rows x columns x channels"
         )
-    if spec.volume:
-        if arr.ndim not in (3, 4):
-            raise InputError(
-                f"{loaded.name}: a volume is 3-D (D, H, W) or 4-D (D, H, W, C), not {arr.ndim}-D {arr.shape}"
-            )
-        if spec.layout == "chw" and arr.ndim == 4:
-            return dataclasses.replace(loaded, array=np.moveaxis(arr, 0, -1)), []
-        return loaded, []
     if spec.layout == "chw":
-        if loaded.kind == "image":
-            raise InputError(
-                f"{loaded.name}: --layout chw applies to arrays (NPY); an image's pixels are always rows x columns x channels"
-            )
-        if arr.ndim == 3:
-            return dataclasses.replace(loaded, array=np.moveaxis(arr, 0, -1)), []
-        return loaded, []
-    if spec.layout is None and loaded.kind == "npy" and arr.ndim == 3 and arr.shape[0] <= 4 < arr.shape[2]:
+        with_channels = 4 if spec.volume else 3  # a volume's readers give (D, H, W) or (C, D, H, W)
+        return (dataclasses.replace(loaded, array=np.moveaxis(arr, 0, -1)) if arr.ndim == with_channels else loaded), []
+    if (
+        spec.layout is None
+        and not spec.volume
+        and loaded.kind == "npy"
+        and arr.ndim == 3
+        and arr.shape[0] <= 4 < arr.shape[2]
+    ):
         h, w, c = arr.shape
         text = f"shape {arr.shape} is read as {c} channels of {h}x{w} (channels last); if its channels come first, add --layout chw"
         return loaded, [Note(loaded.name, text, "layout")]

@@ -300,6 +300,7 @@ REFUSALS = [
     (["vol.tif", "--volume", "--max-pixels", "63", "-o", "v.npy"], 1, "vol.tif: the volume holds 4x4x4 = 64 cells, more than --max-pixels 63"),
     (["vol.npy", "--volume", "-k", "5", "-o", "v.npy"], 1, "does not fit"),
     (["sig.npy", "-c", "blur", "-o", "v.npy"], 1, "sig.npy: a filter (-c) acts on 2-D inputs; this is a signal"),
+    (["sig.npy", "-k", "1x2", "-o", "v.npy"], 1, "sig.npy: a 1-D signal takes windows of one number (-k 4), not pairs"),
 ]
 
 
