@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from poolcli import pool2d
@@ -366,3 +368,36 @@ def test_a_volume_from_stdin_and_gray_slice_by_slice(here):
     ok(run(["pool", "rgb.tif", "--volume", "-k", "2", "-o", "rgb2.tif"]))
     with Image.open("rgb2.tif") as im:
         assert im.mode == "RGB" and im.getpixel((0, 0)) == (10, 20, 30)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    x=st.lists(st.integers(-50, 50), min_size=1, max_size=12),
+    k=st.integers(1, 4),
+    s=st.integers(1, 3),
+    d=st.integers(1, 2),
+    padding=st.sampled_from(["valid", "same", 0, 1, 2]),
+    ceil_mode=st.booleans(),
+    mode=st.sampled_from(["max", "min", "avg", "sum"]),
+    row=st.booleans(),
+)
+def test_a_row_or_column_pools_as_the_reference_signal(x, k, s, d, padding, ceil_mode, mode, row):
+    """The pipeline's signal path (a row or a column of a matrix) against the slow 1-D reference, orientation kept."""
+    from poolcli.pipeline import WindowSpec, apply_pool
+
+    if padding == "same":
+        assume(d == 1 and not ceil_mode)
+    window = WindowSpec(size=k, stride=s, padding=padding, dilation=d, ceil_mode=ceil_mode, mode=mode)
+    picks = mode in ("max", "min")
+    try:
+        got_ref = ref_pool(np.array(x), k, s, padding, mode, ndim=1, dilation=d, ceil_mode=ceil_mode, return_indices=picks)
+    except ValueError:
+        assume(False)  # a window that does not fit, or an empty one: the engine refuses it too
+    expected, where = got_ref if picks else (got_ref, None)
+    arr = np.array([x]) if row else np.array(x)[:, np.newaxis]
+    got = apply_pool(arr, window, ndim=1)
+    assert got.shape == ((1, expected.size) if row else (expected.size, 1))
+    np.testing.assert_allclose(got.ravel(), expected, rtol=1e-15)
+    if picks:
+        _, idx = apply_pool(arr, window, indices=True, ndim=1)
+        np.testing.assert_array_equal(idx.ravel(), where)
