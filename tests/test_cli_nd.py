@@ -401,3 +401,14 @@ def test_a_row_or_column_pools_as_the_reference_signal(x, k, s, d, padding, ceil
     if picks:
         _, idx = apply_pool(arr, window, indices=True, ndim=1)
         np.testing.assert_array_equal(idx.ravel(), where)
+
+
+def test_adaptive_output_size_counts_a_signal_once(here):
+    """--output-size 20 on a 40-cell signal is 20 cells, within --max-pixels 300; on a 40x40 matrix it is 20x20."""
+    (here / "row.csv").write_text(",".join(str(v) for v in range(40)) + "\n")
+    got = csv_values(ok(run(["pool", "row.csv", "--output-size", "20", "--max-pixels", "300"])).stdout)
+    np.testing.assert_array_equal(got, [np.arange(1, 40, 2)])
+    np.save("m.npy", np.zeros((40, 40)))
+    before = sorted(p.name for p in here.rglob("*"))
+    message = "m.npy: the result would be 20x20 = 400 pixels, more than --max-pixels 300"
+    refused(run(["pool", "m.npy", "--output-size", "20", "--max-pixels", "300"]), 1, message, here, before)

@@ -128,7 +128,7 @@ def test_number_messages(here, args, message):
     "args, message",
     [
         (["--output-size", "100000x100000"], "--output-size 100000x100000 is 10,000,000,000 pixels, more than --max-pixels 178,956,970"),
-        (["--output-size", "5", "--max-pixels", "24"], "--output-size 5x5 is 25 pixels, more than --max-pixels 24"),
+        (["--output-size", "25", "--max-pixels", "24"], "--output-size 25 is 25 cells or more, more than --max-pixels 24"),
         (["--output-size", f"{MAX_DIM}x{MAX_DIM}", "--max-pixels", str(2**40)], "more than --max-pixels 1,099,511,627,776"),
     ],
 )

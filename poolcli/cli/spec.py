@@ -115,11 +115,13 @@ def _check_windows(ctx: click.Context, params: dict[str, Any], rec: Reduction) -
         ]
         if window:
             raise click.UsageError(f"--output-size sets the windows itself; drop {', '.join(window)}")
-        dims = (1,) if output_size == "global" else _each(output_size, axes)
+        # one number is N along every axis: N cells for a signal, N x N for an image (checked once it is read)
+        dims = (1,) if output_size == "global" else _each(output_size, 3 if volume else 1)
         max_pixels = params["max_pixels"]
         if math.prod(dims) > max_pixels:
+            what = "pixels" if len(dims) == 2 else "cells" if len(dims) == 3 else "cells or more"
             raise click.UsageError(
-                f"--output-size {'x'.join(map(str, dims))} is {math.prod(dims):,} {'cells' if volume else 'pixels'}, "
+                f"--output-size {'x'.join(map(str, dims))} is {math.prod(dims):,} {what}, "
                 f"more than --max-pixels {max_pixels:,}; raise --max-pixels if this is meant"
             )
         return
