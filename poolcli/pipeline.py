@@ -17,12 +17,14 @@ from typing import Any, Callable
 import numpy as np
 
 from . import formats
-from .engine import conv2d, output_shape, pool2d, reduction
+from .engine import conv2d, pool, reduction
 from .filters import is_filter_name, parse_filter
-from .formats.errors import InputError
+from .formats.errors import InputError, OutputError
 from .formats.files import Loaded, read_input, write_output
 from .formats.images import gray
+from .formats.volumes import input_size, read_volume
 from .plan import OutputPlan, plan_outputs, resolve_format
+from .shapes import WHAT, check_result_size, spatial_ndim
 from .specs import FilterSpec, OptionError, OutputSpec, PoolSpec, WindowSpec
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "PoolSpec",
     "Result",
     "WindowSpec",
+    "check_result_size",
     "load_filter",
     "plan_outputs",
     "run",
@@ -110,15 +113,20 @@ def run(
             for n in new:
                 on_note(n)
 
-    loaded = read_input(source, max_pixels=spec.max_pixels)
-    bytes_in = None if source == "-" else os.path.getsize(source)
+    loaded = (
+        read_volume(source, max_pixels=spec.max_pixels)
+        if spec.volume
+        else read_input(source, max_pixels=spec.max_pixels)
+    )
+    bytes_in = None if source == "-" else input_size(source)
     arr, prepared = prepare(loaded, spec)
     say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)
+    ndim = spatial_ndim(arr.shape, spec)
     pooled = apply_filter(arr, spec.filter)
     values, idx = (
-        apply_pool(pooled, spec.window, indices=True)
+        apply_pool(pooled, spec.window, indices=True, ndim=ndim)
         if indices is not None
-        else (apply_pool(pooled, spec.window), None)
+        else (apply_pool(pooled, spec.window, ndim=ndim), None)
     )
     if on_pooled is not None:
         on_pooled(pooled, values)
@@ -167,7 +175,12 @@ def prepare(loaded: Loaded, spec: PoolSpec) -> tuple[np.ndarray, list[Note]]:
     """
     loaded, notes = to_hwc(loaded, spec)
     arr = select_channels(loaded, spec)
-    check_result_size(arr.shape, spec, loaded.name)
+    ndim = spatial_ndim(arr.shape, spec)
+    if arr.ndim == 1 and spec.window.axes() > 1:
+        raise InputError(f"{loaded.name}: a 1-D signal takes windows of one number (-k 4), not pairs")
+    if spec.filter.kernel is not None and (arr.ndim == 1 or spec.volume):
+        raise InputError(f"{loaded.name}: a filter (-c) acts on 2-D inputs; this is a {WHAT[ndim]}")
+    check_result_size(arr.shape, spec, loaded.name, ndim)
     note = _float64_note(arr, spec, loaded.name)
     return arr, notes + ([note] if note else [])
 
@@ -191,67 +204,24 @@ def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Note | None:
 def to_hwc(loaded: Loaded, spec: PoolSpec) -> tuple[Loaded, list[Note]]:
     """Return the input with its channels last, as ``spec.layout`` says it holds them, and notes."""
     arr = loaded.array
+    if spec.layout == "chw" and loaded.kind == "image":
+        raise InputError(
+            f"{loaded.name}: --layout chw applies to arrays (NPY); an image's pixels are always rows x columns x channels"
+        )
     if spec.layout == "chw":
-        if loaded.kind == "image":
-            raise InputError(
-                f"{loaded.name}: --layout chw applies to arrays (NPY); an image's pixels are always rows x columns x channels"
-            )
-        if arr.ndim == 3:
-            return dataclasses.replace(loaded, array=np.moveaxis(arr, 0, -1)), []
-        return loaded, []
-    if spec.layout is None and loaded.kind == "npy" and arr.ndim == 3 and arr.shape[0] <= 4 < arr.shape[2]:
+        with_channels = 4 if spec.volume else 3  # a volume's readers give (D, H, W) or (C, D, H, W)
+        return (dataclasses.replace(loaded, array=np.moveaxis(arr, 0, -1)) if arr.ndim == with_channels else loaded), []
+    if (
+        spec.layout is None
+        and not spec.volume
+        and loaded.kind == "npy"
+        and arr.ndim == 3
+        and arr.shape[0] <= 4 < arr.shape[2]
+    ):
         h, w, c = arr.shape
         text = f"shape {arr.shape} is read as {c} channels of {h}x{w} (channels last); if its channels come first, add --layout chw"
         return loaded, [Note(loaded.name, text, "layout")]
     return loaded, []
-
-
-def check_result_size(shape: tuple[int, ...], spec: PoolSpec, name: str) -> None:
-    """Refuse, before any work, a padded input or a result of more than ``spec.max_pixels`` pixels (or cells).
-
-    The padded size is worked out first, by arithmetic alone: a vast window
-    or dilation must not allocate even while its shape is computed. Raises
-    :class:`InputError` naming ``--max-pixels``, or ValueError as the
-    pooling itself would for a window that does not fit.
-    """
-    h, w = shape[:2]
-    window = spec.window
-    if spec.filter.kernel is not None:
-        kh, kw = spec.filter.shape
-        if spec.filter.padding == "valid":
-            h, w = h - kh + 1, w - kw + 1
-        if h < 1 or w < 1:
-            return  # the filter does not fit: conv2d says so
-    if window.output_size is None:
-        ph, pw = _padded_extent(h, 0, window), _padded_extent(w, 1, window)
-        if ph * pw > spec.max_pixels:
-            raise InputError(
-                f"{name}: with its padding the input spans {ph}x{pw} = {ph * pw:,} cells, more than --max-pixels "
-                f"{spec.max_pixels:,}; use a smaller window, dilation or padding, or raise --max-pixels"
-            )
-    oh, ow = output_shape((h, w), **window.shape_kwargs())
-    if oh * ow > spec.max_pixels:
-        raise InputError(
-            f"{name}: the result would be {oh}x{ow} = {oh * ow:,} pixels, more than --max-pixels {spec.max_pixels:,}; "
-            f"raise --max-pixels if this is meant"
-        )
-
-
-def _padded_extent(n: int, axis: int, spec: WindowSpec) -> int:
-    """The cells the windows cover along one axis, padding included: the input and its padding, or the last window's reach."""
-
-    def along(v: Any) -> int:
-        return int(v[axis] if isinstance(v, tuple) else v)
-
-    k = along(spec.size)
-    s = k if spec.stride is None else along(spec.stride)
-    e = along(spec.dilation) * (k - 1) + 1  # one window, from its first cell to its last
-    if spec.padding == "same":
-        return max(n, (-(-n // s) - 1) * s + e)  # Keras: ceil(n / s) windows
-    p = 0 if spec.padding == "valid" else along(spec.padding)
-    span = max(n + 2 * p - e, 0)
-    last = -(-span // s) if spec.ceil_mode else span // s  # PyTorch: where the last window starts, in strides
-    return max(n + 2 * p, last * s + e)
 
 
 def value_type(loaded: Loaded) -> np.dtype:
@@ -280,20 +250,25 @@ def value_type(loaded: Loaded) -> np.dtype:
 
 
 def select_channels(loaded: Loaded, spec: PoolSpec) -> np.ndarray:
-    """Return the array to work on: all channels, the gray conversion, or one channel."""
+    """Return the array to work on: all channels, the gray conversion, or one channel (channels are last)."""
     arr = loaded.array
+    spatial = 3 if spec.volume else min(arr.ndim, 2)
+    channels = arr.shape[spatial] if arr.ndim > spatial else 1
     if spec.gray:
+        if arr.ndim == spatial:
+            return arr
+        if spec.volume:  # slice by slice, by the same weights as an image
+            return np.stack([gray(dataclasses.replace(loaded, array=part)) for part in arr])
         return gray(loaded)
     if spec.channel is not None:
-        channels = 1 if arr.ndim == 2 else arr.shape[2]
         if not 0 <= spec.channel < channels:
             raise InputError(
                 f"{loaded.name}: --channel {spec.channel} is out of range; the input has {channels} "
                 f"channel{'s' if channels != 1 else ''} (0..{channels - 1})"
             )
-        return arr if arr.ndim == 2 else arr[:, :, spec.channel]
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        return arr[:, :, 0]
+        return arr if arr.ndim == spatial else arr[..., spec.channel]
+    if arr.ndim > spatial and channels == 1:
+        return arr[..., 0]
     return arr
 
 
@@ -307,14 +282,27 @@ def apply_filter(arr: np.ndarray, spec: FilterSpec) -> np.ndarray:
     return out
 
 
-def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False) -> Any:
-    """Return the pooled array (and the indices when asked, as a pair)."""
-    if spec.fractional is not None:
-        from .engine import fractional_max_pool2d
+def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False, ndim: int = 2) -> Any:
+    """Return the pooled array (and the indices when asked, as a pair), pooled along its first ``ndim`` axes.
 
+    A signal (``ndim`` 1) given as a row (1, N[, C]) or a column (N, 1[, C]) is pooled along its length and
+    returned in the same orientation; its indices, counted along it, are those of the row or column too.
+    """
+    if spec.fractional is not None:
+        from .engine import fractional_max_pool2d, fractional_max_pool3d
+
+        if ndim == 1:
+            raise InputError("fractional max pooling takes an image or a volume, not a signal (PyTorch has no 1-D one)")
         f = spec.fractional
-        return fractional_max_pool2d(arr, spec.size, f.output_size, f.output_ratio, seed=f.seed, return_indices=indices)
-    return pool2d(arr, return_indices=indices, **spec.pool_kwargs())
+        fractional: Any = fractional_max_pool3d if ndim == 3 else fractional_max_pool2d  # the spec holds either's sizes
+        return fractional(arr, spec.size, f.output_size, f.output_ratio, seed=f.seed, return_indices=indices)
+    if ndim == 1 and arr.ndim >= 2:
+        row = arr.shape[0] == 1
+        got = pool(arr[0] if row else arr[:, 0], ndim=1, return_indices=indices, **spec.pool_kwargs())
+        parts: tuple[np.ndarray, ...] = got if isinstance(got, tuple) else (got,)
+        back = tuple(part[np.newaxis] if row else part[:, np.newaxis] for part in parts)
+        return back if indices else back[0]
+    return pool(arr, ndim=ndim, return_indices=indices, **spec.pool_kwargs())
 
 
 def encode(
@@ -328,6 +316,10 @@ def encode(
     is of kind "format"; one about these values ("rounded half up") of kind "values".
     """
     writer = formats.writer_for(fmt)
+    if spec.volume:
+        return encode_volume(result, writer, spec, source_dtype=source_dtype, name=name)
+    if result.ndim == 1 and writer.kind != "npy":
+        result = result[np.newaxis]  # a 1-D signal is written as one row: read back, a row is a signal again
     if result.ndim == 3 and result.shape[2] == 1:
         result = result[:, :, 0]
     settings = {**vars(spec.output), "layout": spec.layout}
@@ -338,6 +330,18 @@ def encode(
     notes = [Note.about(name, line, "values") for line in lines]
     anyway = _said_anyway(writer, options, result.shape[2:])
     return write, [dataclasses.replace(n, kind="format") if n.text in anyway else n for n in notes]
+
+
+def encode_volume(
+    result: np.ndarray, writer: formats.Writer, spec: PoolSpec, *, source_dtype: Any, name: str
+) -> tuple[formats.Write, list[Note]]:
+    """A volume's encoder from the registry (:attr:`formats.Writer.volume`); a format that holds none is refused."""
+    if not writer.volume:
+        raise OutputError(f"{name}: {writer.label} holds one image, not a volume; {formats.volume_formats()}")
+    settings = {**vars(spec.output), "layout": spec.layout}
+    options = {option: settings[option] for option in writer.options}
+    write, lines = writer.volume_encoder()(result, writer, options, source_dtype=source_dtype, name=name)
+    return write, [Note.about(name, line, "values") for line in lines]
 
 
 @functools.lru_cache(maxsize=64)

@@ -72,6 +72,11 @@ def plan_outputs(
             raise OptionError(str(exc)) from None
         if output == "-" and formats.writer_for(fmt).binary and terminal:
             raise OptionError(f"refusing to write {fmt.upper()} to a terminal; use -o FILE or redirect stdout")
+        if spec.volume and not formats.writer_for(fmt).volume:
+            where, hint = ("stdout", " (give -o FILE or --to)") if output == "-" else (output, "")
+            raise OptionError(
+                f"{where}: {formats.writer_for(fmt).label} holds no volume; {formats.volume_formats()}{hint}"
+            )
     indices_fmt = None
     if indices is not None:
         indices_fmt = formats.format_for_path(indices) if indices != "-" else "csv"
@@ -80,6 +85,8 @@ def plan_outputs(
         ):  # indices are int64: only exact writers hold them
             exact = [f".{f}" for f, w in formats.WRITERS.items() if not w.dtypes]
             raise OptionError(f"--indices {indices}: indices are written as {', '.join(exact[:-1])} or {exact[-1]}")
+        if spec.volume and not formats.writer_for(indices_fmt).volume:
+            raise OptionError(f"--indices {indices}: a volume's indices are written as .npy")
         if same_file(indices, output):
             raise OptionError(f"--indices {indices} and -o {output} are the same file; give two paths")
         if indices == "-" and output == "-":

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine.reductions import reduction
-from .engine.windows import DEFAULT_SIZE, IntPair, OutputSize, Padding
+from .engine.windows import DEFAULT_SIZE, Ints, OutputSizes, Paddings
 from .formats import DEFAULT_MAX_PIXELS
 
 __all__ = [
@@ -49,28 +49,41 @@ Kernel = tuple[tuple[float, ...], ...]
 class FractionalSpec:
     """Fractional max pooling's windows (PyTorch FractionalMaxPool2d): the output's size, and the samples' seed."""
 
-    output_size: IntPair | None = None  # the output's (H, W) ...
-    output_ratio: float | tuple[float, float] | None = None  # ... or int(n * ratio) per axis: one of the two
+    output_size: Ints | None = None  # the output's (H, W) or (D, H, W) ...
+    output_ratio: float | tuple[float, ...] | None = None  # ... or int(n * ratio) per axis: one of the two
     seed: int | None = None  # of numpy's default_rng, which draws the samples; None: fresh ones
 
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """The pooling windows and the reduction: the arguments of :func:`poolcli.pool2d`."""
+    """The pooling windows and the reduction: the arguments of :func:`poolcli.pool` but for ``ndim``.
 
-    size: IntPair = DEFAULT_SIZE
-    stride: IntPair | None = None  # None: the size
-    padding: Padding = "valid"
+    An int acts on every spatial axis; a tuple gives one value per axis (a pair for images, a triple for
+    volumes), so the tuples given say how many axes the windows were written for (:meth:`axes`).
+    """
+
+    size: Ints = DEFAULT_SIZE
+    stride: Ints | None = None  # None: the size
+    padding: Paddings = "valid"
     mode: str = "max"  # a name or alias of a mode; held as the canonical name
-    dilation: IntPair = 1
+    dilation: Ints = 1
     ceil_mode: bool = False
     count_pad: bool | None = None  # None: the engine's default (PyTorch's)
-    output_size: OutputSize | None = None  # adaptive pooling: the windows are its own
+    output_size: OutputSizes | None = None  # adaptive pooling: the windows are its own
     norm_type: float | None = None  # the p of the modes that take one (lp)
     fractional: FractionalSpec | None = None  # fractional max pooling: its windows replace size's and stride's
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", reduction(self.mode).name)
+
+    def axes(self) -> int:
+        """How many axes the windows were written for: the length of the longest tuple given, 1 when all are ints.
+
+        >>> WindowSpec(size=(1, 2)).axes(), WindowSpec(size=4, padding="same").axes()
+        (2, 1)
+        """
+        given = (self.size, self.stride, self.padding, self.dilation, self.output_size)
+        return max((len(v) for v in given if isinstance(v, tuple)), default=1)
 
     def shape_kwargs(self) -> dict[str, Any]:
         """The window arguments of :func:`poolcli.output_shape`."""
@@ -140,4 +153,5 @@ class PoolSpec:
     gray: bool = False  # colour to one channel first (Pillow's L weights)
     channel: int | None = None  # take this channel only
     layout: str | None = None  # "hwc" (channels last) or "chw"; None: hwc, with a note when an NPY looks chw
-    max_pixels: int = DEFAULT_MAX_PIXELS  # the largest input, padded input or result accepted
+    max_pixels: int = DEFAULT_MAX_PIXELS  # the largest input, padded input or result accepted (cells of a volume)
+    volume: bool = False  # the input is a volume (D, H, W[, C]): a 3-D/4-D NPY, a multi-page TIFF, a folder of slices

@@ -147,7 +147,7 @@ ROWS = [
     ("nan and inf accepted", text("nan,inf\n-inf,1\n"), ["-k", "1"], 0, ""),
     ("number beyond float range", text("1,2\n3,1e999\n"), [], 1, "m.csv: line 2, column 2: '1e999' is beyond the float64 range"),
     ("1x1 matrix pooled 1x1", text("7\n"), ["-k", "1"], 0, ""),
-    ("1x1 matrix, window too big", text("7\n"), [], 1, "pool size 2x2 does not fit the 1x1 input"),
+    ("1x1 matrix, window too big", text("7\n"), [], 1, "pool size 2 does not fit the length-1 input"),  # one row: a signal
     ("single row", text("1,2,3,4\n"), ["-k", "1x2"], 0, ""),
     ("single column", text("1\n2\n3\n4\n"), ["-k", "2x1"], 0, ""),
     ("a stream past the byte limit", text("1," * 600_000 + "1\n"), ["--max-pixels", "1000"], 1, "m.csv: more than 1,080,576 bytes; raise --max-pixels"),

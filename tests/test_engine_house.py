@@ -96,9 +96,9 @@ def test_the_default_size_is_stated_once_and_means_2():
     np.testing.assert_array_equal(pool2d(x), pool2d(x, 2))
     assert output_shape((6, 6)) == (3, 3)
     assert window_cells((4, 4)) == window_cells((4, 4), 2)
-    assert "-k, --size K|HxW Pool window K or HxW. [default: 2]" in " ".join(
+    assert "-k, --size K|HxW|DxHxW Pool window K or HxW (DxHxW with --volume)." in " ".join(
         CliRunner().invoke(poolcli.cli.main, ["pool", "--help"]).output.split()
-    )
+    ) and "(-k 1x2 keeps it 2-D). [default: 2]" in " ".join(CliRunner().invoke(poolcli.cli.main, ["pool", "--help"]).output.split())
 
 
 @pytest.mark.parametrize("size", [2, 3, (2, 2)])

@@ -113,7 +113,7 @@ def test_any_number_is_one_line_and_exit_2_naming_the_option(here, command, flag
         (["-d", HUGE], f"'-d' / '--dilation': must be <= {MAX_DIM}"),
         (["-p", f"{HUGE}x1"], f"'-p' / '--padding': must be <= {MAX_DIM}"),
         (["-p", "-1"], "'-p' / '--padding': must be >= 0, got -1"),
-        (["-p", "1x2x3"], "'-p' / '--padding': '1x2x3' is not valid, same, P or PxQ"),
+        (["-p", "1x2x3x4"], "'-p' / '--padding': '1x2x3x4' is not valid, same, P, PxQ or PxQxR"),
         (["--output-size", "0x3"], "'--output-size': must be >= 1, got 0x3"),
         (["--max-pixels", HUGE], "'--max-pixels': 100000000000000000000 is not in the range 1<=x<=1099511627776"),
         (["--channel", HUGE], "'--channel'"),
@@ -131,7 +131,7 @@ def test_number_messages(here, args, message):
     "args, message",
     [
         (["--output-size", "100000x100000"], "--output-size 100000x100000 is 10,000,000,000 pixels, more than --max-pixels 178,956,970"),
-        (["--output-size", "5", "--max-pixels", "24"], "--output-size 5x5 is 25 pixels, more than --max-pixels 24"),
+        (["--output-size", "25", "--max-pixels", "24"], "--output-size 25 is 25 cells or more, more than --max-pixels 24"),
         (["--output-size", f"{MAX_DIM}x{MAX_DIM}", "--max-pixels", str(2**40)], "more than --max-pixels 1,099,511,627,776"),
     ],
 )
@@ -185,7 +185,8 @@ def test_batch_fails_the_file_whose_result_is_too_large_and_goes_on(here):
 )
 def test_the_padded_size_bounds_every_cell_the_windows_reach(n, k, s, d, padding, p, ceil_mode):
     """The --max-pixels guard never counts fewer cells than the slow reference's windows reach, padding included."""
-    from poolcli.pipeline import WindowSpec, _padded_extent
+    from poolcli.pipeline import WindowSpec
+    from poolcli.shapes import _padded_extent
 
     pad = p if padding == "explicit" else padding
     try:

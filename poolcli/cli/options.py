@@ -33,6 +33,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 #: The largest --max-pixels: 2**40 cells of float64 would be 8 TiB, more than any machine holds.
 MAX_PIXELS_LIMIT = 2**40
+#: Slices of a volume shown (the first and the last; the middle ones are said to be skipped).
+MAX_SLICES = 6
 #: The most worker processes -j starts.
 MAX_JOBS = 1024
 
@@ -84,16 +86,17 @@ def pooling_options(fn: F) -> F:
                 "-k",
                 "--size",
                 type=PairType(),
-                metavar="K|HxW",
+                metavar="K|HxW|DxHxW",
                 default=WINDOW.size,
                 show_default=True,
-                help="Pool window K or HxW.",
+                help="Pool window K or HxW (DxHxW with --volume). A single row or column with K everywhere is a signal, "
+                "pooled along its length (-k 1x2 keeps it 2-D).",
             ),
             click.option(
                 "-s",
                 "--stride",
                 type=PairType(),
-                metavar="S|HxW",
+                metavar="S|HxW|DxHxW",
                 default=WINDOW.stride,
                 help="Step between windows.  [default: the size]",
             ),
@@ -101,7 +104,7 @@ def pooling_options(fn: F) -> F:
                 "-p",
                 "--padding",
                 type=PaddingType(),
-                metavar="valid|same|P|PxQ",
+                metavar="valid|same|P|PxQ|PxQxR",
                 default=WINDOW.padding,
                 show_default=True,
                 help="valid (none), same (Keras: output ceil(n/s)), or P / PxQ cells each side (PyTorch).",
@@ -119,7 +122,7 @@ def pooling_options(fn: F) -> F:
                 "-d",
                 "--dilation",
                 type=PairType(),
-                metavar="D|HxW",
+                metavar="D|HxW|DxHxW",
                 default=WINDOW.dilation,
                 show_default=True,
                 help="Spacing of window cells.",
@@ -138,9 +141,9 @@ def pooling_options(fn: F) -> F:
             click.option(
                 "--output-size",
                 type=OutputSizeType(),
-                metavar="HxW|N|global",
+                metavar="N|HxW|DxHxW|global",
                 default=WINDOW.output_size,
-                help="Adaptive pooling to HxW or N, or 'global' (one value per channel).",
+                help="Adaptive pooling to HxW or N (DxHxW on a volume), or 'global' (one value per channel).",
             ),
         ]
     )(fn)
@@ -182,6 +185,16 @@ def layout_option(fn: F) -> F:
         default=SPEC.layout,
         help="Axes of a 3-D array (Keras data_format): hwc = (H, W, C), channels last; chw = (C, H, W). "
         "The result is written in the same layout.  [default: hwc]",
+    )(fn)
+
+
+def volume_option(fn: F) -> F:
+    return click.option(
+        "--volume",
+        is_flag=True,
+        default=SPEC.volume,
+        help="Read INPUT as a volume (D, H, W[, C]): a 3-D or 4-D NPY (--layout chw: C first), a multi-page TIFF, or a "
+        "folder of slices (natural order of names). Windows are then K or DxHxW; written as NPY or multi-page TIFF.",
     )(fn)
 
 

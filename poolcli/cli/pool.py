@@ -9,6 +9,7 @@ import click
 
 from .fractional import fractional_options, fractional_spec
 from .options import (
+    MAX_SLICES,
     channel_options,
     color_option,
     command,
@@ -19,6 +20,7 @@ from .options import (
     output_options,
     pooling_options,
     resolve_input,
+    volume_option,
 )
 from .spec import check_output_options, make_spec
 from .terminal import colour_on, note, stderr_console, stdout_console
@@ -38,6 +40,7 @@ __all__ = ["pool"]
 )
 @pooling_options
 @fractional_options
+@volume_option
 @click.option(
     "--indices",
     "indices_path",
@@ -71,6 +74,12 @@ def pool(
     stdin is a pipe). Images are recognised by content. The result goes to
     -o (format from the extension, or --to), else to stdout as CSV; on a
     terminal it is shown as a table.
+
+    A 1-D NPY, or a single row or column whose window options are all single
+    numbers, is a signal: -k 4 pools along it and the result keeps its
+    orientation (-k 1x4 pools the row as a 2-D matrix). --volume reads a
+    volume (a 3-D/4-D NPY, a multi-page TIFF or a folder of slices), pooled
+    by K or DxHxW windows and written as NPY or a multi-page TIFF.
     """
     from ..pipeline import plan_outputs, run
 
@@ -82,12 +91,11 @@ def pool(
         raise click.UsageError("--color/--no-color applies to --show and to the table shown on a terminal; drop it")
 
     def show_matrices(pooled: Any, values: Any) -> None:
-        from ..render import render_matrix
-
         console = stderr_console(color)
         title = "input" + (" (filtered)" if spec.filter.kernel is not None else "")
-        console.print(render_matrix(pooled, title=title, width=console.width, color=colour_on(console)))
-        console.print(render_matrix(values, title="output", width=console.width, color=colour_on(console)))
+        for matrix, name in ((pooled, title), (values, "output")):
+            for view in matrix_views(matrix, name, console, volume=spec.volume, color=color):
+                console.print(view)
 
     result = run(
         source,
@@ -100,15 +108,26 @@ def pool(
         on_pooled=show_matrices if show else None,
     )
     if plan.destination is None:  # a terminal: the result is shown (rich and the views load only then)
-        from ..render import render_matrix
-
         console = stdout_console(color)
-        console.print(
-            render_matrix(
-                result.values,
-                title="result",
-                precision=spec.output.precision,
-                width=console.width,
-                color=colour_on(console),
-            )
-        )
+        for view in matrix_views(
+            result.values, "result", console, volume=spec.volume, color=color, precision=spec.output.precision
+        ):
+            console.print(view)
+
+
+def matrix_views(
+    values: Any, title: str, console: Any, *, volume: bool, color: bool | None, precision: int | None = None
+) -> Any:
+    """The heat-map views of a result or input: one matrix (a 1-D signal as a row), or a volume slice by slice."""
+    from ..render import render_matrix
+    from ..render_slices import render_slices
+
+    def one(matrix: Any, name: str) -> Any:
+        matrix = matrix.reshape(1, -1) if matrix.ndim == 1 else matrix
+        return render_matrix(matrix, title=name, precision=precision, width=console.width, color=colour_on(console))
+
+    return (
+        render_slices(values, one, most=MAX_SLICES, title=title, color=colour_on(console))
+        if volume
+        else [one(values, title)]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import click
@@ -30,13 +31,15 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _both(value: Any) -> tuple[Any, Any]:
-    return value if isinstance(value, tuple) else (value, value)
+def _each(value: Any, axes: int) -> tuple[Any, ...]:
+    """An option's value for each axis: a tuple as given, an int repeated."""
+    return value if isinstance(value, tuple) else (value,) * axes
 
 
 def make_spec(ctx: click.Context, params: dict[str, Any]) -> PoolSpec:
     """Build the PoolSpec from parsed options, refusing options that contradict each other or would do nothing."""
     rec = reduction(params["mode"])
+    _check_axes(params)
     _check_mode_options(ctx, params, rec)
     _check_windows(ctx, params, rec)
     conv = params.get("conv")
@@ -67,6 +70,25 @@ def _record(cls: Any, params: dict[str, Any], **options: str) -> Any:
     return cls(**{name: params[option] for name, option in names.items() if option in params})
 
 
+def _check_axes(params: dict[str, Any]) -> None:
+    """Refuse a window written for a volume (DxHxW) without --volume, or for an image (HxW) with it."""
+    volume = params.get("volume", False)
+    for name in ("size", "stride", "padding", "dilation", "output_size"):
+        value = params.get(name)
+        if not isinstance(value, tuple):
+            continue
+        shown = "x".join(map(str, value))
+        if len(value) == 3 and not volume:
+            raise click.UsageError(
+                f"{WINDOW_FLAGS[name]} {shown} is for a volume (depth x rows x columns); add --volume "
+                f"(a 3-D or 4-D NPY, a multi-page TIFF or a folder of slices)"
+            )
+        if len(value) == 2 and volume:
+            raise click.UsageError(f"{WINDOW_FLAGS[name]} {shown} is for an image; a volume takes one number or DxHxW")
+    if volume and params.get("conv") is not None:
+        raise click.UsageError("-c filters 2-D images; a volume (--volume) takes no filter")
+
+
 def _check_mode_options(ctx: click.Context, params: dict[str, Any], rec: Reduction) -> None:
     """Refuse --norm-type without a mode that takes it, a mode without its --norm-type, and window options it does not take."""
     if rec.parameter == "norm_type" and params.get("norm_type") is None:
@@ -85,22 +107,26 @@ def _check_mode_options(ctx: click.Context, params: dict[str, Any], rec: Reducti
 def _check_windows(ctx: click.Context, params: dict[str, Any], rec: Reduction) -> None:
     """Refuse window options that contradict each other, or that would change nothing."""
     output_size = params.get("output_size")
+    volume = params.get("volume", False)
+    axes = 3 if volume else 2  # a signal's ints are checked as an image's: they act alike on every axis
     if output_size is not None:
         window = [
             _flag(n) for n in ("ceil_mode", "count_pad", "dilation", "padding", "size", "stride") if given(ctx, n)
         ]
         if window:
             raise click.UsageError(f"--output-size sets the windows itself; drop {', '.join(window)}")
-        oh, ow = (1, 1) if output_size == "global" else _both(output_size)
+        # one number is N along every axis: N cells for a signal, N x N for an image (checked once it is read)
+        dims = (1,) if output_size == "global" else _each(output_size, 3 if volume else 1)
         max_pixels = params["max_pixels"]
-        if oh * ow > max_pixels:
+        if math.prod(dims) > max_pixels:
+            what = "pixels" if len(dims) == 2 else "cells" if len(dims) == 3 else "cells or more"
             raise click.UsageError(
-                f"--output-size {oh}x{ow} is {oh * ow:,} pixels, more than --max-pixels {max_pixels:,}; "
-                f"raise --max-pixels if this is meant"
+                f"--output-size {'x'.join(map(str, dims))} is {math.prod(dims):,} {what}, "
+                f"more than --max-pixels {max_pixels:,}; raise --max-pixels if this is meant"
             )
         return
     padding = params["padding"]
-    size = _both(params["size"])
+    size = _each(params["size"], axes)
     if given(ctx, "count_pad"):
         flag = "--count-pad" if params["count_pad"] else "--no-count-pad"
         if "count_pad" not in rec.window_args:
@@ -109,26 +135,26 @@ def _check_windows(ctx: click.Context, params: dict[str, Any], rec: Reduction) -
             )
         if padding == "same":
             raise click.UsageError(f"{flag} cannot be used with -p same: Keras never counts its padding")
-        if padding == "valid" or _both(padding) == (0, 0):
+        if padding == "valid" or set(_each(padding, axes)) == {0}:
             raise click.UsageError(
                 f"{flag} says whether padded cells count; there is no padding (add -p P, or drop {flag})"
             )
     if given(ctx, "ceil_mode"):
         if padding == "same":
             raise click.UsageError("--ceil-mode does nothing with -p same, whose output is already ceil(n/s); drop one")
-        stride = _both(params["stride"] or params["size"])
-        if stride == (1, 1):
+        stride = _each(params["stride"] or params["size"], axes)
+        if set(stride) == {1}:
             raise click.UsageError("--ceil-mode does nothing with stride 1: every window already fits; drop it")
-    dilation = _both(params["dilation"])
-    if dilation != (1, 1) and all(d == 1 or k == 1 for d, k in zip(dilation, size)):
+    dilation = _each(params["dilation"], axes)
+    if set(dilation) != {1} and all(d == 1 or k == 1 for d, k in zip(dilation, size)):
         raise click.UsageError(
             f"-d {_shown(dilation)} does nothing with -k {_shown(size)}: dilation spaces the cells of a window, "
             f"and this one has a single cell along each axis it would space; drop -d"
         )
 
 
-def _shown(pair: tuple[int, int]) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+def _shown(dims: tuple[int, ...]) -> str:
+    return str(dims[0]) if len(set(dims)) == 1 else "x".join(map(str, dims))
 
 
 #: The output formats each output option acts on ("table": the result pool shows on a terminal), as messages name them.

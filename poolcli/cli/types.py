@@ -14,9 +14,9 @@ MAX_DIM = 2**31 - 1
 
 
 class PairType(click.ParamType):
-    """K or HxW: an int in minimum..MAX_DIM, or a pair of them."""
+    """K, HxW or DxHxW: an int in minimum..MAX_DIM, or a pair or a triple of them (a triple for volumes)."""
 
-    name = "K|HxW"
+    name = "K|HxW|DxHxW"
 
     def __init__(self, minimum: int = 1):
         self.minimum = minimum
@@ -28,17 +28,17 @@ class PairType(click.ParamType):
             nums = formats.split_dims(value)
         except ValueError:
             nums = ()
-        if len(nums) not in (1, 2):
-            self.fail(f"{value!r} is not K or HxW (for example 2 or 3x2)", param, ctx)
+        if len(nums) not in (1, 2, 3):
+            self.fail(f"{value!r} is not K, HxW or DxHxW (for example 2, 3x2 or 2x2x2)", param, ctx)
         if min(nums) < self.minimum:
             self.fail(f"must be >= {self.minimum}, got {value}", param, ctx)
         if max(nums) > MAX_DIM:
             self.fail(f"must be <= {MAX_DIM}, got {value}", param, ctx)
-        return nums[0] if len(nums) == 1 else (nums[0], nums[1])
+        return nums[0] if len(nums) == 1 else nums
 
 
 class PaddingType(click.ParamType):
-    name = "valid|same|P|PxQ"
+    name = "valid|same|P|PxQ|PxQxR"
 
     def convert(self, value, param, ctx):
         if not isinstance(value, str):
@@ -49,13 +49,13 @@ class PaddingType(click.ParamType):
             parts = len(formats.split_dims(value))
         except ValueError:
             parts = 0
-        if parts not in (1, 2):
-            self.fail(f"{value!r} is not valid, same, P or PxQ", param, ctx)
+        if parts not in (1, 2, 3):
+            self.fail(f"{value!r} is not valid, same, P, PxQ or PxQxR", param, ctx)
         return PairType(minimum=0).convert(value, param, ctx)
 
 
 class OutputSizeType(click.ParamType):
-    name = "HxW|N|global"
+    name = "N|HxW|DxHxW|global"
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and value.lower() == "global":
@@ -107,6 +107,21 @@ class RegionType(click.ParamType):
         except ValueError:
             self.fail(f"{value!r} is not R0:R1,C0:C1 (for example 0:8,0:8)", param, ctx)
         return (slice(r0, r1), slice(c0, c1))
+
+
+class SpanType(click.ParamType):
+    """D0:D1 - a run of slices (end exclusive, as in Python)."""
+
+    name = "D0:D1"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            start, stop = (int(v) if v else None for v in value.split(":"))
+        except ValueError:
+            self.fail(f"{value!r} is not D0:D1 (for example 0:4)", param, ctx)
+        return slice(start, stop)
 
 
 class ShardType(click.ParamType):

@@ -10,18 +10,21 @@ import click
 
 from ..engine.reductions import reduction
 from .options import (
+    MAX_SLICES,
     color_option,
     command,
     common_options,
     debug_option,
+    given,
     input_argument,
     layout_option,
     modes_with,
     pooling_options,
     resolve_input,
+    volume_option,
 )
 from .spec import make_spec
-from .types import CHANNEL_RANGE, MAX_DIM, PRECISION_RANGE, RegionType
+from .types import CHANNEL_RANGE, MAX_DIM, PRECISION_RANGE, RegionType, SpanType
 from .terminal import colour_on, note, stdout_console
 
 __all__ = ["demo", "explain", "filters", "show", "summary"]
@@ -30,13 +33,19 @@ __all__ = ["demo", "explain", "filters", "show", "summary"]
 EXPLAIN_LIMIT = 16
 
 
-def _one_matrix(source: str, max_pixels: int, channel: int | None, layout: str | None, quiet: bool) -> Any:
-    """The input read, with its channels last, or one channel of it (a single channel squeezed to 2-D); notes said."""
+def _one_matrix(
+    source: str, max_pixels: int, channel: int | None, layout: str | None, quiet: bool, volume: bool = False
+) -> Any:
+    """The input read, with its channels last, or one channel of it (a single channel squeezed); notes said.
+
+    A matrix or image comes back as (H, W[, C]), a 1-D signal as (N,), a volume as (D, H, W[, C]).
+    """
     from ..formats.files import read_input
+    from ..formats.volumes import read_volume
     from ..pipeline import PoolSpec, select_channels, to_hwc
 
-    loaded = read_input(source, max_pixels=max_pixels)
-    spec = PoolSpec(channel=channel, layout=layout)
+    loaded = (read_volume if volume else read_input)(source, max_pixels=max_pixels)
+    spec = PoolSpec(channel=channel, layout=layout, volume=volume)
     loaded, layout_notes = to_hwc(loaded, spec)
     for said in [*loaded.notes, *layout_notes]:
         note(quiet, said)
@@ -66,41 +75,70 @@ def _one_matrix(source: str, max_pixels: int, channel: int | None, layout: str |
     default=None,
     help="Columns shown [default: as many as fit the width].",
 )
+@volume_option
+@click.option(
+    "--max-slices",
+    type=click.IntRange(2, MAX_DIM),
+    default=MAX_SLICES,
+    show_default=True,
+    help="--volume: slices shown (the first and the last) before skipping the middle.",
+)
 @color_option()
 @common_options
+@click.pass_context
 def show(
+    ctx: click.Context,
     input_path: str | None,
     precision: int | None,
     channel: int | None,
     layout: str | None,
     max_rows: int,
     max_cols: int | None,
+    volume: bool,
+    max_slices: int,
     color: bool | None,
     max_pixels: int,
     quiet: bool,
 ) -> None:
-    """Show an image or matrix as a heat-map table with row and column indices."""
+    """Show an image or matrix as a heat-map table with row and column indices (a volume slice by slice)."""
     from ..render import render_matrix
+    from ..render_slices import render_slices
 
-    name, arr = _one_matrix(resolve_input(input_path), max_pixels, channel, layout, quiet)
+    if given(ctx, "max_slices") and not volume:
+        raise click.UsageError("--max-slices applies to --volume; drop it")
+    name, arr = _one_matrix(resolve_input(input_path), max_pixels, channel, layout, quiet, volume)
     console = stdout_console(color)
-    console.print(
-        render_matrix(
-            arr,
-            title=os.path.basename(name),
+
+    def one(matrix: Any, title: str) -> Any:
+        return render_matrix(
+            matrix.reshape(1, -1) if matrix.ndim == 1 else matrix,
+            title=title,
             precision=precision,
             max_rows=max_rows,
             max_cols=max_cols,
             width=console.width,
             color=colour_on(console),
         )
+
+    title = os.path.basename(os.path.normpath(name))
+    views = (
+        render_slices(arr, one, title=title, most=max_slices, color=colour_on(console)) if volume else [one(arr, title)]
     )
+    for view in views:
+        console.print(view)
 
 
 @command()
 @input_argument
 @pooling_options
-@click.option("--region", type=RegionType(), default=None, help="Explain only these rows and columns, e.g. 0:8,0:8.")
+@volume_option
+@click.option(
+    "--region",
+    type=RegionType(),
+    default=None,
+    help="Explain only these rows and columns (of each slice), e.g. 0:8,0:8.",
+)
+@click.option("--slices", type=SpanType(), default=None, help="--volume: explain only these slices, e.g. 0:4.")
 @click.option("--channel", type=CHANNEL_RANGE, default=None, help="Channel N of a colour input.")
 @layout_option
 @click.option("--precision", type=PRECISION_RANGE, default=None, help="Decimals shown.")
@@ -119,6 +157,7 @@ def explain(
     ctx: click.Context,
     input_path: str | None,
     region: Any,
+    slices: slice | None,
     channel: int | None,
     layout: str | None,
     precision: int | None,
@@ -132,45 +171,66 @@ def explain(
 
     Each step shows the input with the window marked, the reduction written
     out, and the output filling up. For max and min, the end shows every
-    winning cell, or with --unpool each output back at its winner.
+    winning cell, or with --unpool each output back at its winner. A signal
+    is walked as its row or column; a volume (up to 16x16x16) slice by
+    slice: each step shows every slice its window spans.
     """
     from ..engine import window_cells
     from ..pipeline import apply_pool, check_result_size
-    from ..render import explain_steps, render_winners
+    from ..render import explain_steps
+    from ..render_slices import explain_volume_steps
+    from ..shapes import as_2d_window, spatial_ndim
 
     spec = make_spec(ctx, params)
+    if show_unpool and spec.volume:
+        raise click.UsageError(
+            "--unpool shows a matrix or a signal; a volume's winners are marked slice by slice without it"
+        )
     if show_unpool and not reduction(spec.window.mode).indices:
         raise click.UsageError(
             f"--unpool applies to --mode {modes_with(lambda r: r.indices)}, whose windows have a winning cell; "
             f"not {spec.window.mode}"
         )
-    name, arr = _one_matrix(resolve_input(input_path), spec.max_pixels, channel, layout, quiet)
-    if arr.ndim == 3:
-        raise click.UsageError(f"{name} has {arr.shape[2]} channels; explain walks one: add --channel N")
-    origin = (0, 0)
-    if region is not None:
-        origin = tuple(sl.indices(n)[0] for sl, n in zip(region, arr.shape))
-        arr = arr[region]
+    if slices is not None and not spec.volume:
+        raise click.UsageError("--slices applies to --volume; drop it")
+    name, arr = _one_matrix(resolve_input(input_path), spec.max_pixels, channel, layout, quiet, spec.volume)
+    spatial = 3 if spec.volume else min(arr.ndim, 2)
+    if arr.ndim > spatial:
+        raise click.UsageError(f"{name} has {arr.shape[-1]} channels; explain walks one: add --channel N")
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)  # a 1-D signal is walked as a row
+    full_depth = arr.shape[0]
+    origin = (0,) * arr.ndim
+    parts = ((slices or slice(None),) if spec.volume else ()) + (tuple(region) if region is not None else ())
+    if parts:
+        origin = tuple(sl.indices(n)[0] for sl, n in zip(parts, arr.shape)) + origin[len(parts) :]
+        arr = arr[parts]
         if arr.size == 0:
-            raise click.UsageError("--region selects no cells of the input")
-    h, w = arr.shape
-    if h > EXPLAIN_LIMIT or w > EXPLAIN_LIMIT:
+            raise click.UsageError(f"{'--slices and ' if slices else ''}--region select no cells of the input")
+    if max(arr.shape) > EXPLAIN_LIMIT:
+        most = "x".join([str(EXPLAIN_LIMIT)] * arr.ndim)
         raise click.UsageError(
-            f"{name} is {h}x{w}; explain walks every window, so it takes up to {EXPLAIN_LIMIT}x{EXPLAIN_LIMIT}: "
-            f"pick a part with --region, e.g. --region 0:8,0:8"
+            f"{name} is {'x'.join(map(str, arr.shape))}; explain walks every window, so it takes up to {most}: "
+            f"pick a part with --region{', --slices' if spec.volume else ''}, e.g. --region 0:8,0:8"
         )
-    check_result_size(arr.shape, spec, name)
+    ndim = spatial_ndim(arr.shape, spec)
+    check_result_size(arr.shape, spec, name, ndim)
     window = spec.window
-    out, idx = (
-        apply_pool(arr, window, indices=True) if reduction(window.mode).indices else (apply_pool(arr, window), None)
-    )
-    rows, cols = window_cells(arr.shape, **window.cell_kwargs())
+    picks = reduction(window.mode).indices
+    out, idx = apply_pool(arr, window, indices=True, ndim=ndim) if picks else (apply_pool(arr, window, ndim=ndim), None)
     console = stdout_console(color)
     colour = colour_on(console)
+    said: dict[str, Any] = dict(norm_type=window.norm_type, precision=precision, color=colour)
+    if ndim == 3:
+        depths, rows, cols = window_cells(arr.shape, ndim=3, **window.cell_kwargs())
+        steps = explain_volume_steps(
+            arr, out, depths, rows, cols, window.mode, **said, origin=origin, full_depth=full_depth
+        )
+    else:
+        walked = as_2d_window(window, row=arr.shape[0] == 1) if ndim == 1 else window
+        rows, cols = window_cells(arr.shape, **walked.cell_kwargs())
+        steps = explain_steps(arr, out, rows, cols, window.mode, **said, origin=origin)
     interactive = step and sys.stdin.isatty() and sys.stdout.isatty()
-    steps = explain_steps(
-        arr, out, rows, cols, window.mode, norm_type=window.norm_type, precision=precision, color=colour, origin=origin
-    )
     for n, view in enumerate(steps):
         if n and interactive:
             click.echo("press a key for the next window, q to stop", err=True)
@@ -186,9 +246,33 @@ def explain(
             render_unpooled(out, idx, unpooled, window.mode, precision=precision, color=colour, origin=origin)
         )
     elif idx is not None:
-        console.print(
-            render_winners(arr, idx, precision=precision, color=colour, title=f"every window's {window.mode}, marked")
+        title = f"every window's {window.mode}, marked"
+        for view in _winners(arr, idx, ndim, precision, colour, title, origin[0], full_depth):
+            console.print(view)
+
+
+def _winners(
+    arr: Any, idx: Any, ndim: int, precision: int | None, colour: bool, title: str, first: int, full_depth: int
+) -> Any:
+    """The input with every chosen cell marked: a volume slice by slice (those that hold one, numbered from ``first``)."""
+    from ..render import render_winners
+    from ..render_slices import slice_title
+
+    if ndim != 3:
+        return [render_winners(arr, idx, precision=precision, color=colour, title=title)]
+    depth, h, w = arr.shape
+    flat = idx.ravel()
+    return [
+        render_winners(
+            arr[d],
+            flat[flat // (h * w) == d] - d * h * w,
+            precision=precision,
+            color=colour,
+            title=slice_title(title, first + d, full_depth),
         )
+        for d in range(depth)
+        if (flat // (h * w) == d).any()
+    ]
 
 
 @command()

@@ -45,6 +45,7 @@ __all__ = [
     "reader_named",
     "sniff",
     "split_dims",
+    "volume_formats",
     "writer_for",
 ]
 
@@ -82,9 +83,15 @@ class Reader(NamedTuple):
     more_extensions: str = ""  # "module:function" -> more such names, known only at run time (Pillow's plugins)
     streams: bool = False  # reads a path itself: the file's bytes never sit in memory beside its values
     typed: bool = True  # its values carry their type; False: whole numbers decide it (see pipeline.value_type)
+    volume: str = (
+        ""  # "module:function" reading a volume (D, H, W[, C]) for --volume: (bytes or path, name, max_pixels)
+    )
 
     def loader(self) -> Callable[..., Any]:
         return _function(self.load)
+
+    def volume_loader(self) -> Callable[..., Any]:
+        return _function(self.volume)
 
 
 class Writer(NamedTuple):
@@ -100,6 +107,7 @@ class Writer(NamedTuple):
     options: tuple[str, ...]  # the settings its encoder reads: OUTPUT_OPTIONS that act on it, and "layout"
     encode: str  # "module:function": (result, writer, options, *, source_dtype, name) -> (write(f), notes)
     codec: str = ""  # told to the encoder: a text format's delimiter, an image's Pillow format
+    volume: str = ""  # "module:function" encoding a volume (D, H, W[, C]), as `encode` does; "": holds no volume
 
     @property
     def binary(self) -> bool:
@@ -108,6 +116,9 @@ class Writer(NamedTuple):
 
     def encoder(self) -> Callable[..., Any]:
         return _function(self.encode)
+
+    def volume_encoder(self) -> Callable[..., Any]:
+        return _function(self.volume)
 
 
 # --------------------------------------------------------------------------- recognising inputs
@@ -157,7 +168,13 @@ def _anything(head: bytes) -> bool:
 
 
 READERS: tuple[Reader, ...] = (
-    Reader("npy", _is_npy, "poolcli.formats.npy:load", "the array as stored: any bool, integer or float type"),
+    Reader(
+        "npy",
+        _is_npy,
+        "poolcli.formats.npy:load",
+        "the array as stored: any bool, integer or float type",
+        volume="poolcli.formats.volumes:load_npy",
+    ),
     Reader(
         "image",
         _is_image,
@@ -166,6 +183,7 @@ READERS: tuple[Reader, ...] = (
         extensions=(".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm", ".ico"),
         more_extensions="poolcli.formats.images:pillow_extensions",
         streams=True,
+        volume="poolcli.formats.volumes:load_tiff",
     ),
     Reader(
         "json",
@@ -223,6 +241,7 @@ _WRITERS = (
         False,
         ("layout",),
         "poolcli.formats.npy:encode",
+        volume="poolcli.formats.volumes:encode_npy",
     ),
     Writer(
         "json",
@@ -271,6 +290,7 @@ _WRITERS = (
         ("rescale",),
         _IMAGE,
         codec="TIFF",
+        volume="poolcli.formats.volumes:encode_tiff",
     ),
     Writer(
         "webp",
@@ -298,6 +318,16 @@ def writer_for(fmt: str) -> Writer:
         return WRITERS[fmt.lower()]
     except KeyError:
         raise FormatError(f"no writer for the format {fmt!r}; poolcli writes {', '.join(OUTPUT_FORMATS)}") from None
+
+
+def volume_formats() -> str:
+    """Which outputs hold a volume, as messages say it.
+
+    >>> volume_formats()
+    'a volume is written as .npy or .tif/.tiff'
+    """
+    names = ["/".join("." + e for e in w.extensions) for w in _WRITERS if w.volume]
+    return "a volume is written as " + " or ".join(names)
 
 
 def format_for_path(path: str) -> str | None:

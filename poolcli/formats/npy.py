@@ -55,8 +55,8 @@ def _native(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def _read_npy(data: bytes, name: str) -> np.ndarray:
-    """Return the 2-D or 3-D array of an NPY file, in native byte order (bool as uint8)."""
+def _read_npy(data: bytes, name: str, volume: bool = False) -> np.ndarray:
+    """Return the 1-D, 2-D or 3-D array of an NPY file (3-D or 4-D for a ``volume``), in native byte order (bool as uint8)."""
     try:
         arr = np.load(_io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
@@ -68,10 +68,13 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
     except Exception as exc:
         raise InputError(f"{name}: truncated or damaged NPY file ({type(exc).__name__}: {exc})") from None
     arr = _native(arr, name)
-    if arr.ndim not in (2, 3):
-        raise InputError(
-            f"{name}: NPY array is {arr.ndim}-D with shape {arr.shape}; poolcli reads 2-D (H, W) or 3-D (H, W, C)"
+    if arr.ndim not in ((3, 4) if volume else (1, 2, 3)):
+        reads = (
+            "a volume as 3-D (D, H, W) or 4-D (D, H, W, C)"
+            if volume
+            else "1-D (a signal), 2-D (H, W) or 3-D (H, W, C), and with --volume 3-D or 4-D volumes"
         )
+        raise InputError(f"{name}: NPY array is {arr.ndim}-D with shape {arr.shape}; poolcli reads {reads}")
     if 0 in arr.shape:
         raise InputError(f"{name}: NPY array is empty (shape {arr.shape})")
     return arr
