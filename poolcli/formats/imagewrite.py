@@ -76,7 +76,7 @@ def to_image_array(
         unscale = 1 / top if source.kind == "f" else 257 if scaled is not None else 1
         note = _join(
             note,
-            f"values span {low * unscale:g}..{high * unscale:g}, beyond {unit}; stretched to 0..{top} (--rescale clip to clip instead)",
+            f"values span {low * unscale + 0.0:g}..{high * unscale + 0.0:g}, beyond {unit}; stretched to 0..{top} (--rescale clip to clip instead)",
         )
     a = np.clip(a, low, high)
     scaled_to_top = np.zeros_like(a) if high == low else (a - low) * (top / (high - low))
