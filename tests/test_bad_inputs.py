@@ -175,7 +175,7 @@ ROWS = [
     ("negative stride", SQ, ["-s", "-1"], 2, "Invalid value for '-s' / '--stride': must be >= 1, got -1"),
     ("dilation 0", SQ, ["-d", "0"], 2, "Invalid value for '-d' / '--dilation': must be >= 1, got 0"),
     ("window larger than the input", SQ, ["-k", "5"], 1, "pool size 5x5 does not fit the 4x4 input with padding 'valid'"),
-    ("padding above half the window", SQ, ["-k", "2", "-p", "2"], 1, "padding 2x2 is more than half the pool window 2x2; use padding <= 1"),
+    ("padding above half the window", SQ, ["-k", "2", "-p", "2"], 2, "padding 2x2 is more than half the pool window 2x2; use padding <= 1"),
     ("--output-size with --size", SQ, ["--output-size", "2", "-k", "3"], 2, "--output-size sets the windows itself; drop --size"),
     ("unknown filter name", SQ, ["-c", "sobel-z"], 2, "unknown filter 'sobel-z'; did you mean 'sobel-y'?"),
     ("filter that is not 2-D", filter_3d, ["-c", "k3.npy"], 1, "k3.npy: a filter must be a 2-D matrix, got shape (3, 3, 2)"),
