@@ -98,7 +98,9 @@ class Writer(NamedTuple):
     dtypes: tuple[str, ...]  # the sample types written as they are; () = every bool, integer and float type
     lossy: bool  # written values are approximate whatever the options
     options: tuple[str, ...]  # the settings its encoder reads: OUTPUT_OPTIONS that act on it, and "layout"
-    encode: str  # "module:function": (result, writer, options, *, source_dtype, name) -> (write(f), notes)
+    # "module:function": (result, writer, options, *, source_dtype, name) -> (write(f), notes), each note a pair
+    # (line, kind): kind "format" for what the format does to any values, "values" for what it did to these
+    encode: str
     codec: str = ""  # told to the encoder: a text format's delimiter, an image's Pillow format
 
     @property

@@ -227,7 +227,10 @@ def _pixels(im: Any) -> np.ndarray:
 
 
 def gray(loaded: Loaded) -> np.ndarray:
-    """Return one channel by Pillow's "L" weights (ITU-R 601-2), exactly as Pillow converts 8-bit images."""
+    """Return one channel by Pillow's "L" weights (ITU-R 601-2), exactly as Pillow converts 8-bit images.
+
+    Float input gives its own type (float16: float32), other integers float64.
+    """
     arr = loaded.array
     if arr.ndim == 2:
         return arr
@@ -238,4 +241,6 @@ def gray(loaded: Loaded) -> np.ndarray:
 
         return np.asarray(Image.fromarray(np.ascontiguousarray(arr[:, :, :3]), mode="RGB").convert("L"))
     rgb = arr[:, :, :3].astype(np.float64)
-    return rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114
+    out = rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114
+    # float input keeps its type, as pooling keeps it: the weighted sum rounded once to float32 (float16 too)
+    return out.astype(np.result_type(arr.dtype, np.float32)) if arr.dtype.kind == "f" else out

@@ -179,24 +179,23 @@ def image_writer(
 
 def encode(
     result: np.ndarray, writer: Writer, options: Mapping[str, Any], *, source_dtype: Any, name: str
-) -> tuple[Write, list[str]]:
+) -> tuple[Write, list[tuple[str, str]]]:
     """The writer of the registry: ``result`` as pixels of the depth ``writer`` holds for ``source_dtype``'s
-    values, and notes for every value changed (scaled, rounded, clipped, stretched) or approximated.
+    values, and notes (line, kind) for every value changed (scaled, rounded, clipped, stretched: "values") or
+    approximated by the format ("format").
     """
     bits = image_bits(writer.name, source_dtype)
     pixels, note = to_image_array(result, bits=bits, rescale=options.get("rescale", "auto"), source_dtype=source_dtype)
-    notes = [f"{name}: {note}"] if note else []
+    notes = [(f"{name}: {note}", "values")] if note else []
     quality = options.get("quality")
     if writer.lossy:
-        notes.append(
-            f"{name}: {writer.label} is lossy, so the written values are approximate; write .png for exact values"
-        )
+        lossy = f"{writer.label} is lossy, so the written values are approximate; write .png for exact values"
+        notes.append((f"{name}: {lossy}", "format"))
     elif writer.codec == "WEBP" and quality is not None:
-        notes.append(
-            f"{name}: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP"
-        )
+        lossy = "WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP"
+        notes.append((f"{name}: {lossy}", "format"))
     elif writer.codec == "GIF" and pixels.ndim == 3 and pixels.shape[2] > 1:
-        notes.append(f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values")
+        notes.append((f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values", "format"))
     write = image_writer(
         pixels, writer.name, compress_level=options.get("compress_level", 1), quality=quality, name=name
     )
