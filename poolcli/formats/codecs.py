@@ -23,7 +23,7 @@ from .headers import (
     too_many_pixels,
 )
 
-__all__ = ["png16_writer", "read_pnm", "read_vips", "vips_tiff"]
+__all__ = ["TIFF_TYPES", "png16_writer", "read_pnm", "read_vips", "tiff_writer"]
 
 
 # --------------------------------------------------------------------------- PGM, PPM, PAM
@@ -139,6 +139,66 @@ def png16_writer(pixels: np.ndarray, compress_level: int) -> Callable[[IO[bytes]
     return write
 
 
+# --------------------------------------------------------------------------- TIFF
+
+#: the sample types written to TIFF as they are; TIFF 6 names no 64-bit integers, and libvips reads no float64
+TIFF_TYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32")
+_TIFF_SAMPLE_FORMAT = {"u": 1, "i": 2, "f": 3}
+
+
+def tiff_writer(pixels: np.ndarray) -> Callable[[IO[bytes]], None]:
+    """A function writing ``pixels`` (H x W or H x W x 1..4, a type of :data:`TIFF_TYPES`) as an uncompressed TIFF.
+
+    One strip, little-endian, the samples as they are: grey (with an alpha channel when there are 2) or RGB
+    (with alpha when there are 4). numpy writes it, so no sample type or channel count needs libvips.
+    """
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    dtype = pixels.dtype
+    size = pixels.size * dtype.itemsize
+    if size > 0xFFFF_0000:
+        raise ImageError(f"{size:,} bytes of pixels are more than a TIFF holds (4 GiB); write .npy")
+    bits = dtype.itemsize * 8
+    entries: list[tuple[int, int, int, object]] = []  # tag, type (3 SHORT, 4 LONG), count, value(s)
+    data_at = 8  # the pixels follow the header; the IFD and its arrays follow the pixels
+    entries += [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, channels, [bits] * channels),
+        (259, 3, 1, 1),  # no compression
+        (262, 3, 1, 2 if channels >= 3 else 1),  # RGB or grey (black is 0)
+        (273, 4, 1, data_at),
+        (277, 3, 1, channels),
+        (278, 4, 1, height),
+        (279, 4, 1, size),
+        (284, 3, 1, 1),  # the samples of a pixel together
+    ]
+    if channels in (2, 4):
+        entries.append((338, 3, 1, 2))  # the extra channel is alpha, not premultiplied
+    entries.append((339, 3, channels, [_TIFF_SAMPLE_FORMAT[dtype.kind]] * channels))
+    ifd_at = data_at + size + (size & 1)  # an IFD starts on a word boundary
+    extra_at = ifd_at + 2 + 12 * len(entries) + 4
+    table, extra = b"", b""
+    for tag, kind, count, value in entries:
+        values = value if isinstance(value, list) else [value]
+        packed = struct.pack(f"<{count}{'H' if kind == 3 else 'I'}", *values)
+        if len(packed) <= 4:
+            table += struct.pack("<HHI", tag, kind, count) + packed.ljust(4, b"\0")
+        else:
+            table += struct.pack("<HHII", tag, kind, count, extra_at + len(extra))
+            extra += packed
+    head = b"II*\0" + struct.pack("<I", ifd_at)
+    tail = struct.pack("<H", len(entries)) + table + b"\0\0\0\0" + extra
+    little = pixels.astype(dtype.newbyteorder("<"), copy=False)
+
+    def write(f: IO[bytes]) -> None:
+        f.write(head)
+        f.write(np.ascontiguousarray(little).data)
+        f.write(b"\0" * (size & 1) + tail)
+
+    return write
+
+
 # --------------------------------------------------------------------------- libvips
 
 
@@ -189,13 +249,3 @@ def read_vips(source: str | bytes, header: Header, max_pixels: int) -> tuple[np.
     except pyvips.Error as exc:
         raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
     return arr, pages
-
-
-def vips_tiff(pixels: np.ndarray) -> bytes:
-    """``pixels`` (uint16 or float32, any channel count) encoded as an uncompressed TIFF by libvips."""
-    what = "16-bit" if pixels.dtype == np.uint16 else "float"
-    pyvips = _pyvips(f"writing a {what} TIFF with {1 if pixels.ndim == 2 else pixels.shape[2]} channels")
-    try:
-        return pyvips.Image.new_from_array(np.ascontiguousarray(pixels)).tiffsave_buffer()
-    except pyvips.Error as exc:
-        raise ImageError(f"libvips could not encode the TIFF ({_vips_message(exc)})") from None

@@ -11,9 +11,10 @@ import numpy as np
 
 from . import Write, Writer, writer_for
 from .errors import OutputError
+from . import codecs
 from .headers import ImageError
 
-__all__ = ["DEFAULT_JPEG_QUALITY", "encode", "image_bits", "image_writer", "to_image_array"]
+__all__ = ["DEFAULT_JPEG_QUALITY", "encode", "image_bits", "image_writer", "to_image_array", "to_tiff_array"]
 
 
 def to_image_array(
@@ -97,6 +98,65 @@ def _to_float32(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
     )
 
 
+def to_tiff_array(arr: np.ndarray, *, rescale: str = "auto", source_dtype: Any = None) -> tuple[np.ndarray, str | None]:
+    """Return ``arr`` in the sample type a TIFF holds it in, and a note when values changed.
+
+    Integer results of a type TIFF holds (8, 16, 32 bits, signed or not) are written as they are; float
+    results of integer input are rounded half up into the input's type (8-bit input: uint8; 64-bit integers:
+    int32 or uint32 where every value fits); float input gives float32. Values that do not fit the type
+    follow ``rescale`` as for any image, over the type's range.
+    """
+    source = np.dtype(arr.dtype if source_dtype is None else source_dtype)
+    if source.kind == "f":
+        return _to_float32(arr)
+    own = np.dtype(np.uint8) if arr.dtype == np.bool_ else arr.dtype
+    target = own if own.name in codecs.TIFF_TYPES else np.dtype(np.uint8) if source == np.bool_ else source
+    if target.name not in codecs.TIFF_TYPES:  # 64-bit integers: the 32-bit type that holds them, if one does
+        lo, hi = (float(np.nanmin(arr)), float(np.nanmax(arr))) if arr.size else (0.0, 0.0)
+        fits = [t for t in (np.int32, np.uint32) if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max]
+        target = np.dtype(fits[0]) if fits else np.dtype(np.int32)
+    if target in (np.uint8, np.uint16):
+        return to_image_array(arr, bits=8 * target.itemsize, rescale=rescale, source_dtype=target)
+    return _round_into(arr, target, rescale)
+
+
+def _round_into(arr: np.ndarray, target: np.dtype, rescale: str) -> tuple[np.ndarray, str | None]:
+    """``arr`` as integers of ``target`` (rounded half up), clipped or stretched over its range when they do not fit."""
+    lo, hi = int(np.iinfo(target).min), int(np.iinfo(target).max)
+    unit = f"the {target.name} range {lo}..{hi}"
+    if arr.dtype.kind in "iub" and rescale != "minmax" and arr.size:
+        if lo <= int(arr.min()) and int(arr.max()) <= hi:
+            return arr.astype(target), None
+        if rescale == "clip":
+            return np.clip(arr, lo, hi).astype(target), f"values outside {unit} clipped"
+    a = arr.astype(np.float64)
+    note = None
+    nan = np.isnan(a)
+    if nan.any():
+        a[nan] = 0
+        note = f"{int(nan.sum())} NaN values written as 0"
+    if rescale != "minmax":
+        r = np.floor(a + 0.5)
+        fits = bool(np.isfinite(r).all() and r.min() >= lo and r.max() <= hi)
+        if fits or rescale == "clip":
+            if not fits:
+                note = _join(note, f"values outside {unit} clipped")
+            elif bool((r != a).any()):
+                note = _join(note, "values rounded half up to integers")
+            return np.clip(r, lo, hi).astype(target), note
+    finite = a[np.isfinite(a)]
+    low = float(finite.min()) if finite.size else 0.0
+    high = float(finite.max()) if finite.size else 0.0
+    if rescale == "auto":
+        note = _join(
+            note,
+            f"values span {low + 0.0:g}..{high + 0.0:g}, beyond {unit}; stretched to {lo}..{hi} (--rescale clip to clip instead)",
+        )
+    a = np.clip(a, low, high)
+    stretched = np.full_like(a, lo) if high == low else lo + (a - low) * ((hi - lo) / (high - low))
+    return np.clip(np.floor(stretched + 0.5), lo, hi).astype(target), note
+
+
 def _join(a: str | None, b: str) -> str:
     return b if a is None else f"{a}; {b}"
 
@@ -132,8 +192,6 @@ def image_writer(
     """
     from PIL import Image
 
-    from . import codecs
-
     writer = writer_for(fmt)
     pil_format = writer.codec
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
@@ -151,14 +209,13 @@ def image_writer(
         raise OutputError(f"{name}: quality must be 1..100, got {quality}")
     if pixels.dtype.name not in writer.dtypes:
         raise OutputError(f"{name}: {pil_format} cannot hold {pixels.dtype} samples")
-    if pixels.dtype != np.uint8 and channels > 1:
+    if pil_format == "TIFF":
         try:
-            if pil_format == "PNG":
-                return codecs.png16_writer(pixels, compress_level)
-            encoded = codecs.vips_tiff(pixels)
+            return codecs.tiff_writer(pixels)
         except ImageError as exc:
             raise OutputError(f"{name}: {exc}") from None
-        return lambda f: f.write(encoded)
+    if pixels.dtype != np.uint8 and channels > 1:
+        return codecs.png16_writer(pixels, compress_level)
     if pixels.dtype != np.uint8:
         im = Image.fromarray(pixels)  # mode I;16 or F
     else:
@@ -184,8 +241,12 @@ def encode(
     values, and notes (line, kind) for every value changed (scaled, rounded, clipped, stretched: "values") or
     approximated by the format ("format").
     """
-    bits = image_bits(writer.name, source_dtype)
-    pixels, note = to_image_array(result, bits=bits, rescale=options.get("rescale", "auto"), source_dtype=source_dtype)
+    rescale = options.get("rescale", "auto")
+    if writer.codec == "TIFF":
+        pixels, note = to_tiff_array(result, rescale=rescale, source_dtype=source_dtype)
+    else:
+        bits = image_bits(writer.name, source_dtype)
+        pixels, note = to_image_array(result, bits=bits, rescale=rescale, source_dtype=source_dtype)
     notes = [(f"{name}: {note}", "values")] if note else []
     quality = options.get("quality")
     if writer.lossy:
