@@ -161,7 +161,7 @@ ROWS = [
     ("palette PNG with transparency", palette_with_transparency, ["-o", "o.png"], 0, ""),
     ("1-bit image", image("1", name="b.png"), ["-o", "o.png"], 0, ""),
     ("16-bit image", image("I;16", name="s.png"), ["-o", "o.png"], 0, ""),
-    ("CMYK JPEG", image("CMYK", name="c.jpg"), ["-o", "o.png"], 0, ""),
+    ("CMYK JPEG", image("CMYK", name="c.jpg"), ["-o", "o.png"], 0, "c.jpg: JPEG is in CMYK: its C, M, Y, K channels are pooled as stored"),
     ("over the pixel limit", bomb, ["--max-pixels", "1000000"], 1, "bomb.png: image has more than 1,000,000 pixels; pass --max-pixels N"),
     ("huge declared size, tiny file", declared_huge, [], 1, "huge.png: image has more than 178,956,970 pixels"),
     # NPY
@@ -202,7 +202,7 @@ EXPECTED = {
     "palette PNG with transparency": [[[255, 0, 0, 255]] * 2] * 2,  # index 1 is opaque red
     "1-bit image": [[0] * 4] * 3,
     "16-bit image": [[0] * 4] * 3,
-    "CMYK JPEG": [[[255, 255, 255]] * 4] * 3,  # CMYK zero ink is white
+    "CMYK JPEG": [[[0, 0, 0, 0]] * 4] * 3,  # zero ink, kept as stored: the PNG holds C, M, Y, K in its four channels
 }
 
 

@@ -20,6 +20,7 @@ from .headers import (
     Damaged,
     Header,
     ImageError,
+    stored_as_is,
     too_many_pixels,
 )
 
@@ -218,8 +219,9 @@ def _vips_message(exc: Exception) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def read_vips(source: str | bytes, header: Header, max_pixels: int) -> tuple[np.ndarray, int]:
-    """The pixels of a path or bytes by libvips, turned as its EXIF orientation says, and the page count.
+def read_vips(source: str | bytes, header: Header, max_pixels: int) -> tuple[np.ndarray, int, str | None]:
+    """The pixels of a path or bytes by libvips, turned as its EXIF orientation says, the page count, and a note
+    when the colour space is kept as stored (CMYK).
 
     libvips fails on any decoder error (a short or damaged file), where by default it would return the
     rows it had.
@@ -239,7 +241,10 @@ def read_vips(source: str | bytes, header: Header, max_pixels: int) -> tuple[np.
         raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
     if im.width * im.height > max_pixels:
         raise ImageError(too_many_pixels(max_pixels))
-    if im.interpretation not in ("b-w", "grey16", "srgb", "rgb16", "scrgb", "multiband"):
+    said = None
+    if im.interpretation == "cmyk":
+        said = stored_as_is("CMYK", "its C, M, Y, K channels")
+    elif im.interpretation not in ("b-w", "grey16", "srgb", "rgb16", "scrgb", "multiband"):
         raise ImageError(f"a {header.what} in {im.interpretation.upper()}: poolcli reads grey and RGB(A) images")
     pages = im.get("n-pages") if im.get_typeof("n-pages") else 1
     try:
@@ -248,4 +253,4 @@ def read_vips(source: str | bytes, header: Header, max_pixels: int) -> tuple[np.
         arr = im.numpy()
     except pyvips.Error as exc:
         raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
-    return arr, pages
+    return arr, pages, said

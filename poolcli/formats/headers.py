@@ -19,11 +19,20 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["INSTALL_HINT", "Damaged", "Header", "ImageError", "check_png", "read_header", "too_many_pixels"]
+__all__ = [
+    "INSTALL_HINT",
+    "Damaged",
+    "Header",
+    "ImageError",
+    "check_png",
+    "read_header",
+    "stored_as_is",
+    "too_many_pixels",
+]
 
 INSTALL_HINT = "pip install 'poolcli[codecs]'"
 
@@ -38,6 +47,14 @@ class Damaged(ImageError):
 
 def too_many_pixels(max_pixels: int) -> str:
     return f"image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it (a guard against decompression bombs)"
+
+
+def stored_as_is(space: str, channels: str) -> str:
+    """The note on an image whose colour space is kept as stored."""
+    return (
+        f"is in {space}: {channels} are pooled as stored, not converted to RGB; an image written from them "
+        f"holds the same numbers as its own channels"
+    )
 
 
 # --------------------------------------------------------------------------- headers
@@ -123,8 +140,48 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
     size = f.seek(0, 2)
     if ends and max(ends) > size:
         raise Damaged(f"TIFF: its pixel data runs to byte {max(ends):,} and the file has {size:,}")
+    if ifd.get(259) in (8, 32946):
+        _check_deflate(f, ifd, channels, bits[0])
     plural = "s" if channels > 1 else ""
     return Header("TIFF", channels, dtype, f"TIFF with {channels} {dtype.name} sample{plural} per pixel")
+
+
+def _check_deflate(f: BinaryIO, ifd: Any, channels: int, bits: int) -> None:
+    """Raise :class:`Damaged` unless every deflate strip (or tile) inflates whole, its checksum holding, to the
+    bytes its rows need (and no more than a full strip holds).
+
+    libtiff stops inflating once it has the rows, so damage at the end of a strip, its checksum included, passes.
+    """
+    width, height = int(ifd.get(256, 0)), int(ifd.get(257, 0))
+    planes = channels if ifd.get(284, 1) == 2 else 1
+    per_pixel = channels // planes
+    what = "tile" if 322 in ifd else "strip"
+    if what == "tile":
+        full = int(ifd.get(323, 0)) * ((int(ifd[322]) * per_pixel * bits + 7) // 8)
+        sizes = [(full, full)] * len(ifd.get(324) or ())
+    else:
+        rows = min(int(ifd.get(278, height) or height), height) or 1
+        row_bytes = (width * per_pixel * bits + 7) // 8
+        sizes = [(min(rows, height - r) * row_bytes, rows * row_bytes) for r in range(0, height, rows)] * planes
+    offsets = ifd.get(324) or ifd.get(273) or ()
+    counts = ifd.get(325) or ifd.get(279) or ()
+    for i, (offset, count, (need, full)) in enumerate(zip(offsets, counts, sizes)):
+        f.seek(offset)
+        inflater, got, left = zlib.decompressobj(), 0, count
+        try:
+            while left and not inflater.eof and got <= full:
+                data = f.read(min(left, 1 << 20))
+                left -= len(data)
+                while data and not inflater.eof and got <= full:
+                    got += len(inflater.decompress(data, 1 << 20))
+                    data = inflater.unconsumed_tail
+        except zlib.error as exc:
+            raise Damaged(f"TIFF: its compressed {what} {i} is corrupt ({exc})") from None
+        if got > full:
+            raise Damaged(f"TIFF: its compressed {what} {i} holds more than its header allows")
+        if got < need or not inflater.eof:
+            short = f"{got:,} of {need:,} bytes" if got < need else "all its bytes, but not the zlib checksum"
+            raise Damaged(f"TIFF: its compressed {what} {i} stops short ({short})")
 
 
 def _jpeg2000_header(f: BinaryIO) -> Header | None:

@@ -95,8 +95,8 @@ def _decode_image(
         raw = data if isinstance(data, bytes) else read_bytes(data, limit=byte_limit(max_pixels))
         arr, notes = codecs.read_pnm(raw, max_pixels)
     elif header.reader == "vips":
-        arr, pages = codecs.read_vips(data, header, max_pixels)
-        notes += [header.note] if header.note else []
+        arr, pages, said = codecs.read_vips(data, header, max_pixels)
+        notes += [n for n in (header.note, said and f"{header.format} {said}") if n]
         if pages > 1:
             notes.append(f"{header.format} has {pages} frames; using the first")
     else:
@@ -133,7 +133,7 @@ def _read_with_pillow(
             if im.getexif().get(0x0112, 1) != 1:  # only then: exif_transpose copies the whole image
                 im = ImageOps.exif_transpose(im)
             im.load()
-            arr = _image_to_array(im)
+            arr, said = _image_to_array(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(f"{name}: {headers.too_many_pixels(max_pixels)}") from None
     except UnidentifiedImageError:
@@ -141,12 +141,21 @@ def _read_with_pillow(
     except MemoryError:
         raise
     except Exception as exc:
-        said = "".join(printed).split("\n")
-        why = f"libtiff: {said[0].strip()}" if said[0].strip() else f"{type(exc).__name__}: {exc}"
+        libtiff = "".join(printed).split("\n")[0].strip()
+        why = f"libtiff: {libtiff}" if libtiff else f"{type(exc).__name__}: {exc}"
         raise InputError(f"{name}: damaged or truncated image ({why})") from None
-    if header is not None and arr.dtype != header.dtype and arr.dtype.kind in "iu" and header.dtype.kind in "iu":
+    if (
+        header is not None
+        and arr.dtype != header.dtype
+        and arr.dtype.kind in "iu"
+        and header.dtype.kind in "iu"
+        and not said
+    ):
         arr = arr.astype(header.dtype)  # Pillow's 32-bit mode I holding the file's int16 / uint16 samples
-    notes = []
+    notes = [f"{name}: {fmt} {said}"] if said else []
+    if header is not None and header.format == "TIFF" and (1 if arr.ndim == 2 else arr.shape[2]) < header.channels:
+        # Pillow drops an extra sample it cannot name (RGBX, grey + an unspecified channel): libvips keeps it
+        arr, _, said = codecs.read_vips(data, header, max_pixels)
     if n_frames > 1:
         notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
     if arr.shape[0] * arr.shape[1] > max_pixels:
@@ -177,8 +186,31 @@ def _c_stderr(into: list[str]) -> Iterator[None]:
             into.append(sink.read().decode("utf-8", "replace"))
 
 
-def _image_to_array(im: Any) -> np.ndarray:
+#: what the colour spaces kept as stored are, for the note that says so
+_STORED = {
+    "CMYK": "its C, M, Y, K channels",
+    "YCbCr": "its Y, Cb, Cr channels",
+    "LAB": "its L*, a*, b* channels (a* and b* signed, -128..127)",
+    "HSV": "its H, S, V channels",
+    "RGBa": "its R, G, B channels premultiplied by alpha, and alpha",
+    "La": "its grey channel premultiplied by alpha, and alpha",
+}
+
+
+def _image_to_array(im: Any) -> tuple[np.ndarray, str | None]:
+    """The pixels of a Pillow image, and what to tell about a colour space kept as stored (None for grey or RGB).
+
+    CMYK, YCbCr, CIELab and premultiplied alpha are pooled channel by channel as the file stores them, never
+    converted: a conversion to RGB would need a colour profile the file may not have, and change every value.
+    """
     mode = im.mode
+    if mode in _STORED:
+        said = headers.stored_as_is(mode, _STORED[mode])
+        arr = _pixels(im)
+        if mode == "LAB":  # TIFF stores a* and b* as signed bytes; Pillow hands them over unsigned
+            arr = arr.astype(np.int16)
+            arr[:, :, 1:] = arr[:, :, 1:].astype(np.uint8).view(np.int8)
+        return arr, said
     if mode == "1":
         im = im.convert("L")
     elif mode == "P":
@@ -193,13 +225,11 @@ def _image_to_array(im: Any) -> np.ndarray:
             im = im.convert("L" if (used[:, 0] == used[:, 1]).all() and (used[:, 1] == used[:, 2]).all() else "RGB")
     elif mode == "PA":
         im = im.convert("RGBA")
-    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+    elif mode == "RGBX":  # the fourth byte is padding (a 32-bit BMP without alpha)
         im = im.convert("RGB")
-    elif mode == "La":
-        im = im.convert("LA")
     elif mode.startswith("I;16"):
-        return _pixels(im).astype(np.uint16, copy=False)
-    return _pixels(im)
+        return _pixels(im).astype(np.uint16, copy=False), None
+    return _pixels(im), None
 
 
 #: Images with more pixels than this are converted a band of rows at a time.
