@@ -1,6 +1,6 @@
-"""The codecs for the image files Pillow would change: PGM/PPM/PAM as stored, 16-bit PNG out, libvips.
+"""The codecs poolcli keeps itself: PGM/PPM/PAM as stored, PNG and TIFF out, and libvips.
 
-``pnm`` and 16-bit colour PNG need nothing but numpy and zlib; ``vips`` is libvips through pyvips, the optional
+``pnm``, PNG and TIFF writing need nothing but numpy and zlib; ``vips`` is libvips through pyvips, the optional
 extra ``codecs`` (``pip install 'poolcli[codecs]'``): without it the file is refused, never truncated. Errors are
 :class:`ImageError` without the file's name: the caller adds it.
 """
@@ -24,7 +24,7 @@ from .headers import (
     too_many_pixels,
 )
 
-__all__ = ["TIFF_TYPES", "png16_writer", "read_pnm", "read_vips", "tiff_writer"]
+__all__ = ["TIFF_TYPES", "png_writer", "read_pnm", "read_vips", "tiff_writer"]
 
 
 # --------------------------------------------------------------------------- PGM, PPM, PAM
@@ -102,7 +102,7 @@ def _pam_header(data: bytes) -> tuple[int, int, int, int, int]:
     return width, height, depth, maxval, end + 7
 
 
-# --------------------------------------------------------------------------- 16-bit PNG
+# --------------------------------------------------------------------------- PNG out
 
 _PNG_COLOUR_OF = {1: 0, 2: 4, 3: 2, 4: 6}
 _ROWS_PER_IDAT = 256
@@ -112,27 +112,36 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
-def png16_writer(pixels: np.ndarray, compress_level: int) -> Callable[[IO[bytes]], None]:
-    """A function writing uint16 ``pixels`` (H x W or H x W x 1..4) as a 16-bit PNG.
+def png_writer(pixels: np.ndarray, compress_level: int) -> Callable[[IO[bytes]], None]:
+    """A function writing uint8 or uint16 ``pixels`` (H x W or H x W x 1..4) as an 8- or 16-bit PNG.
 
-    Every row uses PNG's "up" filter (the difference from the row above, one numpy subtraction), which
-    compresses smooth images well; Pillow writes no 16-bit colour PNG.
+    Every row uses PNG's "up" filter (the difference from the row above, one numpy subtraction a block of
+    rows), which compresses smooth images about as well as choosing a filter per row, as Pillow and libpng
+    do, at a fraction of the time; Pillow also writes no 16-bit colour PNG.
     """
     height, width = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    ihdr = struct.pack(">IIBBBBB", width, height, 16, _PNG_COLOUR_OF[channels], 0, 0, 0)
+    size = pixels.dtype.itemsize
+    ihdr = struct.pack(">IIBBBBB", width, height, 8 * size, _PNG_COLOUR_OF[channels], 0, 0, 0)
+    row_bytes = width * channels * size
 
     def write(f: IO[bytes]) -> None:
         f.write(PNG_SIGNATURE + _png_chunk(b"IHDR", ihdr))
         deflate = zlib.compressobj(compress_level)
-        above = np.zeros((1, width * channels * 2), dtype=np.uint8)
+        above = np.zeros((1, row_bytes), dtype=np.uint8)
+        filtered = np.empty((_ROWS_PER_IDAT, row_bytes + 1), dtype=np.uint8)
+        filtered[:, 0] = 2  # "up"
         for r0 in range(0, height, _ROWS_PER_IDAT):
-            rows = pixels[r0 : r0 + _ROWS_PER_IDAT].astype(">u2").reshape(-1, width * channels).view(np.uint8)
-            filtered = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)
-            filtered[:, 0] = 2  # "up"
-            np.subtract(rows, np.concatenate([above, rows[:-1]]), out=filtered[:, 1:])  # wraps mod 256, as PNG asks
-            above = rows[-1:]
-            data = deflate.compress(filtered.tobytes())
+            block = pixels[r0 : r0 + _ROWS_PER_IDAT]
+            if size > 1:
+                block = block.astype(">u2")  # PNG's samples are big-endian
+            rows = np.ascontiguousarray(block).view(np.uint8).reshape(-1, row_bytes)
+            n = rows.shape[0]
+            out = filtered[:n]
+            np.subtract(rows[:1], above, out=out[:1, 1:])  # wraps mod 256, as PNG asks
+            np.subtract(rows[1:], rows[:-1], out=out[1:, 1:])
+            above = rows[-1:].copy()
+            data = deflate.compress(out.data)
             if data:
                 f.write(_png_chunk(b"IDAT", data))
         f.write(_png_chunk(b"IDAT", deflate.flush()) + _png_chunk(b"IEND", b""))

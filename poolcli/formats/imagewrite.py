@@ -214,19 +214,14 @@ def image_writer(
             return codecs.tiff_writer(pixels)
         except ImageError as exc:
             raise OutputError(f"{name}: {exc}") from None
-    if pixels.dtype != np.uint8 and channels > 1:
-        return codecs.png16_writer(pixels, compress_level)
-    if pixels.dtype != np.uint8:
-        im = Image.fromarray(pixels)  # mode I;16 or F
-    else:
-        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
-        im = Image.fromarray(np.ascontiguousarray(pixels), mode=mode) if channels > 1 else Image.fromarray(pixels)
+    if pil_format == "PNG":
+        return codecs.png_writer(pixels, compress_level)
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]  # the formats left hold uint8 only
+    im = Image.fromarray(np.ascontiguousarray(pixels), mode=mode) if channels > 1 else Image.fromarray(pixels)
     if pil_format == "GIF" and im.mode == "LA":
         im = im.convert("RGBA")
     kwargs: dict = {}
-    if pil_format == "PNG":
-        kwargs["compress_level"] = compress_level
-    elif pil_format == "JPEG":
+    if pil_format == "JPEG":
         kwargs["quality"] = DEFAULT_JPEG_QUALITY if quality is None else quality
     elif pil_format == "WEBP":
         # exact: lossless WebP otherwise drops the colour of fully transparent pixels
