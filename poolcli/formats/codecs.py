@@ -24,7 +24,7 @@ from .headers import (
     too_many_pixels,
 )
 
-__all__ = ["TIFF_TYPES", "png_writer", "read_pnm", "read_vips", "tiff_writer"]
+__all__ = ["TIFF_TYPES", "have_vips", "png_writer", "read_pnm", "read_vips", "tiff_writer"]
 
 
 # --------------------------------------------------------------------------- PGM, PPM, PAM
@@ -221,6 +221,15 @@ def _pyvips(purpose: str) -> Any:
     if not pyvips.at_least_libvips(8, 15):
         raise ImageError(f"{purpose} needs libvips 8.15 or newer: {INSTALL_HINT}")
     return pyvips
+
+
+def have_vips() -> bool:
+    """Whether libvips (8.15 or newer) is installed, through pyvips."""
+    try:
+        _pyvips("")
+    except ImageError:
+        return False
+    return True
 
 
 def _vips_message(exc: Exception) -> str:

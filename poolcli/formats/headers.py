@@ -230,15 +230,18 @@ def _png_expected_bytes(width: int, height: int, depth: int, colour: int, interl
     return total
 
 
-def check_png(f: BinaryIO, max_pixels: int) -> None:
-    """Raise :class:`Damaged` unless every chunk's CRC holds, IEND ends the file, and the pixel data
-    inflates to exactly the size IHDR declares.
+def check_png(f: BinaryIO, max_pixels: int, *, inflate: bool = True) -> tuple[frozenset[bytes], int]:
+    """Raise :class:`Damaged` unless every chunk's CRC holds, IEND ends the file, and (``inflate``) the pixel
+    data inflates to exactly the size IHDR declares; return the kinds of chunk seen and the pixel count.
 
     Pillow (and libvips without its fail option) fills missing rows with 0 when the compressed stream
-    ends early, and ignores CRCs; ImageMagick refuses such files ("Not enough image data").
+    ends early, and ignores CRCs; ImageMagick refuses such files ("Not enough image data"). libvips with
+    its fail option refuses them itself, so a file it decodes needs only the rest (``inflate=False``).
     """
     f.seek(8)
     expected = None
+    kinds: set[bytes] = set()
+    pixels = 0
     inflater = zlib.decompressobj()
     inflated = 0
     corrupt = None
@@ -247,6 +250,7 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
         if len(head) < 8:
             raise Damaged("PNG: the file ends before its IEND chunk")
         length, kind = struct.unpack(">I4s", head)
+        kinds.add(kind)
         crc = zlib.crc32(kind)
         left = length
         while left:
@@ -257,10 +261,11 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
             crc = zlib.crc32(part, crc)
             if kind == b"IHDR" and expected is None and len(part) == 13:
                 width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", part[:13])
-                if width * height > max_pixels:
+                pixels = width * height
+                if pixels > max_pixels:
                     raise ImageError(too_many_pixels(max_pixels))
                 expected = _png_expected_bytes(width, height, depth, colour, interlace == 1)
-            elif kind == b"IDAT" and expected is not None and corrupt is None:
+            elif kind == b"IDAT" and inflate and expected is not None and corrupt is None:
                 try:
                     inflated += _inflate_count(inflater, part, expected - inflated)
                 except Damaged as exc:
@@ -276,8 +281,8 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
             raise corrupt
         if kind == b"IEND":
             break
-    if expected is None:
-        return  # no IHDR: Pillow refuses it with its own message
+    if expected is None or not inflate:
+        return frozenset(kinds), pixels  # no IHDR: Pillow refuses it with its own message
     if not inflater.eof:
         got = (
             f"{inflated:,} of {expected:,} bytes" if inflated < expected else "all its bytes, but not the zlib checksum"
@@ -287,6 +292,7 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
         raise Damaged(
             f"PNG: its pixel data is {inflated:,} bytes where its header needs {expected:,}: rows are missing"
         )
+    return frozenset(kinds), pixels
 
 
 def _inflate_count(inflater: zlib._Decompress, data: bytes, room: int) -> int:
