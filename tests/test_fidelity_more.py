@@ -103,6 +103,16 @@ def test_cmyk_tiff_is_pooled_as_its_four_stored_channels_with_a_note(tmp_path):
     assert "c.tif: TIFF is in CMYK: its C, M, Y, K channels are pooled as stored, not converted to RGB" in result.stderr
 
 
+def test_gray_of_a_cmyk_image_is_refused_and_channel_takes_one_of_its_channels(tmp_path):
+    x = RNG.integers(0, 256, (4, 4, 4), dtype=np.uint8)
+    src = tiff(tmp_path / "c.tif", x, photometric="separated")
+    result = run(["pool", src, "--gray", "-o", tmp_path / "g.npy"])
+    assert result.exit_code == 1 and not (tmp_path / "g.npy").exists()
+    assert "c.tif: --gray weighs R, G and B, and this image is in CMYK; take --channel N" in result.stderr
+    assert run(["pool", src, "--channel", "3", "-o", tmp_path / "k.npy"]).exit_code == 0
+    assert np.array_equal(np.load(tmp_path / "k.npy"), pool2d(x[:, :, 3], 2))
+
+
 @needs_convert
 def test_imagemagick_cmyk_jpeg_reads_the_values_imagemagick_reports(tmp_path):
     src = tmp_path / "c.jpg"

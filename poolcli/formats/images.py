@@ -259,6 +259,10 @@ _STORED = {
 }
 
 
+#: the colour spaces kept as stored whose channels are not R, G, B (premultiplied RGBa still is)
+_NOT_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
+
+
 def _image_to_array(im: Any) -> tuple[np.ndarray, str | None]:
     """The pixels of a Pillow image, and what to tell about a colour space kept as stored (None for grey or RGB).
 
@@ -326,6 +330,9 @@ def gray(loaded: Loaded) -> np.ndarray:
     arr = loaded.array
     if arr.ndim == 2:
         return arr
+    space = next((s for s in _NOT_RGB for n in loaded.notes if f" is in {s}: " in n), None)
+    if space is not None:  # the weights are for R, G and B: on C, M, Y they would make up values
+        raise InputError(f"{loaded.name}: --gray weighs R, G and B, and this image is in {space}; take --channel N")
     if arr.shape[2] in (1, 2):  # L or LA: the luminance is the first channel
         return arr[:, :, 0]
     if arr.dtype == np.uint8 and arr.shape[2] in (3, 4):
