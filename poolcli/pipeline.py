@@ -9,7 +9,6 @@ printing: notes for the user are returned as :class:`Note` records.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -312,8 +311,8 @@ def encode(
 
     The format's writer, from the registry, gets the settings it declares (:attr:`formats.Writer.options`);
     a format with no writer is refused. Every refusal (channels a format cannot hold, alpha in JPEG ...)
-    happens here, before any file is opened. A note the writer gives whatever the values ("JPEG is lossy")
-    is of kind "format"; one about these values ("rounded half up") of kind "values".
+    happens here, before any file is opened. The writer says the kind of each note: "format" for what the
+    format does to any values ("JPEG is lossy"), "values" for these values ("rounded half up").
     """
     writer = formats.writer_for(fmt)
     if spec.volume:
@@ -325,11 +324,7 @@ def encode(
     settings = {**vars(spec.output), "layout": spec.layout}
     options = tuple((option, settings[option]) for option in writer.options)
     write, lines = writer.encoder()(result, writer, dict(options), source_dtype=source_dtype, name=name)
-    if not lines:
-        return write, []
-    notes = [Note.about(name, line, "values") for line in lines]
-    anyway = _said_anyway(writer, options, result.shape[2:])
-    return write, [dataclasses.replace(n, kind="format") if n.text in anyway else n for n in notes]
+    return write, [Note.about(name, line, kind) for line, kind in lines]
 
 
 def encode_volume(
@@ -342,21 +337,3 @@ def encode_volume(
     options = {option: settings[option] for option in writer.options}
     write, lines = writer.volume_encoder()(result, writer, options, source_dtype=source_dtype, name=name)
     return write, [Note.about(name, line, "values") for line in lines]
-
-
-@functools.lru_cache(maxsize=64)
-def _said_anyway(
-    writer: formats.Writer, options: tuple[tuple[str, Any], ...], channels: tuple[int, ...]
-) -> frozenset[str]:
-    """What ``writer`` says about its format: the texts of its notes for 8-bit zeros, which need no change.
-
-    The writers return their notes as text. One they give for 8-bit zeros (with the result's channels) is
-    about the format itself (JPEG is lossy, GIF holds 256 colours) and the same for every file; one they do
-    not is about these values or their type (rounded, 16-bit scaled to 8): it is never said only once.
-    """
-    zeros = np.zeros((1, 1) + channels, np.uint8)
-    try:
-        lines = writer.encoder()(zeros, writer, dict(options), source_dtype=zeros.dtype, name="<probe>")[1]
-    except ValueError:  # a writer that takes no 8-bit values says nothing about its format: every note is said
-        return frozenset()
-    return frozenset(Note.about("<probe>", line, "").text for line in lines)

@@ -139,8 +139,8 @@ def _stats(a: np.ndarray) -> str:
     finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
     if finite.size == 0:
         return "no finite values"
-    fmt = (lambda v: f"{v:g}") if a.dtype.kind == "f" else (str)
-    mean = float(finite.mean(dtype=np.float64))
+    fmt = (lambda v: f"{v + 0.0:g}") if a.dtype.kind == "f" else (str)  # + 0.0: -0 is shown as 0
+    mean = float(finite.mean(dtype=np.float64)) + 0.0
     return f"min {fmt(finite.min())}  max {fmt(finite.max())}  mean {mean:.4g}"
 
 

@@ -161,7 +161,7 @@ ROWS = [
     ("palette PNG with transparency", palette_with_transparency, ["-o", "o.png"], 0, ""),
     ("1-bit image", image("1", name="b.png"), ["-o", "o.png"], 0, ""),
     ("16-bit image", image("I;16", name="s.png"), ["-o", "o.png"], 0, ""),
-    ("CMYK JPEG", image("CMYK", name="c.jpg"), ["-o", "o.png"], 0, ""),
+    ("CMYK JPEG", image("CMYK", name="c.jpg"), ["-o", "o.png"], 0, "c.jpg: JPEG is in CMYK: its C, M, Y, K channels are pooled as stored"),
     ("over the pixel limit", bomb, ["--max-pixels", "1000000"], 1, "bomb.png: image has more than 1,000,000 pixels; pass --max-pixels N"),
     ("huge declared size, tiny file", declared_huge, [], 1, "huge.png: image has more than 178,956,970 pixels"),
     # NPY
@@ -175,7 +175,7 @@ ROWS = [
     ("negative stride", SQ, ["-s", "-1"], 2, "Invalid value for '-s' / '--stride': must be >= 1, got -1"),
     ("dilation 0", SQ, ["-d", "0"], 2, "Invalid value for '-d' / '--dilation': must be >= 1, got 0"),
     ("window larger than the input", SQ, ["-k", "5"], 1, "pool size 5x5 does not fit the 4x4 input with padding 'valid'"),
-    ("padding above half the window", SQ, ["-k", "2", "-p", "2"], 1, "padding 2x2 is more than half the pool window 2x2; use padding <= 1"),
+    ("padding above half the window", SQ, ["-k", "2", "-p", "2"], 2, "padding 2x2 is more than half the pool window 2x2; use padding <= 1"),
     ("--output-size with --size", SQ, ["--output-size", "2", "-k", "3"], 2, "--output-size sets the windows itself; drop --size"),
     ("unknown filter name", SQ, ["-c", "sobel-z"], 2, "unknown filter 'sobel-z'; did you mean 'sobel-y'?"),
     ("filter that is not 2-D", filter_3d, ["-c", "k3.npy"], 1, "k3.npy: a filter must be a 2-D matrix, got shape (3, 3, 2)"),
@@ -202,7 +202,7 @@ EXPECTED = {
     "palette PNG with transparency": [[[255, 0, 0, 255]] * 2] * 2,  # index 1 is opaque red
     "1-bit image": [[0] * 4] * 3,
     "16-bit image": [[0] * 4] * 3,
-    "CMYK JPEG": [[[255, 255, 255]] * 4] * 3,  # CMYK zero ink is white
+    "CMYK JPEG": [[[0, 0, 0, 0]] * 4] * 3,  # zero ink, kept as stored: the PNG holds C, M, Y, K in its four channels
 }
 
 

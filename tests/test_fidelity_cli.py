@@ -348,7 +348,7 @@ def test_chw_channel_and_gray_choose_from_the_first_axis(here, chw):
     assert r.exit_code == 0 and np.array_equal(np.load(here / "c.npy"), pool2d(chw[1], 2))
     r = run(["pool", "chw.npy", "--layout", "chw", "--gray", "-o", "g.npy"])
     wide = chw.astype(np.float64)
-    gray = wide[0] * 0.299 + wide[1] * 0.587 + wide[2] * 0.114
+    gray = (wide[0] * 0.299 + wide[1] * 0.587 + wide[2] * 0.114).astype(chw.dtype)  # float input keeps its type
     assert r.exit_code == 0 and np.array_equal(np.load(here / "g.npy"), pool2d(gray, 2))
     r = run(["pool", "chw.npy", "--layout", "chw", "--channel", "3"])
     assert r.exit_code == 1 and "--channel 3 is out of range; the input has 3 channels (0..2)" in r.stderr

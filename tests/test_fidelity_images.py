@@ -466,14 +466,13 @@ def test_without_pyvips_16_bit_colour_is_refused_with_the_hint_never_truncated(t
         assert not (tmp_path / "out.png").exists()
 
 
-def test_without_pyvips_16_bit_colour_png_is_still_written_and_tiff_is_refused(tmp_path, no_pyvips):
+def test_without_pyvips_16_bit_colour_png_and_tiff_are_still_written(tmp_path, no_pyvips):
     x = u16(6, 4, 3)
     np.save(tmp_path / "c.npy", x)
     assert run([tmp_path / "c.npy", "-o", tmp_path / "c.png"]).exit_code == 0
     assert np.array_equal(decode_png((tmp_path / "c.png").read_bytes()), pool2d(x, 2))
-    result = run([tmp_path / "c.npy", "-o", tmp_path / "c.tif"])
-    assert result.exit_code == 1 and f"writing a 16-bit TIFF with 3 channels needs libvips, which is not installed: {HINT}" in result.stderr
-    assert not (tmp_path / "c.tif").exists()
+    assert run([tmp_path / "c.npy", "-o", tmp_path / "c.tif"]).exit_code == 0  # numpy writes every TIFF
+    assert np.array_equal(tifffile.imread(tmp_path / "c.tif"), pool2d(x, 2))
     assert io.read_input(str(tmp_path / "c.npy")).array.dtype == np.uint16  # NPY needs nothing
 
 
@@ -590,7 +589,7 @@ def _flip_inside_the_strip(data):
 
 @pytest.mark.parametrize("label, data, message", [
     ("TIFF deflate, cut", tiff(u8(64, 64, 3), photometric="rgb", compression="zlib")[:9000], "TIFF: its pixel data runs to byte"),
-    ("TIFF deflate, a byte flipped", _flip_inside_the_strip(tiff(u8(64, 64, 3), photometric="rgb", compression="zlib")), "(libtiff: ZIPDecode: "),
+    ("TIFF deflate, a byte flipped", _flip_inside_the_strip(tiff(u8(64, 64, 3), photometric="rgb", compression="zlib")), "(TIFF: its compressed strip 0 is corrupt ("),
     ("PNG 16 RGB, cut", png(u16(64, 64, 3))[:16000], "PNG: the file ends inside its IDAT chunk"),
 ])
 def test_no_codec_library_writes_to_stderr_beside_the_one_line(tmp_path, label, data, message):

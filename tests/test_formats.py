@@ -141,14 +141,14 @@ def test_a_registered_writer_is_reached_and_given_only_its_options(monkeypatch):
 
     def fake_encode(result, writer, options, *, source_dtype, name):
         got.append((writer.name, dict(options), source_dtype, name))
-        return (lambda f: f.write(b"xyz")), ["a note"]
+        return (lambda f: f.write(b"xyz")), [("a note", "format")]
 
     monkeypatch.setitem(sys.modules, "fake_codec", type(sys)("fake_codec"))
     sys.modules["fake_codec"].encode = fake_encode
     record = Writer("xyz", "XYZ", ("xyz",), "npy", "anything", (), False, ("precision", "layout"), "fake_codec:encode")
     monkeypatch.setitem(formats.WRITERS, "xyz", record)
     data, notes = encoded(X, "xyz", PoolSpec(output=OutputSpec(precision=3, quality=50), layout="chw"))
-    assert data == b"xyz" and [str(n) for n in notes] == ["a note"]
+    assert data == b"xyz" and [(str(n), n.kind) for n in notes] == [("a note", "format")]
     assert got[0] == ("xyz", {"precision": 3, "layout": "chw"}, np.uint8, "o.xyz")
 
 

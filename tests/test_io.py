@@ -199,12 +199,13 @@ def test_tabs_and_spaces_mixed_and_quoted_cells():
     assert parse('"1","2"\n"3","4"\n')[0].tolist() == [[1, 2], [3, 4]]
 
 
-def test_cmyk_jpeg_becomes_rgb(tmp_path):
+def test_cmyk_jpeg_keeps_its_four_channels_with_a_note(tmp_path):
     p = tmp_path / "c.jpg"
     Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(p)
-    arr = io.read_input(str(p)).array
-    assert arr.shape == (8, 8, 3)
-    assert arr[0, 0, 0] > 200 and arr[0, 0, 1] < 60
+    loaded = io.read_input(str(p))
+    assert loaded.array.shape == (8, 8, 4)
+    assert loaded.array[0, 0, 0] < 10 and loaded.array[0, 0, 1] > 245 and loaded.array[0, 0, 3] < 10
+    assert loaded.notes == [f"{p}: JPEG is in CMYK: its C, M, Y, K channels are pooled as stored, not converted to RGB; an image written from them holds the same numbers as its own channels"]
 
 
 def test_exif_orientation_applied(tmp_path):
@@ -339,5 +340,5 @@ def test_palette_index_past_a_short_palette_reads_as_black():
     im = Image.new("P", (2, 1))
     im.putdata([0, 5])
     im.putpalette([255, 0, 0, 200, 0, 0])  # two entries; index 5 is beyond them (files can say so)
-    arr = images._image_to_array(im)
+    arr, _ = images._image_to_array(im)
     assert arr.shape == (1, 2, 3) and arr[0, 0].tolist() == [255, 0, 0] and arr[0, 1].tolist() == [0, 0, 0]

@@ -258,7 +258,7 @@ def test_without_extended_precision_the_same_text(monkeypatch):
         assert io.format_matrix(arr) == reference(arr)
 
 
-_DELIMITERS = st.sampled_from([",", "\t", " ", ";", "|", " ; ", "::", "%", "→", "\u00a0|\u00a0"])
+_DELIMITERS = st.sampled_from([",", "\t", " ", ";", "|", " ; ", " | ", "  ", "\t|\t"])  # every kind the reader splits on
 
 
 @settings(max_examples=200, deadline=None)

@@ -55,9 +55,7 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: int |
     out = Outcome(task.src, task.dst, "ok")
     try:
         if task.clash:
-            raise OutputError(
-                f"its output {task.dst} is also {task.clash}'s; rename one, or choose the format with --to"
-            )
+            raise OutputError(task.clash)
         if skip_existing and os.path.exists(task.dst) and os.path.getmtime(task.dst) >= os.path.getmtime(task.src):
             out.status = "skipped"
             return out

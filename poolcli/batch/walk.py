@@ -26,7 +26,7 @@ class Task:
     src: str
     dst: str
     rel: str
-    clash: str | None = None  # another input whose output has the same name
+    clash: str | None = None  # why its output is another input's as well (the message), else None
 
 
 def image_extensions() -> tuple[str, ...]:
@@ -128,6 +128,19 @@ def plan_tasks(
         out_rel = output_name(rel, to)
         first = made.setdefault(out_rel, rel)
         if n % count == index:
-            clash = None if first == rel else os.path.join(input_dir, first)
-            yield Task(os.path.join(input_dir, rel), os.path.join(output_dir, out_rel), rel, clash)
+            dst = os.path.join(output_dir, out_rel)
+            clash = None if first == rel else _clash(dst, os.path.join(input_dir, first), rel, to)
+            yield Task(os.path.join(input_dir, rel), dst, rel, clash)
         n += 1
+
+
+def _clash(dst: str, other: str, rel: str, to: str | None) -> str:
+    """Why the output ``dst`` of ``rel`` is also ``other``'s, by what was given: --to, or each input's own format."""
+    ext = os.path.splitext(rel)[1]
+    if to:
+        why = f"--to {to} gives every output the extension .{to}"
+    elif ext.lower().lstrip(".") in formats.OUTPUT_FORMATS:
+        why = "outputs take their input's extension in lower case"
+    else:
+        why = f"poolcli writes no {ext} files, so its output is a PNG"
+    return f"its output {dst} is also {other}'s ({why}); rename one of them, or select one with --glob"

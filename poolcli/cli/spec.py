@@ -151,6 +151,39 @@ def _check_windows(ctx: click.Context, params: dict[str, Any], rec: Reduction) -
             f"-d {_shown(dilation)} does nothing with -k {_shown(size)}: dilation spaces the cells of a window, "
             f"and this one has a single cell along each axis it would space; drop -d"
         )
+    _check_engine_takes(ctx, params, axes)
+
+
+def _check_engine_takes(ctx: click.Context, params: dict[str, Any], axes: int) -> None:
+    """Refuse, before any input is read, window options the engine would refuse whatever the input's size.
+
+    The engine checks its arguments with the input's shape; on a shape every window fits (each side the
+    padded reach of two strides beyond one window), only a conflict of the options themselves is left.
+    """
+    from ..engine import output_shape
+
+    window = _record(WindowSpec, params)
+    reach = [
+        d * (k - 1) + 1 + 2 * p + 2 * s
+        for k, s, d, p in zip(
+            _each(window.size, axes),
+            _each(window.stride or window.size, axes),
+            _each(window.dilation, axes),
+            (0,) * axes if isinstance(window.padding, str) else _each(window.padding, axes),
+        )
+    ]
+    try:
+        output_shape(tuple(reach), **window.shape_kwargs(), ndim=axes)
+    except ValueError as exc:
+        flags = [
+            f"{WINDOW_FLAGS[n]} {_value(params[n])}" for n in ("size", "stride", "padding", "dilation") if given(ctx, n)
+        ]
+        flags += ["--ceil-mode"] if params.get("ceil_mode") else []
+        raise click.UsageError(f"{' '.join(flags)}: {exc}") from None
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else _shown(value if isinstance(value, tuple) else (value,))
 
 
 def _shown(dims: tuple[int, ...]) -> str:

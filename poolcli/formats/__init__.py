@@ -105,7 +105,9 @@ class Writer(NamedTuple):
     dtypes: tuple[str, ...]  # the sample types written as they are; () = every bool, integer and float type
     lossy: bool  # written values are approximate whatever the options
     options: tuple[str, ...]  # the settings its encoder reads: OUTPUT_OPTIONS that act on it, and "layout"
-    encode: str  # "module:function": (result, writer, options, *, source_dtype, name) -> (write(f), notes)
+    # "module:function": (result, writer, options, *, source_dtype, name) -> (write(f), notes), each note a pair
+    # (line, kind): kind "format" for what the format does to any values, "values" for what it did to these
+    encode: str
     codec: str = ""  # told to the encoder: a text format's delimiter, an image's Pillow format
     volume: str = ""  # "module:function" encoding a volume (D, H, W[, C]), as `encode` does; "": holds no volume
 
@@ -284,8 +286,8 @@ _WRITERS = (
         "TIFF",
         ("tif", "tiff"),
         "image",
-        "8-, 16-bit or float32, 1 to 4 channels",
-        ("uint8", "uint16", "float32"),
+        "8-, 16- or 32-bit integers (signed or not) or float32, 1 to 4 channels",
+        ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32"),
         False,
         ("rescale",),
         _IMAGE,

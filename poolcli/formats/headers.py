@@ -19,11 +19,20 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["INSTALL_HINT", "Damaged", "Header", "ImageError", "check_png", "read_header", "too_many_pixels"]
+__all__ = [
+    "INSTALL_HINT",
+    "Damaged",
+    "Header",
+    "ImageError",
+    "check_png",
+    "read_header",
+    "stored_as_is",
+    "too_many_pixels",
+]
 
 INSTALL_HINT = "pip install 'poolcli[codecs]'"
 
@@ -38,6 +47,14 @@ class Damaged(ImageError):
 
 def too_many_pixels(max_pixels: int) -> str:
     return f"image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it (a guard against decompression bombs)"
+
+
+def stored_as_is(space: str, channels: str) -> str:
+    """The note on an image whose colour space is kept as stored."""
+    return (
+        f"is in {space}: {channels} are pooled as stored, not converted to RGB; an image written from them "
+        f"holds the same numbers as its own channels"
+    )
 
 
 # --------------------------------------------------------------------------- headers
@@ -123,8 +140,48 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
     size = f.seek(0, 2)
     if ends and max(ends) > size:
         raise Damaged(f"TIFF: its pixel data runs to byte {max(ends):,} and the file has {size:,}")
+    if ifd.get(259) in (8, 32946):
+        _check_deflate(f, ifd, channels, bits[0])
     plural = "s" if channels > 1 else ""
     return Header("TIFF", channels, dtype, f"TIFF with {channels} {dtype.name} sample{plural} per pixel")
+
+
+def _check_deflate(f: BinaryIO, ifd: Any, channels: int, bits: int) -> None:
+    """Raise :class:`Damaged` unless every deflate strip (or tile) inflates whole, its checksum holding, to the
+    bytes its rows need (and no more than a full strip holds).
+
+    libtiff stops inflating once it has the rows, so damage at the end of a strip, its checksum included, passes.
+    """
+    width, height = int(ifd.get(256, 0)), int(ifd.get(257, 0))
+    planes = channels if ifd.get(284, 1) == 2 else 1
+    per_pixel = channels // planes
+    what = "tile" if 322 in ifd else "strip"
+    if what == "tile":
+        full = int(ifd.get(323, 0)) * ((int(ifd[322]) * per_pixel * bits + 7) // 8)
+        sizes = [(full, full)] * len(ifd.get(324) or ())
+    else:
+        rows = min(int(ifd.get(278, height) or height), height) or 1
+        row_bytes = (width * per_pixel * bits + 7) // 8
+        sizes = [(min(rows, height - r) * row_bytes, rows * row_bytes) for r in range(0, height, rows)] * planes
+    offsets = ifd.get(324) or ifd.get(273) or ()
+    counts = ifd.get(325) or ifd.get(279) or ()
+    for i, (offset, count, (need, full)) in enumerate(zip(offsets, counts, sizes)):
+        f.seek(offset)
+        inflater, got, left = zlib.decompressobj(), 0, count
+        try:
+            while left and not inflater.eof and got <= full:
+                data = f.read(min(left, 1 << 20))
+                left -= len(data)
+                while data and not inflater.eof and got <= full:
+                    got += len(inflater.decompress(data, 1 << 20))
+                    data = inflater.unconsumed_tail
+        except zlib.error as exc:
+            raise Damaged(f"TIFF: its compressed {what} {i} is corrupt ({exc})") from None
+        if got > full:
+            raise Damaged(f"TIFF: its compressed {what} {i} holds more than its header allows")
+        if got < need or not inflater.eof:
+            short = f"{got:,} of {need:,} bytes" if got < need else "all its bytes, but not the zlib checksum"
+            raise Damaged(f"TIFF: its compressed {what} {i} stops short ({short})")
 
 
 def _jpeg2000_header(f: BinaryIO) -> Header | None:
@@ -173,15 +230,18 @@ def _png_expected_bytes(width: int, height: int, depth: int, colour: int, interl
     return total
 
 
-def check_png(f: BinaryIO, max_pixels: int) -> None:
-    """Raise :class:`Damaged` unless every chunk's CRC holds, IEND ends the file, and the pixel data
-    inflates to exactly the size IHDR declares.
+def check_png(f: BinaryIO, max_pixels: int, *, inflate: bool = True) -> tuple[frozenset[bytes], int]:
+    """Raise :class:`Damaged` unless every chunk's CRC holds, IEND ends the file, and (``inflate``) the pixel
+    data inflates to exactly the size IHDR declares; return the kinds of chunk seen and the pixel count.
 
     Pillow (and libvips without its fail option) fills missing rows with 0 when the compressed stream
-    ends early, and ignores CRCs; ImageMagick refuses such files ("Not enough image data").
+    ends early, and ignores CRCs; ImageMagick refuses such files ("Not enough image data"). libvips with
+    its fail option refuses them itself, so a file it decodes needs only the rest (``inflate=False``).
     """
     f.seek(8)
     expected = None
+    kinds: set[bytes] = set()
+    pixels = 0
     inflater = zlib.decompressobj()
     inflated = 0
     corrupt = None
@@ -190,6 +250,7 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
         if len(head) < 8:
             raise Damaged("PNG: the file ends before its IEND chunk")
         length, kind = struct.unpack(">I4s", head)
+        kinds.add(kind)
         crc = zlib.crc32(kind)
         left = length
         while left:
@@ -200,10 +261,11 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
             crc = zlib.crc32(part, crc)
             if kind == b"IHDR" and expected is None and len(part) == 13:
                 width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", part[:13])
-                if width * height > max_pixels:
+                pixels = width * height
+                if pixels > max_pixels:
                     raise ImageError(too_many_pixels(max_pixels))
                 expected = _png_expected_bytes(width, height, depth, colour, interlace == 1)
-            elif kind == b"IDAT" and expected is not None and corrupt is None:
+            elif kind == b"IDAT" and inflate and expected is not None and corrupt is None:
                 try:
                     inflated += _inflate_count(inflater, part, expected - inflated)
                 except Damaged as exc:
@@ -219,8 +281,8 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
             raise corrupt
         if kind == b"IEND":
             break
-    if expected is None:
-        return  # no IHDR: Pillow refuses it with its own message
+    if expected is None or not inflate:
+        return frozenset(kinds), pixels  # no IHDR: Pillow refuses it with its own message
     if not inflater.eof:
         got = (
             f"{inflated:,} of {expected:,} bytes" if inflated < expected else "all its bytes, but not the zlib checksum"
@@ -230,6 +292,7 @@ def check_png(f: BinaryIO, max_pixels: int) -> None:
         raise Damaged(
             f"PNG: its pixel data is {inflated:,} bytes where its header needs {expected:,}: rows are missing"
         )
+    return frozenset(kinds), pixels
 
 
 def _inflate_count(inflater: zlib._Decompress, data: bytes, room: int) -> int:

@@ -15,7 +15,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, Union
+from typing import Any, BinaryIO, Union
 
 import numpy as np
 
@@ -68,20 +68,82 @@ def load(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, list[str
     try:
         try:
             with open(data, "rb") if isinstance(data, str) else _io.BytesIO(data) as f:
-                with _PIL_LIMIT, warnings.catch_warnings():  # the filter is process-wide, as Pillow's limit is
-                    warnings.simplefilter(
-                        "ignore"
-                    )  # Pillow's TIFF tag parser remarks on odd tags: not the user's concern
-                    header = headers.read_header(f)
-                if header is not None and header.format == "PNG":
-                    headers.check_png(f, max_pixels)  # inflates the pixel data once more: Pillow cannot say
+                header = _read_header(f)
         except OSError as exc:
             raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        if header is not None and header.format == "PNG":
+            return _read_png(data, name, max_pixels, header)
         return _decode_image(data, name, max_pixels, header)
     except headers.Damaged as exc:
         raise InputError(f"{name}: damaged or truncated image ({exc})") from None
     except headers.ImageError as exc:
         raise InputError(f"{name}: {exc}") from None
+
+
+def _read_header(f: BinaryIO) -> headers.Header | None:
+    with _PIL_LIMIT, warnings.catch_warnings():  # the filter is process-wide, as Pillow's limit is
+        warnings.simplefilter("ignore")  # Pillow's TIFF tag parser remarks on odd tags: not the user's concern
+        return headers.read_header(f)
+
+
+#: 8-bit PNGs of at least this many pixels are decoded by libvips, when installed: faster than Pillow and the
+#: second inflate of the check together, once the cost of importing it is paid
+_VIPS_PNG_PIXELS = 1 << 22
+
+
+def _read_png(data: Source, name: str, max_pixels: int, header: headers.Header) -> tuple[np.ndarray, list[str]]:
+    """A PNG's pixels, checked whole first: Pillow cannot say that rows are missing.
+
+    A large 8-bit grey or colour PNG without a palette or tRNS goes to libvips (the codecs extra) when it is
+    installed: it refuses a damaged pixel stream itself (fail_on="error"), so the check here needs only the
+    chunks' CRCs and IEND, and it decodes faster than Pillow. Both read such files to the same samples.
+    """
+    with open(data, "rb") if isinstance(data, str) else _io.BytesIO(data) as f:
+        kinds, pixels = headers.check_png(f, max_pixels, inflate=False)
+    plain = header.what in ("8-bit grey PNG", "8-bit grey+alpha PNG", "8-bit RGB PNG", "8-bit RGBA PNG")
+    if plain and b"tRNS" not in kinds and pixels >= _VIPS_PNG_PIXELS and codecs.have_vips():
+        try:
+            arr, pages, _ = codecs.read_vips(data, header, max_pixels)
+        except headers.Damaged:
+            with open(data, "rb") if isinstance(data, str) else _io.BytesIO(data) as f:
+                headers.check_png(f, max_pixels)  # names the fault, as for any PNG
+            raise
+        return arr, [f"{name}: PNG has {pages} frames; using the first"] if pages > 1 else []
+    return _checked_while_decoded(data, name, max_pixels, header)
+
+
+def _checked_while_decoded(
+    data: Source, name: str, max_pixels: int, header: headers.Header
+) -> tuple[np.ndarray, list[str]]:
+    """Decode a PNG while another thread checks it whole (:func:`headers.check_png`); the check's verdict wins.
+
+    The check inflates the pixel data once more, since Pillow cannot say that rows are missing; zlib and
+    Pillow's decoder both release the GIL, so on a second core the check costs little time.
+    """
+    failed: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            with open(data, "rb") if isinstance(data, str) else _io.BytesIO(data) as f:
+                headers.check_png(f, max_pixels)
+        except OSError as exc:
+            failed.append(InputError(f"{name}: cannot read: {exc.strerror or exc}"))
+        except Exception as exc:  # Damaged, ImageError: load names the file
+            failed.append(exc)
+
+    checker = threading.Thread(target=check, name="poolcli-png-check", daemon=True)
+    checker.start()
+    try:
+        decoded = _decode_image(data, name, max_pixels, header)
+    except (ValueError, OSError):
+        checker.join()
+        if failed:
+            raise failed[0] from None  # a damaged file: the check names the fault better than the decoder
+        raise
+    checker.join()
+    if failed:
+        raise failed[0]
+    return decoded
 
 
 def _decode_image(
@@ -95,8 +157,8 @@ def _decode_image(
         raw = data if isinstance(data, bytes) else read_bytes(data, limit=byte_limit(max_pixels))
         arr, notes = codecs.read_pnm(raw, max_pixels)
     elif header.reader == "vips":
-        arr, pages = codecs.read_vips(data, header, max_pixels)
-        notes += [header.note] if header.note else []
+        arr, pages, said = codecs.read_vips(data, header, max_pixels)
+        notes += [n for n in (header.note, said and f"{header.format} {said}") if n]
         if pages > 1:
             notes.append(f"{header.format} has {pages} frames; using the first")
     else:
@@ -133,7 +195,7 @@ def _read_with_pillow(
             if im.getexif().get(0x0112, 1) != 1:  # only then: exif_transpose copies the whole image
                 im = ImageOps.exif_transpose(im)
             im.load()
-            arr = _image_to_array(im)
+            arr, said = _image_to_array(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(f"{name}: {headers.too_many_pixels(max_pixels)}") from None
     except UnidentifiedImageError:
@@ -141,12 +203,21 @@ def _read_with_pillow(
     except MemoryError:
         raise
     except Exception as exc:
-        said = "".join(printed).split("\n")
-        why = f"libtiff: {said[0].strip()}" if said[0].strip() else f"{type(exc).__name__}: {exc}"
+        libtiff = "".join(printed).split("\n")[0].strip()
+        why = f"libtiff: {libtiff}" if libtiff else f"{type(exc).__name__}: {exc}"
         raise InputError(f"{name}: damaged or truncated image ({why})") from None
-    if header is not None and arr.dtype != header.dtype and arr.dtype.kind in "iu" and header.dtype.kind in "iu":
+    if (
+        header is not None
+        and arr.dtype != header.dtype
+        and arr.dtype.kind in "iu"
+        and header.dtype.kind in "iu"
+        and not said
+    ):
         arr = arr.astype(header.dtype)  # Pillow's 32-bit mode I holding the file's int16 / uint16 samples
-    notes = []
+    notes = [f"{name}: {fmt} {said}"] if said else []
+    if header is not None and header.format == "TIFF" and (1 if arr.ndim == 2 else arr.shape[2]) < header.channels:
+        # Pillow drops an extra sample it cannot name (RGBX, grey + an unspecified channel): libvips keeps it
+        arr, _, said = codecs.read_vips(data, header, max_pixels)
     if n_frames > 1:
         notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
     if arr.shape[0] * arr.shape[1] > max_pixels:
@@ -177,8 +248,35 @@ def _c_stderr(into: list[str]) -> Iterator[None]:
             into.append(sink.read().decode("utf-8", "replace"))
 
 
-def _image_to_array(im: Any) -> np.ndarray:
+#: what the colour spaces kept as stored are, for the note that says so
+_STORED = {
+    "CMYK": "its C, M, Y, K channels",
+    "YCbCr": "its Y, Cb, Cr channels",
+    "LAB": "its L*, a*, b* channels (a* and b* signed, -128..127)",
+    "HSV": "its H, S, V channels",
+    "RGBa": "its R, G, B channels premultiplied by alpha, and alpha",
+    "La": "its grey channel premultiplied by alpha, and alpha",
+}
+
+
+#: the colour spaces kept as stored whose channels are not R, G, B (premultiplied RGBa still is)
+_NOT_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
+
+
+def _image_to_array(im: Any) -> tuple[np.ndarray, str | None]:
+    """The pixels of a Pillow image, and what to tell about a colour space kept as stored (None for grey or RGB).
+
+    CMYK, YCbCr, CIELab and premultiplied alpha are pooled channel by channel as the file stores them, never
+    converted: a conversion to RGB would need a colour profile the file may not have, and change every value.
+    """
     mode = im.mode
+    if mode in _STORED:
+        said = headers.stored_as_is(mode, _STORED[mode])
+        arr = _pixels(im)
+        if mode == "LAB":  # TIFF stores a* and b* as signed bytes; Pillow hands them over unsigned
+            arr = arr.astype(np.int16)
+            arr[:, :, 1:] = arr[:, :, 1:].astype(np.uint8).view(np.int8)
+        return arr, said
     if mode == "1":
         im = im.convert("L")
     elif mode == "P":
@@ -193,13 +291,11 @@ def _image_to_array(im: Any) -> np.ndarray:
             im = im.convert("L" if (used[:, 0] == used[:, 1]).all() and (used[:, 1] == used[:, 2]).all() else "RGB")
     elif mode == "PA":
         im = im.convert("RGBA")
-    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+    elif mode == "RGBX":  # the fourth byte is padding (a 32-bit BMP without alpha)
         im = im.convert("RGB")
-    elif mode == "La":
-        im = im.convert("LA")
     elif mode.startswith("I;16"):
-        return _pixels(im).astype(np.uint16, copy=False)
-    return _pixels(im)
+        return _pixels(im).astype(np.uint16, copy=False), None
+    return _pixels(im), None
 
 
 #: Images with more pixels than this are converted a band of rows at a time.
@@ -227,10 +323,16 @@ def _pixels(im: Any) -> np.ndarray:
 
 
 def gray(loaded: Loaded) -> np.ndarray:
-    """Return one channel by Pillow's "L" weights (ITU-R 601-2), exactly as Pillow converts 8-bit images."""
+    """Return one channel by Pillow's "L" weights (ITU-R 601-2), exactly as Pillow converts 8-bit images.
+
+    Float input gives its own type (float16: float32), other integers float64.
+    """
     arr = loaded.array
     if arr.ndim == 2:
         return arr
+    space = next((s for s in _NOT_RGB for n in loaded.notes if f" is in {s}: " in n), None)
+    if space is not None:  # the weights are for R, G and B: on C, M, Y they would make up values
+        raise InputError(f"{loaded.name}: --gray weighs R, G and B, and this image is in {space}; take --channel N")
     if arr.shape[2] in (1, 2):  # L or LA: the luminance is the first channel
         return arr[:, :, 0]
     if arr.dtype == np.uint8 and arr.shape[2] in (3, 4):
@@ -238,4 +340,6 @@ def gray(loaded: Loaded) -> np.ndarray:
 
         return np.asarray(Image.fromarray(np.ascontiguousarray(arr[:, :, :3]), mode="RGB").convert("L"))
     rgb = arr[:, :, :3].astype(np.float64)
-    return rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114
+    out = rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114
+    # float input keeps its type, as pooling keeps it: the weighted sum rounded once to float32 (float16 too)
+    return out.astype(np.result_type(arr.dtype, np.float32)) if arr.dtype.kind == "f" else out

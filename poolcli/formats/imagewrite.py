@@ -11,9 +11,10 @@ import numpy as np
 
 from . import Write, Writer, writer_for
 from .errors import OutputError
+from . import codecs
 from .headers import ImageError
 
-__all__ = ["DEFAULT_JPEG_QUALITY", "encode", "image_bits", "image_writer", "to_image_array"]
+__all__ = ["DEFAULT_JPEG_QUALITY", "encode", "image_bits", "image_writer", "to_image_array", "to_tiff_array"]
 
 
 def to_image_array(
@@ -76,7 +77,7 @@ def to_image_array(
         unscale = 1 / top if source.kind == "f" else 257 if scaled is not None else 1
         note = _join(
             note,
-            f"values span {low * unscale:g}..{high * unscale:g}, beyond {unit}; stretched to 0..{top} (--rescale clip to clip instead)",
+            f"values span {low * unscale + 0.0:g}..{high * unscale + 0.0:g}, beyond {unit}; stretched to 0..{top} (--rescale clip to clip instead)",
         )
     a = np.clip(a, low, high)
     scaled_to_top = np.zeros_like(a) if high == low else (a - low) * (top / (high - low))
@@ -95,6 +96,65 @@ def _to_float32(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
         out,
         f"{int(kept.size - kept.sum())} of {kept.size} values rounded to the nearest float32 (TIFF holds 32-bit floats)",
     )
+
+
+def to_tiff_array(arr: np.ndarray, *, rescale: str = "auto", source_dtype: Any = None) -> tuple[np.ndarray, str | None]:
+    """Return ``arr`` in the sample type a TIFF holds it in, and a note when values changed.
+
+    Integer results of a type TIFF holds (8, 16, 32 bits, signed or not) are written as they are; float
+    results of integer input are rounded half up into the input's type (8-bit input: uint8; 64-bit integers:
+    int32 or uint32 where every value fits); float input gives float32. Values that do not fit the type
+    follow ``rescale`` as for any image, over the type's range.
+    """
+    source = np.dtype(arr.dtype if source_dtype is None else source_dtype)
+    if source.kind == "f":
+        return _to_float32(arr)
+    own = np.dtype(np.uint8) if arr.dtype == np.bool_ else arr.dtype
+    target = own if own.name in codecs.TIFF_TYPES else np.dtype(np.uint8) if source == np.bool_ else source
+    if target.name not in codecs.TIFF_TYPES:  # 64-bit integers: the 32-bit type that holds them, if one does
+        lo, hi = (float(np.nanmin(arr)), float(np.nanmax(arr))) if arr.size else (0.0, 0.0)
+        fits = [t for t in (np.int32, np.uint32) if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max]
+        target = np.dtype(fits[0]) if fits else np.dtype(np.int32)
+    if target in (np.uint8, np.uint16):
+        return to_image_array(arr, bits=8 * target.itemsize, rescale=rescale, source_dtype=target)
+    return _round_into(arr, target, rescale)
+
+
+def _round_into(arr: np.ndarray, target: np.dtype, rescale: str) -> tuple[np.ndarray, str | None]:
+    """``arr`` as integers of ``target`` (rounded half up), clipped or stretched over its range when they do not fit."""
+    lo, hi = int(np.iinfo(target).min), int(np.iinfo(target).max)
+    unit = f"the {target.name} range {lo}..{hi}"
+    if arr.dtype.kind in "iub" and rescale != "minmax" and arr.size:
+        if lo <= int(arr.min()) and int(arr.max()) <= hi:
+            return arr.astype(target), None
+        if rescale == "clip":
+            return np.clip(arr, lo, hi).astype(target), f"values outside {unit} clipped"
+    a = arr.astype(np.float64)
+    note = None
+    nan = np.isnan(a)
+    if nan.any():
+        a[nan] = 0
+        note = f"{int(nan.sum())} NaN values written as 0"
+    if rescale != "minmax":
+        r = np.floor(a + 0.5)
+        fits = bool(np.isfinite(r).all() and r.min() >= lo and r.max() <= hi)
+        if fits or rescale == "clip":
+            if not fits:
+                note = _join(note, f"values outside {unit} clipped")
+            elif bool((r != a).any()):
+                note = _join(note, "values rounded half up to integers")
+            return np.clip(r, lo, hi).astype(target), note
+    finite = a[np.isfinite(a)]
+    low = float(finite.min()) if finite.size else 0.0
+    high = float(finite.max()) if finite.size else 0.0
+    if rescale == "auto":
+        note = _join(
+            note,
+            f"values span {low + 0.0:g}..{high + 0.0:g}, beyond {unit}; stretched to {lo}..{hi} (--rescale clip to clip instead)",
+        )
+    a = np.clip(a, low, high)
+    stretched = np.full_like(a, lo) if high == low else lo + (a - low) * ((hi - lo) / (high - low))
+    return np.clip(np.floor(stretched + 0.5), lo, hi).astype(target), note
 
 
 def _join(a: str | None, b: str) -> str:
@@ -132,8 +192,6 @@ def image_writer(
     """
     from PIL import Image
 
-    from . import codecs
-
     writer = writer_for(fmt)
     pil_format = writer.codec
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
@@ -151,25 +209,19 @@ def image_writer(
         raise OutputError(f"{name}: quality must be 1..100, got {quality}")
     if pixels.dtype.name not in writer.dtypes:
         raise OutputError(f"{name}: {pil_format} cannot hold {pixels.dtype} samples")
-    if pixels.dtype != np.uint8 and channels > 1:
+    if pil_format == "TIFF":
         try:
-            if pil_format == "PNG":
-                return codecs.png16_writer(pixels, compress_level)
-            encoded = codecs.vips_tiff(pixels)
+            return codecs.tiff_writer(pixels)
         except ImageError as exc:
             raise OutputError(f"{name}: {exc}") from None
-        return lambda f: f.write(encoded)
-    if pixels.dtype != np.uint8:
-        im = Image.fromarray(pixels)  # mode I;16 or F
-    else:
-        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
-        im = Image.fromarray(np.ascontiguousarray(pixels), mode=mode) if channels > 1 else Image.fromarray(pixels)
+    if pil_format == "PNG":
+        return codecs.png_writer(pixels, compress_level)
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]  # the formats left hold uint8 only
+    im = Image.fromarray(np.ascontiguousarray(pixels), mode=mode) if channels > 1 else Image.fromarray(pixels)
     if pil_format == "GIF" and im.mode == "LA":
         im = im.convert("RGBA")
     kwargs: dict = {}
-    if pil_format == "PNG":
-        kwargs["compress_level"] = compress_level
-    elif pil_format == "JPEG":
+    if pil_format == "JPEG":
         kwargs["quality"] = DEFAULT_JPEG_QUALITY if quality is None else quality
     elif pil_format == "WEBP":
         # exact: lossless WebP otherwise drops the colour of fully transparent pixels
@@ -179,24 +231,27 @@ def image_writer(
 
 def encode(
     result: np.ndarray, writer: Writer, options: Mapping[str, Any], *, source_dtype: Any, name: str
-) -> tuple[Write, list[str]]:
+) -> tuple[Write, list[tuple[str, str]]]:
     """The writer of the registry: ``result`` as pixels of the depth ``writer`` holds for ``source_dtype``'s
-    values, and notes for every value changed (scaled, rounded, clipped, stretched) or approximated.
+    values, and notes (line, kind) for every value changed (scaled, rounded, clipped, stretched: "values") or
+    approximated by the format ("format").
     """
-    bits = image_bits(writer.name, source_dtype)
-    pixels, note = to_image_array(result, bits=bits, rescale=options.get("rescale", "auto"), source_dtype=source_dtype)
-    notes = [f"{name}: {note}"] if note else []
+    rescale = options.get("rescale", "auto")
+    if writer.codec == "TIFF":
+        pixels, note = to_tiff_array(result, rescale=rescale, source_dtype=source_dtype)
+    else:
+        bits = image_bits(writer.name, source_dtype)
+        pixels, note = to_image_array(result, bits=bits, rescale=rescale, source_dtype=source_dtype)
+    notes = [(f"{name}: {note}", "values")] if note else []
     quality = options.get("quality")
     if writer.lossy:
-        notes.append(
-            f"{name}: {writer.label} is lossy, so the written values are approximate; write .png for exact values"
-        )
+        lossy = f"{writer.label} is lossy, so the written values are approximate; write .png for exact values"
+        notes.append((f"{name}: {lossy}", "format"))
     elif writer.codec == "WEBP" and quality is not None:
-        notes.append(
-            f"{name}: WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP"
-        )
+        lossy = "WebP with --quality is lossy, so the written values are approximate; leave it out for lossless WebP"
+        notes.append((f"{name}: {lossy}", "format"))
     elif writer.codec == "GIF" and pixels.ndim == 3 and pixels.shape[2] > 1:
-        notes.append(f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values")
+        notes.append((f"{name}: GIF holds 256 colours, so colour values change; write .png for exact values", "format"))
     write = image_writer(
         pixels, writer.name, compress_level=options.get("compress_level", 1), quality=quality, name=name
     )

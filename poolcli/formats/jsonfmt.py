@@ -244,8 +244,8 @@ def format_json(arr: np.ndarray) -> tuple[str, list[str]]:
 
 def encode(
     result: np.ndarray, writer: Writer, options: Mapping[str, Any], *, source_dtype: np.dtype, name: str
-) -> tuple[Write, list[str]]:
+) -> tuple[Write, list[tuple[str, str]]]:
     """The writer of the registry: ``result`` as JSON, in the input's layout (``options["layout"]``)."""
     text, notes = format_json(in_layout(result, options.get("layout")))
     data = text.encode()
-    return (lambda f: f.write(data)), [f"{name}: {n}" for n in notes]
+    return (lambda f: f.write(data)), [(f"{name}: {n}", "values") for n in notes]

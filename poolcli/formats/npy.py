@@ -92,7 +92,7 @@ def in_layout(result: np.ndarray, layout: str | None) -> np.ndarray:
 
 def encode(
     result: np.ndarray, writer: Writer, options: Mapping[str, Any], *, source_dtype: np.dtype, name: str
-) -> tuple[Write, list[str]]:
+) -> tuple[Write, list[tuple[str, str]]]:
     """The writer of the registry: ``result`` as stored, in the input's layout; any dtype, so no notes."""
     arr = in_layout(result, options.get("layout"))
     return (lambda f: np.save(f, arr, allow_pickle=False)), []

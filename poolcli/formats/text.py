@@ -36,7 +36,7 @@ def load(data: bytes, name: str, max_pixels: int) -> tuple[np.ndarray, list[str]
 
 def encode(
     result: np.ndarray, writer: Writer, options: Mapping[str, Any], *, source_dtype: np.dtype, name: str
-) -> tuple[Write, list[str]]:
+) -> tuple[Write, list[tuple[str, str]]]:
     """The writer of the registry: one matrix, delimited by ``options["delimiter"]`` or the format's own."""
     from .textwrite import format_matrix
 

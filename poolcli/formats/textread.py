@@ -1,4 +1,4 @@
-"""Text matrices in: comma, tab, semicolon or whitespace separated numbers, read exactly (the precise path)."""
+"""Text matrices in: comma, semicolon, bar, tab or whitespace separated numbers, read exactly (the precise path)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,12 @@ def _decode(data: bytes, name: str) -> str:
         raise InputError(f"{name}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
 
 
+#: The delimiters found on a matrix's first line, in this order (then tab, then any whitespace); the writer takes these
+DELIMITERS = (",", ";", "|")
+
+
 def detect_delimiter(line: str) -> Optional[str]:
-    for delim in (",", ";"):
+    for delim in DELIMITERS:
         if delim in line:
             return delim
     if "\t" in line:
@@ -72,8 +76,8 @@ def parse_matrix(
 ) -> Tuple[np.ndarray, List[str]]:
     """Return the float64 matrix in ``data`` (bytes or str) and notes about it.
 
-    Comma, tab, semicolon or whitespace separated (detected from the first data
-    row); ``#`` comment lines and blank lines skipped; CRLF, a UTF-8 BOM and
+    Comma, semicolon, ``|``, tab or whitespace separated (detected from the first
+    data row); ``#`` comment lines and blank lines skipped; CRLF, a UTF-8 BOM and
     UTF-16 with a BOM accepted; ``nan`` and ``inf`` accepted. A first row with
     no number in it is a header and is skipped, with a note. Ragged rows,
     non-numeric cells, numbers beyond float64 and empty input raise

@@ -15,6 +15,7 @@ import numpy as np
 from .errors import OutputError
 from . import textfast
 from .textfast import U64, ZEROS, times_power, to_float
+from .textread import DELIMITERS
 
 # =========================================================================== writing
 
@@ -27,8 +28,10 @@ _NUMBER_CHARACTERS = frozenset('0123456789+-._"' + "aefinty" + "AEFINTY")
 def check_delimiter(delimiter: str) -> str:
     """Return ``delimiter`` if text written with it reads back cell for cell, else raise :class:`OutputError`.
 
-    Refused: the empty string, a line break, and any character that can be
-    part of a number (``1000,-25`` with delimiter ``1`` would be ``10001-25``).
+    The reader finds ``,``, ``;``, ``|``, tab or spaces on a matrix's first line, so those are the delimiters,
+    spaces around them allowed (``" ; "``). Refused: the empty string, a line break, any character that can be
+    part of a number (``1000,-25`` with delimiter ``1`` would be ``10001-25``), and any other character, which
+    the reader would not split on.
     """
     if not delimiter:
         raise OutputError("the delimiter is empty")
@@ -38,9 +41,15 @@ def check_delimiter(delimiter: str) -> str:
         if ch in _NUMBER_CHARACTERS or ch.isdecimal():
             raise OutputError(
                 f"{ch!r} can be part of a number (digits, sign, point, exponent, nan, inf), so it cannot "
-                f"separate numbers; choose another delimiter, such as ',' ';' '|' or tab"
+                f"separate numbers; choose {_READ_BACK}"
             )
+    core = delimiter.strip(" \t")
+    if core and core not in DELIMITERS:
+        raise OutputError(f"text written with the delimiter {delimiter!r} would not read back; choose {_READ_BACK}")
     return delimiter
+
+
+_READ_BACK = "',' ';' '|', tab or space (spaces around them allowed)"
 
 
 def _shortest(arr: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

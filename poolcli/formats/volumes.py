@@ -75,8 +75,26 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
     """The volume reader of images: the pages of a TIFF stacked as (D, H, W[, C]), in their sample type, and no notes."""
     from PIL import Image, UnidentifiedImageError
 
+    from . import codecs, headers
     from .images import _image_to_array
 
+    try:
+        with _io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb") as f:
+            header = headers.read_header(f)
+    except headers.ImageError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if header is not None and header.format == "TIFF" and header.reader != "pillow":
+        if header.reader == "none":
+            raise InputError(
+                f"{name}: a {header.what}: neither Pillow nor libvips reads its samples exactly; convert it to NPY"
+            )
+        try:  # samples Pillow reads inexactly (uint32, int8, an extra channel): every page by libvips
+            arr, _, said = codecs.read_vips(data, header, max_pixels, all_pages=True)
+        except headers.ImageError as exc:
+            raise InputError(f"{name}: {exc}") from None
+        return arr, [f"{name}: TIFF {said}"] if said else []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's remarks on odd tags are not the user's concern
@@ -89,6 +107,7 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
         if im.format != "TIFF":
             raise InputError(f"{name}: a {im.format} image holds no volume; {_READ_FROM}")
         pages: list[np.ndarray] = []
+        notes: list[str] = []
         first = (im.size, im.mode)
         depth = getattr(im, "n_frames", 1)
         for d in range(depth):
@@ -107,9 +126,15 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
                     )
                 _check_cells(name, depth, im.size[1], im.size[0], max_pixels)
                 im.load()
-                pages.append(
-                    np.asarray(im) if im.mode.startswith("I;16") and im.mode.endswith("S") else _image_to_array(im)
-                )
+                if im.mode.startswith("I;16") and im.mode.endswith("S"):
+                    pages.append(np.asarray(im))
+                else:
+                    page, said = _image_to_array(im)
+                    if header is not None and not said and page.dtype != header.dtype and page.dtype.kind in "iu":
+                        page = page.astype(header.dtype)  # Pillow's 32-bit mode I holding the file's int16 samples
+                    pages.append(page)
+                    if said and not notes:  # every page has the first one's mode
+                        notes.append(f"{name}: TIFF {said}")
             except InputError:
                 raise
             except MemoryError:
@@ -118,7 +143,7 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
                 raise InputError(
                     f"{name}: page {d}: damaged or truncated image ({type(exc).__name__}: {exc})"
                 ) from None
-    return np.stack(pages), []
+    return np.stack(pages), notes
 
 
 def _page(size: tuple[int, int], mode: str) -> str:
@@ -191,24 +216,16 @@ def encode_tiff(
 ) -> tuple[Write, list[str]]:
     """The volume writer of TIFF: one page per slice, its values made pixels by the rules of 2-D images, and notes.
 
-    The whole volume is converted at once, so that every page follows the same rule (one stretch for all).
+    The whole volume is converted at once by the rules of a 2-D TIFF (integers in their own type, averages
+    rounded into the input's), so that every page follows the same rule (one stretch for all).
     """
-    from PIL import Image
+    from .codecs import tiff_writer
+    from .imagewrite import to_tiff_array
 
-    from .imagewrite import image_bits, to_image_array
-
-    bits = image_bits(writer.name, source_dtype)
-    pixels, note = to_image_array(result, bits=bits, rescale=options.get("rescale", "auto"), source_dtype=source_dtype)
+    pixels, note = to_tiff_array(result, rescale=options.get("rescale", "auto"), source_dtype=source_dtype)
     channels = 1 if pixels.ndim == 3 else pixels.shape[3]
     if pixels.ndim == 4 and channels == 1:
         pixels = pixels[..., 0]
     if channels not in (1, 2, 3, 4):
         raise OutputError(f"{name}: {channels} channels cannot be written as TIFF pages; use .npy or --channel")
-    if channels > 1 and pixels.dtype != np.uint8:
-        raise OutputError(f"{name}: TIFF pages of {channels} {pixels.dtype} channels are not written here; use .npy")
-    mode = {1: None, 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
-    pages = [Image.fromarray(np.ascontiguousarray(p), mode=mode) if mode else Image.fromarray(p) for p in pixels]
-
-    encoded = _io.BytesIO()  # Pillow reads back what it appends, which an output opened for writing cannot give
-    pages[0].save(encoded, format="TIFF", save_all=True, append_images=pages[1:])
-    return (lambda f: f.write(encoded.getvalue())), [f"{name}: {note}"] if note else []
+    return tiff_writer(pixels, pages=True), [f"{name}: {note}"] if note else []
