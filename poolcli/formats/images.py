@@ -148,7 +148,9 @@ def _read_with_pillow(
         arr = arr.astype(header.dtype)  # Pillow's 32-bit mode I holding the file's int16 / uint16 samples
     notes = []
     if n_frames > 1:
-        notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
+        notes.append(
+            f"{name}: {fmt} has {n_frames} frames; using the first{'; add --volume to read all its pages' if fmt == 'TIFF' else ''}"
+        )
     if arr.shape[0] * arr.shape[1] > max_pixels:
         raise InputError(f"{name}: image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it")
     return arr, notes
