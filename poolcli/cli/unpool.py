@@ -263,6 +263,7 @@ def unpool_arrays(
         raise InputError(
             f"{idx_name}: cell [{', '.join(map(str, at))}] holds index {int(idx[at])}, outside the {_dims(out_shape)} "
             f"output (indices 0 .. {cells - 1}); is {'--shape' if shape else '-k'} the shape of the input that was pooled?"
+            + (" (values of a volume: add --volume)" if ndim == 2 and v.ndim == 3 else "")
         )
     idx = idx.astype(np.int64, copy=False)
     if signal:
