@@ -269,7 +269,8 @@ def test_fractional_without_a_seed_says_the_one_it_drew(tmp_path):
         (["--fractional-size", 3, "-s", 1, "-d", 2], "--fractional-size places its windows itself (of size -k); drop -s, -d"),
         (["--output-ratio", 0.5, "--output-size", 2], "drop --output-size"),
         (["--output-ratio", 1], "each ratio must lie between 0 and 1"),
-        (["--output-ratio", "0.5x0.5x0.5"], "is not R or RxR"),
+        (["--output-ratio", "0.5x0.5x0.5"], "--output-ratio with three numbers is for a volume; add --volume"),
+        (["--output-ratio", "0.5x0.5x0.5x0.5"], "is not R, RxR or RxRxR"),
         (["--seed", -1, "--output-ratio", 0.5], "--seed"),
     ],
 )
