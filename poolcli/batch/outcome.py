@@ -84,8 +84,10 @@ def _reason(exc: BaseException, src: str) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror
-    prefix = src + ": "
-    return text[len(prefix) :] if text.startswith(prefix) else text
+    for prefix in (src + ": ", src + os.sep):  # a folder's slice is named within it: "scan: s3.csv: ..."
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
 
 
 @dataclass
