@@ -19,7 +19,6 @@ from .options import (
     given,
     output_options,
     pooling_options,
-    volume_option,
 )
 from .spec import check_output_options, make_spec
 from .types import ShardType
@@ -73,7 +72,12 @@ __all__ = ["batch"]
     metavar="SECONDS",
     help="How long to try to reach the --dask scheduler.",
 )
-@volume_option
+@click.option(
+    "--volume",
+    is_flag=True,
+    help="Pool volumes (D, H, W[, C]): INPUT_DIR's 3-D/4-D NPY and multi-page TIFF files, and each sub-folder as the "
+    "volume of its slices (written as NPY unless --to tif). Windows are then K or DxHxW.",
+)
 @pooling_options
 @filter_options
 @channel_options

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .. import formats
-from .options import color_option, command, common_options, given, layout_option, output_options, volume_option
+from .options import color_option, command, common_options, given, layout_option, output_options
 from .spec import check_output_options
 from .terminal import colour_on, note, stdout_console
 from .types import MAX_DIM
@@ -76,7 +76,12 @@ class DimsType(click.ParamType):
 )
 @output_options
 @layout_option
-@volume_option
+@click.option(
+    "--volume",
+    is_flag=True,
+    help="VALUES and --indices are a volume's, read as pool --volume reads them (a 4-D NPY holds channels, "
+    "--layout chw first); written as NPY or multi-page TIFF. Implied by --shape DxHxW or -k DxHxW.",
+)
 @color_option("Colour in the table shown on a terminal [default: when the stream is a terminal].")
 @common_options
 @click.pass_context
