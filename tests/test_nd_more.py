@@ -139,6 +139,7 @@ def test_batch_volume_a_failing_volume_is_one_line_and_the_run_goes_on(tmp_path,
         (["-r"], "--volume reads each sub-folder as a volume of slices; -r does not apply"),
         (["--to", "png"], "--to png: PNG holds no volume; a volume is written as .npy or .tif/.tiff"),
         (["-k", "2x2"], "-k 2x2 is for an image; a volume takes one number or DxHxW"),
+        (["-c", "sharpen"], "-c filters 2-D images; a volume (--volume) takes no filter"),
     ],
 )
 def test_batch_volume_refuses_before_making_anything(tmp_path, volumes, args, message):
