@@ -177,6 +177,10 @@ def prepare(loaded: Loaded, spec: PoolSpec) -> tuple[np.ndarray, list[Note]]:
     ndim = spatial_ndim(arr.shape, spec)
     if arr.ndim == 1 and spec.window.axes() > 1:
         raise InputError(f"{loaded.name}: a 1-D signal takes windows of one number (-k 4), not pairs")
+    if spec.window.fractional is not None and ndim == 1:
+        raise InputError(
+            f"{loaded.name}: fractional max pooling takes an image or a volume, not a signal (PyTorch has none)"
+        )
     if spec.filter.kernel is not None and (arr.ndim == 1 or spec.volume):
         raise InputError(f"{loaded.name}: a filter (-c) acts on 2-D inputs; this is a {WHAT[ndim]}")
     check_result_size(arr.shape, spec, loaded.name, ndim)
@@ -290,8 +294,6 @@ def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False, ndim: i
     if spec.fractional is not None:
         from .engine import fractional_max_pool2d, fractional_max_pool3d
 
-        if ndim == 1:
-            raise InputError("fractional max pooling takes an image or a volume, not a signal (PyTorch has no 1-D one)")
         f = spec.fractional
         fractional: Any = fractional_max_pool3d if ndim == 3 else fractional_max_pool2d  # the spec holds either's sizes
         return fractional(arr, spec.size, f.output_size, f.output_ratio, seed=f.seed, return_indices=indices)

@@ -458,6 +458,7 @@ def render_unpooled(
     precision: Optional[int] = None,
     color: bool = True,
     origin: Tuple[int, int] = (0, 0),
+    ndim: int = 2,
 ) -> RenderableType:
     """The output beside its max unpooling: each value back at the cell that won its window, in the window's colour.
 
@@ -489,7 +490,7 @@ def render_unpooled(
     lines: List[RenderableType] = [
         Text(f"max unpooling: each {mode} back at the cell that won its window", style="bold" if color else ""),
         side,
-        Text(f"(PyTorch MaxUnpool2d; the path {mode} pooling's gradient takes, too)"),
+        Text(f"(PyTorch MaxUnpool{ndim}d; the path {mode} pooling's gradient takes, too)"),
     ]
     for (r, c), windows in sorted(won.items()):
         if len(windows) > 1:

@@ -125,7 +125,7 @@ ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 ROWS = [
     # paths
     ("missing file", lambda d: "missing.csv", [], 1, "missing.csv: no such file"),
-    ("folder as file", folder, [], 1, "adir: is a folder, not a file"),
+    ("folder as file", folder, [], 1, "adir: is a folder; add --volume to read its slices as a volume"),
     ("unreadable file", unreadable_proc, [], 1, "mem.csv: cannot read: Input/output error"),
     pytest.param("no read permission", no_permission, [], 1, "secret.csv: permission denied",
                  marks=pytest.mark.skipif(ROOT, reason="root reads any file"), id="no read permission"),

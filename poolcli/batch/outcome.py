@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..engine import set_threads
 from ..formats.errors import OutputError
+from ..formats.volumes import input_size, slice_names
 from ..pipeline import Note, PoolSpec, run
 from .walk import Task
 
@@ -56,10 +57,10 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: int |
     try:
         if task.clash:
             raise OutputError(task.clash)
-        if skip_existing and os.path.exists(task.dst) and os.path.getmtime(task.dst) >= os.path.getmtime(task.src):
+        if skip_existing and os.path.exists(task.dst) and os.path.getmtime(task.dst) >= _changed(task.src):
             out.status = "skipped"
             return out
-        out.bytes_in = os.path.getsize(task.src)  # before reading: a file that fails counts too
+        out.bytes_in = input_size(task.src)  # before reading: a file that fails counts too; a folder its slices
         result = run(task.src, task.dst, spec, fmt=os.path.splitext(task.dst)[1].lstrip("."), make_folders=True)
         out.notes, out.bytes_out = result.notes, result.bytes_out
     except (ValueError, OSError, MemoryError) as exc:
@@ -70,12 +71,21 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: int |
     return out
 
 
+def _changed(src: str) -> float:
+    """When ``src`` last changed: a file's time, or a folder of slices' newest (a slice rewritten changes the volume)."""
+    if os.path.isdir(src):
+        return max([os.path.getmtime(src)] + [os.path.getmtime(os.path.join(src, n)) for n in slice_names(src)])
+    return os.path.getmtime(src)
+
+
 def _reason(exc: BaseException, src: str) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror
-    prefix = src + ": "
-    return text[len(prefix) :] if text.startswith(prefix) else text
+    for prefix in (src + ": ", src + os.sep):  # a folder's slice is named within it: "scan: s3.csv: ..."
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
 
 
 @dataclass

@@ -16,7 +16,16 @@ from ..formats.errors import OutputError
 from ..formats.files import check_destination, same_file
 from ..specs import OptionError
 
-__all__ = ["Task", "check_folders", "image_extensions", "output_name", "plan_tasks", "walk"]
+__all__ = [
+    "Task",
+    "check_folders",
+    "image_extensions",
+    "output_name",
+    "plan_tasks",
+    "volume_extensions",
+    "volumes",
+    "walk",
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,11 @@ class Task:
 def image_extensions() -> tuple[str, ...]:
     """The file extensions taken without --glob (the readers' own: every image type Pillow opens), lower case with the dot."""
     return formats.batch_extensions()
+
+
+def volume_extensions() -> tuple[str, ...]:
+    """The file extensions taken with --volume without --glob: the formats that hold a volume (NPY, TIFF)."""
+    return tuple(sorted({"." + ext for w in formats.WRITERS.values() if w.volume for ext in w.extensions}))
 
 
 def check_folders(input_dir: str, output_dir: str, report: str | None = None) -> None:
@@ -92,15 +106,41 @@ def walk(root: str, *, recursive: bool, exclude: str | None = None) -> Iterator[
     yield from visit(root, "")
 
 
-def _selected(rel: str, globs: Sequence[str], extensions: tuple[str, ...]) -> bool:
+def volumes(root: str, *, exclude: str | None = None) -> Iterator[str]:
+    """Yield the names of ``root``'s files and sub-folders (each a volume of slices) in sorted order.
+
+    Hidden entries are skipped, and so is ``exclude`` (the output folder): it must never be read as a volume.
+    """
+    excluded = os.path.realpath(exclude) if exclude else None
+    try:
+        with os.scandir(root) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = os.path.join(root, entry.name)
+        try:
+            wanted = entry.is_file() or (entry.is_dir() and os.path.realpath(path) != excluded)
+        except OSError:
+            continue
+        if wanted and not entry.name.startswith("."):
+            yield entry.name
+
+
+def _selected(rel: str, globs: Sequence[str], extensions: tuple[str, ...], folder: bool = False) -> bool:
     name = os.path.basename(rel)
     if globs:
         return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(rel, g) for g in globs)
-    return os.path.splitext(name)[1].lower() in extensions
+    return folder or os.path.splitext(name)[1].lower() in extensions
 
 
-def output_name(rel: str, to: str | None) -> str:
-    """The output's relative path: the input's folder and stem, with the format's extension."""
+def output_name(rel: str, to: str | None, folder: bool = False) -> str:
+    """The output's relative path: the input's folder and stem, with the format's extension.
+
+    A ``folder`` of slices has no format of its own: its volume is written as NPY (every value kept) unless ``to``.
+    """
+    if folder:
+        return f"{rel}.{to or 'npy'}"
     stem, ext = os.path.splitext(rel)
     fmt = to or ext.lower().lstrip(".")
     if fmt not in formats.OUTPUT_FORMATS:
@@ -116,29 +156,39 @@ def plan_tasks(
     recursive: bool = False,
     to: str | None = None,
     shard: tuple[int, int] = (0, 1),
+    volume: bool = False,
 ) -> Iterator[Task]:
-    """Yield the tasks for this shard: file number i of the sorted selection goes to shard i % N."""
-    extensions = image_extensions()
+    """Yield the tasks for this shard: file number i of the sorted selection goes to shard i % N.
+
+    With ``volume`` the inputs are ``input_dir``'s volume files and its sub-folders, each a volume of slices.
+    """
+    extensions = volume_extensions() if volume else image_extensions()
     index, count = shard
     n = 0
     made: dict[str, str] = {}  # output -> the input it comes from: a.png and a.jpg may not both write a.png
-    for rel in walk(input_dir, recursive=recursive, exclude=output_dir):
-        if not _selected(rel, globs, extensions):
+    found = (
+        volumes(input_dir, exclude=output_dir) if volume else walk(input_dir, recursive=recursive, exclude=output_dir)
+    )
+    for rel in found:
+        folder = volume and os.path.isdir(os.path.join(input_dir, rel))
+        if not _selected(rel, globs, extensions, folder):
             continue
-        out_rel = output_name(rel, to)
+        out_rel = output_name(rel, to, folder)
         first = made.setdefault(out_rel, rel)
         if n % count == index:
             dst = os.path.join(output_dir, out_rel)
-            clash = None if first == rel else _clash(dst, os.path.join(input_dir, first), rel, to)
+            clash = None if first == rel else _clash(dst, os.path.join(input_dir, first), rel, to, folder)
             yield Task(os.path.join(input_dir, rel), dst, rel, clash)
         n += 1
 
 
-def _clash(dst: str, other: str, rel: str, to: str | None) -> str:
+def _clash(dst: str, other: str, rel: str, to: str | None, folder: bool = False) -> str:
     """Why the output ``dst`` of ``rel`` is also ``other``'s, by what was given: --to, or each input's own format."""
     ext = os.path.splitext(rel)[1]
     if to:
         why = f"--to {to} gives every output the extension .{to}"
+    elif folder:
+        why = "a folder's volume is written as NPY"
     elif ext.lower().lstrip(".") in formats.OUTPUT_FORMATS:
         why = "outputs take their input's extension in lower case"
     else:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from .. import formats
 from ..specs import DASK_TIMEOUT
 from ..status import ExitStatus
 from .options import (
@@ -71,6 +72,12 @@ __all__ = ["batch"]
     metavar="SECONDS",
     help="How long to try to reach the --dask scheduler.",
 )
+@click.option(
+    "--volume",
+    is_flag=True,
+    help="Pool volumes (D, H, W[, C]): INPUT_DIR's 3-D/4-D NPY and multi-page TIFF files, and each sub-folder as the "
+    "volume of its slices (written as NPY unless --to tif). Windows are then K or DxHxW.",
+)
 @pooling_options
 @filter_options
 @channel_options
@@ -91,6 +98,7 @@ def batch(
     dask_address: str | None,
     dask_timeout: float,
     to: str | None,
+    volume: bool,
     quiet: bool,
     **params: Any,
 ) -> None:
@@ -98,14 +106,20 @@ def batch(
 
     Each output keeps its input's relative path and name, in the input's
     format unless --to says otherwise. A file that fails is reported and the
-    run goes on (exit 1 at the end). Ctrl-C or SIGTERM lets the files in
+    run goes on (exit 1 at the end). With --volume the inputs are volumes:
+    INPUT_DIR's NPY and TIFF files and its sub-folders (each a volume of
+    slices, written as NPY unless --to tif). Ctrl-C or SIGTERM lets the files in
     progress finish, reports them and stops (exit 130); a second stops at once.
     """
     from functools import partial
 
     from ..batch import check_folders, plan_tasks, run_batch
 
-    spec = make_spec(ctx, params)
+    spec = make_spec(ctx, {**params, "volume": volume})
+    if volume and recursive:
+        raise click.UsageError("--volume reads each sub-folder as a volume of slices; -r does not apply")
+    if volume and to is not None and not formats.writer_for(to).volume:
+        raise click.UsageError(f"--to {to}: {formats.writer_for(to).label} holds no volume; {formats.volume_formats()}")
     if to is not None:
         check_output_options(ctx, {to.lower()})  # without --to each output takes its input's format, so any may act
     if given(ctx, "dask_timeout") and not dask_address:
@@ -116,7 +130,14 @@ def batch(
         )
     check_folders(input_dir, output_dir, report_path)
     plan = partial(
-        plan_tasks, input_dir, output_dir, globs=globs, recursive=recursive, to=to and to.lower(), shard=shard or (0, 1)
+        plan_tasks,
+        input_dir,
+        output_dir,
+        globs=globs,
+        recursive=recursive,
+        to=to and to.lower(),
+        shard=shard or (0, 1),
+        volume=volume,
     )
 
     console = stderr_console()
@@ -194,8 +215,11 @@ def batch(
         if report:
             report.close()
     if stats.processed + stats.skipped + stats.failed == 0 and not stats.interrupted:
-        what = ", ".join(globs) if globs else "image files"
-        note(quiet, f"no files to pool in {input_dir} (looked for {what}{'' if recursive else '; -r for subfolders'})")
+        what = (
+            ", ".join(globs) if globs else "volumes: NPY and TIFF files, folders of slices" if volume else "image files"
+        )
+        more = "" if recursive or volume else "; -r for subfolders"
+        note(quiet, f"no files to pool in {input_dir} (looked for {what}{more})")
     if not quiet or stats.interrupted or stats.failed:
         say(stats.line())
     if stats.interrupted:

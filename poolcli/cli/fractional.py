@@ -33,9 +33,9 @@ OTHER_WINDOWS = {
 
 
 class RatioType(click.ParamType):
-    """R or RxR: numbers strictly between 0 and 1."""
+    """R, RxR or RxRxR (a volume's): numbers strictly between 0 and 1."""
 
-    name = "R|RxR"
+    name = "R|RxR|RxRxR"
 
     def convert(self, value, param, ctx):
         if isinstance(value, (float, tuple)):
@@ -44,8 +44,8 @@ class RatioType(click.ParamType):
             ratios = tuple(float(v) for v in str(value).lower().replace("×", "x").split("x"))
         except ValueError:
             ratios = ()
-        if len(ratios) not in (1, 2):
-            self.fail(f"{value!r} is not R or RxR (for example 0.7 or 0.5x0.75)", param, ctx)
+        if len(ratios) not in (1, 2, 3):
+            self.fail(f"{value!r} is not R, RxR or RxRxR (for example 0.7 or 0.5x0.75)", param, ctx)
         if not all(0 < r < 1 for r in ratios):
             self.fail(f"each ratio must lie between 0 and 1 (exclusive), got {value}", param, ctx)
         return ratios[0] if len(ratios) == 1 else ratios
@@ -59,16 +59,17 @@ def fractional_options(fn: F) -> F:
                 "--output-ratio",
                 type=RatioType(),
                 default=None,
-                metavar="R|RxR",
-                help="Fractional max pooling (PyTorch FractionalMaxPool2d) to int(n * R) per axis, 0 < R < 1, "
-                "with -k windows placed pseudo-randomly.",
+                metavar="R|RxR|RxRxR",
+                help="Fractional max pooling (PyTorch FractionalMaxPool2d/3d) to int(n * R) per axis, 0 < R < 1, "
+                "with -k windows placed pseudo-randomly (RxRxR with --volume).",
             ),
             click.option(
                 "--fractional-size",
                 type=PairType(),
                 default=None,
-                metavar="HxW|N",
-                help="Fractional max pooling to HxW (PyTorch's output_size; needs output + k - 1 <= input).",
+                metavar="N|HxW|DxHxW",
+                help="Fractional max pooling to HxW (DxHxW with --volume; PyTorch's output_size; needs "
+                "output + k - 1 <= input).",
             ),
             click.option(
                 "--seed",
@@ -99,6 +100,13 @@ def fractional_spec(ctx: click.Context, spec: PoolSpec, params: dict[str, Any], 
     if ratio is not None and size is not None:
         raise click.UsageError("--output-ratio and --fractional-size both set the output's size; give one")
     flag = "--output-ratio" if ratio is not None else "--fractional-size"
+    value = ratio if ratio is not None else size
+    given_axes = len(value) if isinstance(value, tuple) else 1
+    volume = params.get("volume", False)
+    if given_axes == 3 and not volume:
+        raise click.UsageError(f"{flag} with three numbers is for a volume; add --volume")
+    if given_axes == 2 and volume:
+        raise click.UsageError(f"{flag} with two numbers is for an image; a volume takes one number or three (DxHxW)")
     mode = reduction(params["mode"]).name
     if mode != "max":
         raise click.UsageError(f"{flag} is fractional max pooling; drop -m {mode}")

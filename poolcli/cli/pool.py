@@ -83,7 +83,8 @@ def pool(
     """
     from ..pipeline import plan_outputs, run
 
-    spec = fractional_spec(ctx, make_spec(ctx, params), params, lambda said: note(quiet, said))
+    drawn: list[str] = []  # a seed drawn is said once the run has worked: a refusal stays one line
+    spec = fractional_spec(ctx, make_spec(ctx, params), params, drawn.append)
     source = resolve_input(input_path)
     plan = plan_outputs(source, output, spec, to=to, indices=indices_path, terminal=sys.stdout.isatty())
     check_output_options(ctx, plan.formats)
@@ -107,6 +108,8 @@ def pool(
         on_note=lambda n: note(quiet, n),
         on_pooled=show_matrices if show else None,
     )
+    for said in drawn:
+        note(quiet, said)
     if plan.destination is None:  # a terminal: the result is shown (rich and the views load only then)
         console = stdout_console(color)
         for view in matrix_views(

@@ -76,6 +76,12 @@ class DimsType(click.ParamType):
 )
 @output_options
 @layout_option
+@click.option(
+    "--volume",
+    is_flag=True,
+    help="VALUES and --indices are a volume's, read as pool --volume reads them (a 4-D NPY holds channels, "
+    "--layout chw first); written as NPY or multi-page TIFF. Implied by --shape DxHxW or -k DxHxW.",
+)
 @color_option("Colour in the table shown on a terminal [default: when the stream is a terminal].")
 @common_options
 @click.pass_context
@@ -90,6 +96,7 @@ def unpool(
     output: str,
     to: str | None,
     layout: str | None,
+    volume: bool,
     color: bool | None,
     max_pixels: int,
     quiet: bool,
@@ -100,7 +107,8 @@ def unpool(
     VALUES and --indices are matrices in any format poolcli reads (CSV, NPY,
     JSON ...), of the same shape: a signal (1-D, a single row or column; its
     orientation is kept), an image or matrix (HxW, or HxWxC with indices per
-    channel), or with --shape DxHxW a volume. Indices are flat, as PyTorch and
+    channel), or with --volume or --shape DxHxW a volume (read as pool
+    --volume reads one: a 4-D NPY holds channels). Indices are flat, as PyTorch and
     'pool --indices' number cells: h * W + w. Where two values name the same
     cell, the last in row-major order stays, as in PyTorch.
 
@@ -123,10 +131,14 @@ def unpool(
             "give --shape (the shape of the input that was pooled), or -k K [-s S] [-p P] to work it out "
             "as PyTorch does: (n - 1) * s - 2p + k"
         )
+    volume = volume or any(dims is not None and len(dims) == 3 for dims in (shape, size))
+    if volume and any(dims is not None and len(dims) == 2 for dims in (shape, size)):
+        raise click.UsageError("--volume takes --shape DxHxW (or -k K or DxHxW); HxW is an image's")
     output_spec = OutputSpec(
         **{f: params[f] for f in ("precision", "delimiter", "rescale", "compress_level", "quality")}
     )
-    spec = PoolSpec(output=output_spec, layout=layout, max_pixels=max_pixels)
+    # a volume's spec: read as pool --volume reads one, and written as one (NPY or multi-page TIFF)
+    spec = PoolSpec(output=output_spec, layout=layout, max_pixels=max_pixels, volume=volume)
     for path in (values_path, indices_path):
         if path != "-":
             try:
@@ -137,14 +149,19 @@ def unpool(
 
     if given(ctx, "color") and plan.destination is not None:
         raise click.UsageError("--color/--no-color applies to the table shown on a terminal; drop it")
-    volume = any(dims is not None and len(dims) == 3 for dims in (shape, size))
-    if volume and layout == "chw":
-        raise click.UsageError("--layout chw applies to HxWxC arrays; a volume's channels, if any, come last")
     if volume and plan.destination is None:
         raise click.UsageError("a volume is written, not shown as a table: give -o FILE.npy")
-    values, indices, name = _read(values_path, indices_path, spec, quiet, hwc=not volume)
+    values, indices, name = _read(values_path, indices_path, spec, quiet)
     result = unpool_arrays(
-        values, indices, name, shape=shape, size=size, stride=stride, padding=padding, max_pixels=max_pixels
+        values,
+        indices,
+        name,
+        shape=shape,
+        size=size,
+        stride=stride,
+        padding=padding,
+        max_pixels=max_pixels,
+        volume=volume,
     )
     if plan.destination is None:  # a terminal: the result is shown
         from ..render import render_matrix
@@ -171,15 +188,23 @@ def _role(path: str, values_path: str) -> str:
     return "VALUES" if path == values_path else "the --indices file"
 
 
-def _read(values_path: str, indices_path: str, spec: Any, quiet: bool, hwc: bool) -> tuple[Any, Any, tuple[str, str]]:
-    """The values and indices as loaded (with ``hwc``, channels last as --layout says), their notes said."""
-    from ..formats.files import read_input
+def _read(values_path: str, indices_path: str, spec: Any, quiet: bool) -> tuple[Any, Any, tuple[str, str]]:
+    """The values and indices as loaded, channels last as --layout says, their notes said.
+
+    For a volume, a folder or a file whose format holds volumes (NPY, TIFF) is read as ``pool --volume`` reads
+    it (a 4-D NPY, every page of a TIFF); any other (a 3-D JSON) as it is.
+    """
+    import os
+
+    from ..formats.files import peek, read_input
+    from ..formats.volumes import read_volume
     from ..pipeline import to_hwc
 
     loaded = []
     for path in (values_path, indices_path):
-        got = read_input(path, max_pixels=spec.max_pixels)
-        got, layout_notes = to_hwc(got, spec) if hwc else (got, [])
+        as_volume = spec.volume and (path == "-" or os.path.isdir(path) or formats.sniff(peek(path)).volume)
+        got = (read_volume if as_volume else read_input)(path, max_pixels=spec.max_pixels)
+        got, layout_notes = to_hwc(got, spec)
         for said in [*got.notes, *layout_notes]:
             note(quiet, said)
         loaded.append(got)
@@ -196,6 +221,7 @@ def unpool_arrays(
     stride: tuple[int, ...] | None,
     padding: tuple[int, ...] | None,
     max_pixels: int,
+    volume: bool = False,
 ) -> Any:
     """The unpooled array of the loaded ``values`` and ``indices``; an InputError names the file and cell at fault."""
     import numpy as np
@@ -210,7 +236,7 @@ def unpool_arrays(
             f"{idx_name}: holds {_dims(idx.shape)} indices but {v_name} holds {_dims(v.shape)} values; "
             f"each value needs its index (as 'pool --indices' writes them)"
         )
-    ndim, signal = _spatial(v.shape, shape, size)
+    ndim, signal = _spatial(v.shape, shape, size, volume)
     # a signal in a row is pooled along it, and unpooled likewise: the row stays a row
     spatial_in = (v.size,) if signal else v.shape[:ndim]
     if shape is None:
@@ -242,6 +268,7 @@ def unpool_arrays(
         raise InputError(
             f"{idx_name}: cell [{', '.join(map(str, at))}] holds index {int(idx[at])}, outside the {_dims(out_shape)} "
             f"output (indices 0 .. {cells - 1}); is {'--shape' if shape else '-k'} the shape of the input that was pooled?"
+            + (" (values of a volume: add --volume)" if ndim == 2 and v.ndim == 3 else "")
         )
     idx = idx.astype(np.int64, copy=False)
     if signal:
@@ -250,16 +277,20 @@ def unpool_arrays(
     return engine_unpool(v, idx, out_shape, ndim=ndim)
 
 
-def _spatial(shape: tuple[int, ...], given: tuple[int, ...] | None, size: tuple[int, ...] | None) -> tuple[int, bool]:
+def _spatial(
+    shape: tuple[int, ...], given: tuple[int, ...] | None, size: tuple[int, ...] | None, volume: bool = False
+) -> tuple[int, bool]:
     """How many spatial axes lead the values, and whether they are a signal held in a single row (or column).
 
-    --shape says it by its length; else -k when it is HxW or DxHxW; else the values: 1-D, a single row or a
+    --volume says 3; else --shape says it by its length; else -k when it is HxW or DxHxW; else the values: 1-D, a single row or a
     single column is a signal, a 2-D or 3-D array an image (HxW or HxWxC). With --shape N, values of NxC
     are a signal per channel (a column is one channel: the same cells).
     """
     from ..formats.errors import InputError
 
-    ndim = len(given) if given is not None else (len(size) if size is not None and len(size) > 1 else 0)
+    ndim = (
+        3 if volume else len(given) if given is not None else (len(size) if size is not None and len(size) > 1 else 0)
+    )
     row = len(shape) == 1 or (len(shape) == 2 and shape[0] == 1)
     if ndim == 0:
         ndim = 1 if row or (len(shape) == 2 and shape[1] == 1) else 2

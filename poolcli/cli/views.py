@@ -243,7 +243,9 @@ def explain(
 
         unpooled = unpool2d(out, idx, arr.shape)
         console.print(
-            render_unpooled(out, idx, unpooled, window.mode, precision=precision, color=colour, origin=origin)
+            render_unpooled(
+                out, idx, unpooled, window.mode, precision=precision, color=colour, origin=origin, ndim=ndim
+            )
         )
     elif idx is not None:
         title = f"every window's {window.mode}, marked"

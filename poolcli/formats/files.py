@@ -103,6 +103,10 @@ def peek(source: str, size: int = 64) -> bytes:
         return b""
 
 
+#: Said of a folder given where a file is read: only --volume reads a folder (its files are the slices).
+IS_A_FOLDER = "is a folder; add --volume to read its slices as a volume"
+
+
 def read_bytes(source: str, limit: int | None = None) -> bytes:
     """Return the bytes of a path, or of standard input for ``-``, refusing more than ``limit``."""
     name = "<stdin>" if source == "-" else source
@@ -111,7 +115,7 @@ def read_bytes(source: str, limit: int | None = None) -> bytes:
             data = _read_capped(sys.stdin.buffer, limit)
         else:
             if os.path.isdir(source):
-                raise InputError(f"{source}: is a folder, not a file")
+                raise InputError(f"{source}: {IS_A_FOLDER}")
             with open(source, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
                 if limit is not None and size > limit:
@@ -122,7 +126,7 @@ def read_bytes(source: str, limit: int | None = None) -> bytes:
     except PermissionError:
         raise InputError(f"{name}: permission denied") from None
     except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not a file") from None
+        raise InputError(f"{name}: {IS_A_FOLDER}") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     if limit is not None and len(data) > limit:

@@ -219,7 +219,9 @@ def _read_with_pillow(
         # Pillow drops an extra sample it cannot name (RGBX, grey + an unspecified channel): libvips keeps it
         arr, _, said = codecs.read_vips(data, header, max_pixels)
     if n_frames > 1:
-        notes.append(f"{name}: {fmt} has {n_frames} frames; using the first")
+        notes.append(
+            f"{name}: {fmt} has {n_frames} frames; using the first{'; add --volume to read all its pages' if fmt == 'TIFF' else ''}"
+        )
     if arr.shape[0] * arr.shape[1] > max_pixels:
         raise InputError(f"{name}: image has more than {max_pixels:,} pixels; pass --max-pixels N to allow it")
     return arr, notes
