@@ -2,9 +2,10 @@
 
 from .engine.banded import get_threads, set_threads, using_threads
 from .engine.conv import conv2d
-from .engine.pooling import pool2d
+from .engine.dims import pool2d
 from .engine.reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction
-from .engine.windows import DEFAULT_SIZE, output_shape, window_cells
+from .engine.shapes import output_shape, window_cells
+from .engine.windows import DEFAULT_SIZE
 
 __all__ = [
     "DEFAULT_SIZE",
