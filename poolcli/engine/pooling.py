@@ -178,6 +178,14 @@ def pool(
         PyTorch: ``n`` (1-D), ``h * W + w`` (2-D), ``d * H * W + h * W + w``
         (3-D). The first in row-major order on ties; in a window holding NaN,
         the last NaN (as PyTorch). :func:`unpool` puts the values back.
+    dtype : None, "same" or a numpy type
+        The type of the values returned. None keeps the rule under Returns;
+        ``"same"`` means the input's type. An integer type (or bool) gets the
+        exact result rounded half up (``floor(v + 1/2)``) and saturated into
+        its range: an avg or sum of integers is rounded from its exact
+        integer sum, so avg 2x2 of uint8 to uint8 is ``(a+b+c+d+2) >> 2``,
+        as Pillow's ``Image.reduce(2)``; a float result is rounded as it is
+        (NaN is refused). A float type gets the result cast to it.
 
     Returns
     -------
