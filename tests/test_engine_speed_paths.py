@@ -252,3 +252,34 @@ def test_avg_2x2_of_uint8_to_uint8_is_pillows_reduce_2(h, w, rgb, seed):
     np.testing.assert_array_equal(poolcli.pool2d(x, 2, padding="same", mode="avg", dtype=np.uint8), want)
     if h % 2 == 0 and w % 2 == 0:
         np.testing.assert_array_equal(poolcli.pool2d(x, 2, mode="avg", dtype="same"), want)
+
+
+# --------------------------------------------------------------------------- indices
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_indices_of_unpadded_windows_match_reference(data):
+    """The keyed passes (no padding, no NaN in the band) and the general ones (NaN): ties row-major, the last NaN."""
+    ndim = data.draw(st.sampled_from([1, 2, 2, 3]))
+    x = data.draw(arrays(ndim, max_side=7 if ndim == 3 else 12))
+    mode = data.draw(st.sampled_from(["max", "min"]))
+    k = tuple(data.draw(st.integers(1, 4)) for _ in range(ndim))
+    s = tuple(data.draw(st.integers(1, 3)) for _ in range(ndim))
+    d = tuple(data.draw(st.integers(1, 2)) for _ in range(ndim))
+    kw = dict(size=k, stride=s, dilation=d, mode=mode, ndim=ndim, return_indices=True)
+    try:
+        want = ref_pool(x, **kw)
+    except ValueError:
+        return
+    values, indices = poolcli.pool(x, **kw)
+    assert_same(values, want[0])
+    np.testing.assert_array_equal(indices, want[1])
+
+
+def test_indices_of_tied_cells_go_row_major_across_rows_and_columns():
+    # the max 5 sits at (0, 1) and (1, 0) of the window: row-major first is (0, 1), though column 0 comes first
+    x = np.array([[1, 5], [5, 1]], np.float32)
+    assert poolcli.pool2d(x, 2, return_indices=True)[1].tolist() == [[1]]
+    assert poolcli.pool2d(-x, 2, mode="min", return_indices=True)[1].tolist() == [[1]]
+    assert ref_pool2d(x, 2, return_indices=True)[1].tolist() == [[1]]
