@@ -33,6 +33,8 @@ Array = npt.NDArray[Any]
 _BAND_BYTES = 1 << 19
 #: Inputs with at least this many elements are split across threads.
 _THREAD_MIN_ELEMENTS = 1 << 21
+#: Interleaved channels up to this many are pooled one by one along a strided axis (see _window_reduce).
+_SPLIT_CHANNELS = 8
 #: Threads for one large input; None means the number of cores.
 _threads: int | None = None
 
@@ -288,6 +290,15 @@ def _window_reduce(
         return out
     if s == 1 and d == 1 and k >= 5:
         return _doubling(xp, axis, o, k, ufunc, acc, out)
+    if s > 1 and xp.ndim == axis + 2 and 1 < xp.shape[-1] <= _SPLIT_CHANNELS:
+        # strided windows over interleaved channels (RGB): numpy would loop over the few channels innermost,
+        # one short loop per pixel; channel by channel its inner loop runs along the row instead (~5x faster)
+        shape = list(xp.shape)
+        shape[axis] = o
+        split = np.empty(shape, acc) if out is None else out
+        for c in range(xp.shape[-1]):
+            _window_reduce(xp[..., c], axis, o, k, s, d, ufunc, acc, split[..., c])
+        return split
     result: Array = ufunc(sl(0), sl(d), dtype=acc, out=out)
     for j in range(2, k):
         ufunc(result, sl(j * d), out=result)
