@@ -283,3 +283,28 @@ def test_indices_of_tied_cells_go_row_major_across_rows_and_columns():
     assert poolcli.pool2d(x, 2, return_indices=True)[1].tolist() == [[1]]
     assert poolcli.pool2d(-x, 2, mode="min", return_indices=True)[1].tolist() == [[1]]
     assert ref_pool2d(x, 2, return_indices=True)[1].tolist() == [[1]]
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_cli_dtype_rounds_half_up_and_says_so(tmp_path):
+    from click.testing import CliRunner
+
+    from poolcli.cli import main
+
+    src = tmp_path / "m.csv"
+    src.write_text("1,2\n3,5\n")
+    result = CliRunner().invoke(main, ["pool", str(src), "-m", "avg", "--dtype", "uint8"])
+    assert result.exit_code == 0
+    assert result.stdout == "3\n"
+    assert "--dtype uint8: results rounded half up and saturated to 0..255" in result.stderr
+    plain = CliRunner().invoke(main, ["pool", str(src), "-m", "avg"])
+    assert plain.stdout == "2.75\n" and "--dtype" not in plain.stderr
+    png = tmp_path / "g.png"
+    Image.fromarray(np.array([[1, 2], [3, 4]], np.uint8)).save(png)
+    same = CliRunner().invoke(main, ["pool", str(png), "-m", "max", "--dtype", "same", "-o", str(tmp_path / "o.npy")])
+    assert same.exit_code == 0 and "--dtype" not in same.stderr  # max of uint8 into uint8 changes nothing
+    assert np.load(tmp_path / "o.npy").tolist() == [[4]]
+    bad = CliRunner().invoke(main, ["pool", str(src), "--dtype", "complex"])
+    assert bad.exit_code == 2 and "Invalid value for '--dtype'" in bad.stderr
