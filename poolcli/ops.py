@@ -1,6 +1,6 @@
 """The engine's public names under their first home (``poolcli.ops``); the engine itself is :mod:`poolcli.engine`."""
 
-from .engine.banded import get_threads, set_threads, using_threads
+from .engine.threads import get_threads, set_threads, using_threads
 from .engine.conv import conv2d
 from .engine.dims import pool2d
 from .engine.reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction

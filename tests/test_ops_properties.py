@@ -336,15 +336,15 @@ def test_indices_padding_never_wins(x, mode):
 def tiny_bands_and_threads():
     """Force the banded engine to use one output row per band and two threads, even on tiny inputs
     (which otherwise take the cached small-input recipes)."""
-    from poolcli.engine import banded, small
+    from poolcli.engine import banded, small, threads
 
-    saved = banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS, small.SMALL_BYTES
-    banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS, small.SMALL_BYTES = 1, 1, -1
+    saved = banded._BAND_BYTES, threads._THREAD_MIN_ELEMENTS, small.SMALL_BYTES
+    banded._BAND_BYTES, threads._THREAD_MIN_ELEMENTS, small.SMALL_BYTES = 1, 1, -1
     try:
         with poolcli.using_threads(2):
             yield
     finally:
-        banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS, small.SMALL_BYTES = saved
+        banded._BAND_BYTES, threads._THREAD_MIN_ELEMENTS, small.SMALL_BYTES = saved
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,11 @@
     reductions  the modes as data (importable without numpy)
     windows     argument checks and window placement (plain Python)
     shapes      output shapes and the cells of every window (plain Python)
-    banded      the separable banded passes, and the threads they run on
+    banded      the separable banded passes
+    threads     how many threads, and which passes run on them
+    small       cached recipes for small inputs
+    results     results in a type the caller names (dtype=)
+    dims        pool1d, pool2d, pool3d
     adaptive    adaptive and global pooling
     indices     max/min with the index of the chosen cell
     pooling     pool and pool1d/pool2d/pool3d, over all of these
@@ -65,13 +69,13 @@ _HOME = {
     "REDUCTIONS": "reductions",
     "Reduction": "reductions",
     "reduction": "reductions",
-    "set_threads": "banded",
-    "get_threads": "banded",
-    "using_threads": "banded",
+    "set_threads": "threads",
+    "get_threads": "threads",
+    "using_threads": "threads",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .banded import get_threads, set_threads, using_threads
+    from .threads import get_threads, set_threads, using_threads
     from .conv import conv2d
     from .fractional import fractional_max_pool2d, fractional_max_pool3d
     from .dims import pool1d, pool2d, pool3d

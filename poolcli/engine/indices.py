@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .banded import band_rows, neutral, pad_axis, run_bands, take
+from .banded import band_rows, neutral, pad_axis, take
+from .threads import run_bands
 from .reductions import Reduction
 from .windows import AxisPlan, pieces
 
