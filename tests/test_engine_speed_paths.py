@@ -252,6 +252,16 @@ def test_avg_2x2_of_uint8_to_uint8_is_pillows_reduce_2(h, w, rgb, seed):
     np.testing.assert_array_equal(poolcli.pool2d(x, 2, padding="same", mode="avg", dtype=np.uint8), want)
     if h % 2 == 0 and w % 2 == 0:
         np.testing.assert_array_equal(poolcli.pool2d(x, 2, mode="avg", dtype="same"), want)
+        with no_small_recipes():  # the 16-bit-word kernel of large 2-D inputs
+            np.testing.assert_array_equal(poolcli.pool2d(x, 2, mode="avg", dtype="same"), want)
+
+
+def test_the_uint8_2x2_kernel_on_a_large_image_with_odd_rows_and_views():
+    x = np.random.default_rng(5).integers(0, 256, (301, 640), dtype=np.uint8)
+    want = ((x[0:300:2, 0::2].astype(int) + x[1:300:2, 0::2] + x[0:300:2, 1::2] + x[1:300:2, 1::2] + 2) >> 2).astype(np.uint8)
+    np.testing.assert_array_equal(poolcli.pool2d(x, 2, mode="avg", dtype="same"), want)
+    np.testing.assert_array_equal(poolcli.pool2d(x[:, ::-1], 2, mode="avg", dtype="same"), want[:, ::-1])  # not contiguous
+    np.testing.assert_array_equal(poolcli.pool2d(x[:, :639], 2, mode="avg", dtype="same"), want[:, :319])  # odd width
 
 
 # --------------------------------------------------------------------------- indices

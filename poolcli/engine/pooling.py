@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -20,6 +21,7 @@ from .indices import beats, pool_indices
 from .reductions import REDUCTIONS, Reduction, reduction
 from .results import (
     ResultType,
+    avg_2x2_uint8,
     convert,
     integer_sums,
     plan_counts,
@@ -249,6 +251,8 @@ def pool(
         every = plans(a.shape, size, stride, padding, dilation, ceil_mode, count, ndim)
         cells = math.prod(min(plan.k, plan.n) for plan in every)
     sums = integer_sums(target, a.dtype, rec, cells)
+    if sums is not None and _is_avg_2x2_uint8(a, every, rec, target):
+        return avg_2x2_uint8(a)
     if sums is not None:
         assert target is not None
         return _rounded(a, every, adaptive, rec, sums, target)
@@ -259,6 +263,20 @@ def pool(
     if target is not None:
         values = convert(values, target)
     return (values, result[1]) if return_indices else values
+
+
+def _is_avg_2x2_uint8(a: Array, every: tuple[AxisPlan, ...] | None, rec: Reduction, target: Any) -> bool:
+    """Whether :func:`avg_2x2_uint8` computes this: uint8 to uint8, 2x2/2 unpadded windows, even width."""
+    return (
+        every is not None
+        and rec.finish == "divide"
+        and a.dtype == target == np.dtype(np.uint8)
+        and a.ndim == 2
+        and a.flags.c_contiguous
+        and a.shape[1] % 2 == 0
+        and sys.byteorder == "little"
+        and all((p.k, p.s, p.d, p.before, p.after) == (2, 2, 1, 0, 0) for p in every)
+    )
 
 
 def _pooled(
