@@ -127,8 +127,13 @@ def test_small_recipes_match_reference_and_the_banded_passes_bit_for_bit(data):
     s = data.draw(st.one_of(st.none(), st.integers(1, 3)))
     d = data.draw(st.sampled_from([1, 2]))
     ceil_mode = data.draw(st.booleans())
-    kw = dict(size=k, stride=s, mode=mode, dilation=d, ceil_mode=ceil_mode)
+    padding = data.draw(st.sampled_from(["valid", "same", 1, (0, 2)]))
+    kw = dict(size=k, stride=s, mode=mode, dilation=d, ceil_mode=ceil_mode, padding=padding)
+    if mode == "avg" and data.draw(st.booleans()):
+        kw["count_pad"] = data.draw(st.booleans())
     try:
+        if padding == "same" and kw.get("count_pad"):
+            raise ValueError("Keras never counts its padding")  # refused by poolcli, which the reference does not check
         want = ref_pool2d(x, **kw)
     except ValueError:
         with pytest.raises(ValueError):
@@ -146,9 +151,9 @@ def test_small_recipes_are_cached_by_shape_and_arguments_and_refuse_what_they_do
     x = np.arange(64, dtype=np.float32).reshape(8, 8)
     args = (2, None, "valid", "max", 2, 1, False, None, None)
     assert small.small_recipe(x, *args) is small.small_recipe(x.copy(), *args)
-    odd = np.zeros((7, 7), np.float32)
-    assert small.small_recipe(odd, 2, None, "same", "max", 2, 1, False, None, None) is None  # padded: general path
-    assert small.small_recipe(x, 2, None, "same", "max", 2, 1, False, None, None) is not None  # no padding needed
+    assert small.small_recipe(x, 3, 1, "same", "max", 2, 1, False, None, None) is not None  # padded by np.full
+    assert small.small_recipe(x, 3, 1, "same", "avg", 2, 1, False, True, None) is None  # refused by the general path
+    assert small.small_recipe(x, 10**6, None, "valid", "max", 2, 1, True, None, None) is None  # a vast overhang
     assert small.small_recipe(x, [2, 2], None, "valid", "max", 2, 1, False, None, None) is None  # a list
     assert small.small_recipe(x.astype(bool), *args) is None
     assert small.small_recipe(np.zeros((512, 512), np.float32), *args) is None  # large: the banded passes

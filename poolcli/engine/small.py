@@ -5,9 +5,9 @@ checking the arguments would cost ten times that on every call. So the
 checks and plans run once per set of arguments (``functools.lru_cache``),
 and a call replays the strided ufunc passes: the same passes, in the same
 order, as the banded engine (so the values are bit for bit the same), but
-for one band, with no padding and no threads. Anything else (padding, bool,
-LP, adaptive, indices, a large input) returns None and takes the general
-path, which also raises every error.
+for one band, with no threads, and padding made by one ``np.full``. Anything
+else (bool, float16, LP, adaptive, indices, a large input) returns None and
+takes the general path, which also raises every error.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any, Callable
 import numpy as np
 import numpy.typing as npt
 
-from .banded import _window_reduce, accumulator, result_dtype, ufunc_of
+from .banded import _window_reduce, accumulator, neutral, result_dtype, ufunc_of
 from .reductions import reduction
-from .results import convert, integer_sums, rounded_quotient, saturate, target_type
+from .results import convert, integer_sums, plan_counts, rounded_quotient, saturate, target_type
 from .windows import check_ndim, plans
 
 Array = npt.NDArray[Any]
@@ -68,14 +68,18 @@ def _recipe(
             or 0 in shape
         ):
             return None
-        if rec.prepare or rec.finish not in (None, "divide") or count_pad is not None:
+        if rec.prepare or rec.finish not in (None, "divide"):
             return None
-        every = plans(shape, size, stride, padding, dilation, bool(ceil_mode), True, nd)
+        same = isinstance(padding, str) and padding.lower() == "same"
+        if count_pad is not None and (rec.finish != "divide" or (same and count_pad)):
+            return None  # the general path refuses these
+        every = plans(shape, size, stride, padding, dilation, bool(ceil_mode), count_pad is not False, nd)
         target = target_type(result, dtype, False)
     except ValueError:
         return None
-    if any(plan.before or plan.after for plan in every):
-        return None
+    padded = tuple(plan.before + plan.n + plan.after for plan in every) + shape[nd:]
+    if math.prod(padded) > 4 * math.prod(shape) + 64:
+        return None  # windows far apart in wide padding: the general path pools only the pieces that reach cells
     cells = math.prod(plan.k for plan in every)
     sums = integer_sums(target, dtype, rec, cells)
     acc = sums if sums is not None else accumulator(dtype, rec, cells)
@@ -83,8 +87,20 @@ def _recipe(
     ufunc = ufunc_of(rec)
     passes = [_axis_pass(axis, plan.out, plan.k, plan.s, plan.d, ufunc, acc) for axis, plan in enumerate(every)]
     float_sums = rec.accumulate == "sum" and dtype.kind == "f"
+    divisor: int | Array = cells
+    if rec.finish == "divide":
+        divisor = plan_counts(every, len(shape) - nd)
+        if not isinstance(divisor, int) and sums is None:
+            divisor = divisor.astype(acc if dtype.kind == "f" else np.float64)
+    inner = tuple(slice(plan.before, plan.before + plan.n) for plan in every)
+    fill = neutral(dtype, rec)
 
     def reduce(x: Array) -> Array:
+        if padded != shape:
+            # a padded copy in one allocation and one assignment (np.pad costs ten times that on small arrays)
+            xp = np.full(padded, fill, dtype)
+            xp[inner] = x
+            x = xp
         for one in passes:
             x = one(x)
         return x
@@ -99,9 +115,9 @@ def _recipe(
             total = reduce(x)
         if sums is not None:
             assert target is not None
-            return rounded_quotient(total, cells, target) if rec.finish else saturate(total, target)
+            return rounded_quotient(total, divisor, target) if rec.finish else saturate(total, target)
         if rec.finish == "divide":
-            total = np.divide(total, cells, dtype=out_dtype if dtype.kind != "f" else acc)
+            total = np.divide(total, divisor, dtype=out_dtype if dtype.kind != "f" else acc)
         if total.dtype != out_dtype:
             total = total.astype(out_dtype)
         return total if target is None else convert(total, target)
