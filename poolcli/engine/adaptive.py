@@ -5,7 +5,8 @@ Three routes, by how the windows sit:
 - global (one window per axis): one numpy reduction over the spatial axes;
 - regular (every ``n`` a multiple of its ``o``): fixed windows of ``n/o``
   cells at stride ``n/o``, which :func:`regular_plans` hands to the banded
-  passes when the windows are small;
+  passes when the windows are small; an axis of longer ones is one
+  reduction over a reshaped axis;
 - any other: axis by axis, the windows hold one of two lengths ``L`` or
   ``L + 1`` (``L = n // o``), and the Python loop runs over whichever is
   fewer, the ``o`` windows (each one reduction of a slice) or the ``L + 1``
@@ -32,7 +33,7 @@ Array = npt.NDArray[Any]
 
 #: A regular window of at most this many cells along every axis goes to the banded passes; longer ones are
 #: reduced as slices (a banded pass loops over the cells of a window).
-_BANDED_MAX = 16
+_BANDED_MAX = 8
 
 
 def _bounds(n: int, o: int) -> tuple[Array, Array]:
@@ -99,6 +100,9 @@ def adaptive_counts(shape: tuple[int, ...], sizes: tuple[int, ...], channels: in
 def _adaptive_axis(x: Array, axis: int, o: int, ufunc: np.ufunc, acc: np.dtype[Any]) -> tuple[Array, Array]:
     """Adaptive pooling along one axis, looping over windows or offsets, whichever are fewer; and the lengths."""
     n = x.shape[axis]
+    if n % o == 0:  # regular windows: one reduction over an axis of n / o cells
+        split = x.reshape(x.shape[:axis] + (o, n // o) + x.shape[axis + 1 :])
+        return ufunc.reduce(split, axis=axis + 1, dtype=acc), np.full(o, n // o)
     starts, ends = _bounds(n, o)
     lengths = ends - starts
     width = int(lengths.max())
@@ -174,10 +178,9 @@ def _best_along(vals: Array, idx: Array, axis: int, o: int, rec: Reduction) -> t
 def _best_positions(v: Array, axis: int, rec: Reduction) -> Array:
     """Along ``axis``, the position of the first best cell, or of the last NaN where there is one (PyTorch)."""
     pos: Array = (np.argmax if rec.ufunc == "maximum" else np.argmin)(v, axis=axis)
-    if v.dtype.kind == "f":
+    # argmax and argmin stop at the first NaN: only where they found one is the last one looked for
+    if v.dtype.kind == "f" and np.isnan(np.take_along_axis(v, np.expand_dims(pos, axis), axis=axis)).any():
         nan = np.isnan(v)
-        has = nan.any(axis=axis)
-        if has.any():
-            last = v.shape[axis] - 1 - np.argmax(np.flip(nan, axis=axis), axis=axis)
-            pos = np.where(has, last, pos)
+        last = v.shape[axis] - 1 - np.argmax(np.flip(nan, axis=axis), axis=axis)
+        pos = np.where(nan.any(axis=axis), last, pos)
     return pos

@@ -171,8 +171,12 @@ def _best_by_keys(
             if best_key is None and j == 1 and key_type.itemsize == 1:
                 best_key = better.view(key_type)  # 0 or 1: the bools are the keys
             else:
-                best_key = np.where(better, candidate, key_type.type(0) if best_key is None else best_key)
-                best_key = best_key.astype(key_type, copy=False)
+                # key + better * (candidate - key), wrapping in the unsigned key type: a select without
+                # np.where, whose branch on random masks costs several times these three passes
+                start = np.zeros(better.shape, key_type) if best_key is None else best_key
+                step = np.subtract(candidate, start, dtype=key_type)
+                step *= better
+                best_key = np.add(start, step, out=start if best_key is not None else None)
         v = np.array(best, copy=plan.k == 1)
         key = best_key
     if key is None:
@@ -181,8 +185,8 @@ def _best_by_keys(
     index = np.zeros(v.shape, np.int64)
     for axis, plan in enumerate(every):
         table = np.add.outer(table, np.arange(plan.k, dtype=np.int64) * (plan.d * weights[axis]))
-        start = offsets[axis] + (first_row if axis == 0 else 0)
-        base = (start + plan.s * np.arange(plan.out, dtype=np.int64)) * weights[axis]
+        origin = offsets[axis] + (first_row if axis == 0 else 0)
+        base = (origin + plan.s * np.arange(plan.out, dtype=np.int64)) * weights[axis]
         index += base.reshape((-1,) + (1,) * (v.ndim - 1 - axis))
     index += table.ravel()[key]
     return v, index
