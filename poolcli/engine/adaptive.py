@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .banded import accumulator, count_dtype, result_dtype, ufunc_of
-from .indices import beats, flat_indices
+from .indices import beats, best_keys, flat_indices
 from .reductions import Reduction
 from .results import window_counts
 from .windows import AxisPlan
@@ -140,11 +140,44 @@ def _adaptive_indices(x: Array, sizes: tuple[int, ...], rec: Reduction) -> tuple
         where = np.expand_dims(_best_positions(flat, 0, rec), 0)
         keep = (1,) * ndim + x.shape[ndim:]
         return np.take_along_axis(flat, where, axis=0).reshape(keep), where.reshape(keep)
+    keyed = _keyed_indices(x, sizes, rec)
+    if keyed is not None:
+        return keyed
     vals, idx = x, flat_indices(x.shape, ndim)
     # along the last axis first: the first best cell in row-major order wins ties, the last NaN wins
     for axis in reversed(range(ndim)):
         vals, idx = _best_along(vals, idx, axis, sizes[axis], rec)
     return vals, idx
+
+
+def _keyed_indices(x: Array, sizes: tuple[int, ...], rec: Reduction) -> tuple[Array, Array] | None:
+    """The indices by :func:`best_keys`, when every axis has more windows than cells in one and no window holds NaN;
+    else None. A window one cell short repeats its last cell, which never wins the tie with itself."""
+    alongs, starts = [], []
+    for axis, (n, o) in enumerate(zip(x.shape, sizes)):
+        start, end = _bounds(n, o)
+        width = int((end - start).max())
+        if o <= width:
+            return None
+
+        def cut(a: Array, j: int, axis: int = axis, start: Array = start, end: Array = end) -> Array:
+            return np.take(a, np.minimum(start + j, end - 1), axis=axis)
+
+        alongs.append((width, cut))
+        starts.append((start, width))
+    values, key = best_keys(x, alongs, rec)
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        return None
+    index = np.zeros(values.shape, np.int64)
+    radix = math.prod(width for _, width in starts)
+    spatial = x.shape[: len(sizes)]
+    wide_key = key.astype(np.int64)
+    for axis, (start, width) in enumerate(starts):
+        radix //= width
+        weight = math.prod(spatial[axis + 1 :])
+        index += start.reshape((-1,) + (1,) * (values.ndim - 1 - axis)) * weight
+        index += (wide_key // radix % width) * weight
+    return values, index
 
 
 def _best_along(vals: Array, idx: Array, axis: int, o: int, rec: Reduction) -> tuple[Array, Array]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,8 @@ from .reductions import Reduction
 from .windows import AxisPlan, pieces
 
 Array = npt.NDArray[Any]
+#: The j-th cell of every window of an array along one axis.
+Cut = Callable[[Array, int], Array]
 
 #: How a cell beats the best so far, for the records that pick one cell.
 _BEATS = {"maximum": np.greater, "minimum": np.less}
@@ -135,37 +137,31 @@ def _best_along(
     return best, where
 
 
-def _best_by_keys(
-    v: Array, every: Sequence[AxisPlan], rec: Reduction, offsets: Sequence[int], weights: Sequence[int], first_row: int
-) -> tuple[Array, Array]:
-    """Unpadded windows without NaN: the best value of each and its flat index, the first best in row-major order.
+def best_keys(v: Array, alongs: Sequence[tuple[int, Cut]], rec: Reduction) -> tuple[Array, Array]:
+    """Windows without padding or NaN: the best value of each, and a key that says which cell won.
 
-    The first axis first, where rows are contiguous: the values by ``np.maximum``
-    (or minimum), and beside them a small integer key, the row-major position of
-    the winning cell inside its window. A later axis's cell beats the best so far
-    when it is better, or equal with a smaller key from the earlier axes (so
-    ties go row-major, as PyTorch). The int64 index is made once, for the
-    output cells alone, from the key by a table of each position's offset.
+    ``alongs`` gives, axis by axis, the window's cells ``k`` and ``cut(a, j)``,
+    the ``j``-th cell of every window of ``a`` along that axis. The first axis
+    first, where rows are contiguous: the values by ``np.maximum`` (or minimum),
+    and beside them a small integer key, the row-major position of the winning
+    cell inside its window. A later axis's cell beats the best so far when it is
+    better, or equal with a smaller key from the earlier axes (so ties go
+    row-major, as PyTorch).
     """
     better_than = beats(rec)
     pick = np.maximum if rec.ufunc == "maximum" else np.minimum
-    key_type = np.min_scalar_type(math.prod(plan.k for plan in every) - 1)
+    key_type = np.min_scalar_type(math.prod(k for k, _ in alongs) - 1)
     key: Array | None = None
-    for axis, plan in enumerate(every):
-        span = (plan.out - 1) * plan.s + 1
-
-        def cut(a: Array, j: int, axis: int = axis, plan: AxisPlan = plan, span: int = span) -> Array:
-            return take(a, axis, j * plan.d, j * plan.d + span, plan.s)
-
+    for k, cut in alongs:
         best = cut(v, 0)
         # None while every key is 0 (the first axes had one cell, or none was passed yet)
-        best_key: Array | None = None if key is None else cut(key, 0) * key_type.type(plan.k)
-        for j in range(1, plan.k):
+        best_key: Array | None = None if key is None else cut(key, 0) * key_type.type(k)
+        for j in range(1, k):
             vj = cut(v, j)
             better = better_than(vj, best)
             candidate: Any = key_type.type(j)
             if key is not None:
-                candidate = cut(key, j) * key_type.type(plan.k) + candidate
+                candidate = cut(key, j) * key_type.type(k) + candidate
                 better |= (vj == best) & (candidate < best_key)
             best = pick(best, vj, out=None if j == 1 else best)
             if best_key is None and j == 1 and key_type.itemsize == 1:
@@ -177,10 +173,25 @@ def _best_by_keys(
                 step = np.subtract(candidate, start, dtype=key_type)
                 step *= better
                 best_key = np.add(start, step, out=start if best_key is not None else None)
-        v = np.array(best, copy=plan.k == 1)
+        v = best
         key = best_key
-    if key is None:
-        key = np.zeros(v.shape, key_type)
+    return np.array(v, copy=True), np.zeros(v.shape, key_type) if key is None else key
+
+
+def _best_by_keys(
+    v: Array, every: Sequence[AxisPlan], rec: Reduction, offsets: Sequence[int], weights: Sequence[int], first_row: int
+) -> tuple[Array, Array]:
+    """:func:`best_keys` over strided windows, and the flat indices, made once for the output cells alone from
+    the key by a table of each position's offset."""
+    alongs = []
+    for axis, plan in enumerate(every):
+        span = (plan.out - 1) * plan.s + 1
+
+        def cut(a: Array, j: int, axis: int = axis, plan: AxisPlan = plan, span: int = span) -> Array:
+            return take(a, axis, j * plan.d, j * plan.d + span, plan.s)
+
+        alongs.append((plan.k, cut))
+    v, key = best_keys(v, alongs, rec)
     table: Array = np.zeros((), np.int64)  # each position's offset in the flat index, in row-major order
     index = np.zeros(v.shape, np.int64)
     for axis, plan in enumerate(every):
