@@ -107,12 +107,15 @@ def _recipe(
 
     def run(x: Array) -> Array | None:
         if float_sums:
-            with np.errstate(all="ignore"):
-                total = reduce(x)
-            if not np.isfinite(total).all():
-                return None  # an overflow, or an infinity or NaN in the input: the general path sorts them out
-        else:
-            total = reduce(x)
+            try:
+                # inf - inf is NaN and a tiny avg may be subnormal, as in the general path; an overflow is not
+                with np.errstate(all="ignore", over="raise"):
+                    return finish(reduce(x))
+            except FloatingPointError:
+                return None  # a sum of finite values overflowed: the general path computes it again, scaled
+        return finish(reduce(x))
+
+    def finish(total: Array) -> Array:
         if sums is not None:
             assert target is not None
             return rounded_quotient(total, divisor, target) if rec.finish else saturate(total, target)
