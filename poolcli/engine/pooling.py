@@ -321,7 +321,7 @@ def _rounded(
         total = pool_windows(a, every, REDUCTIONS["sum"], sums)
         counts = plan_counts(every, channels)
     assert isinstance(total, np.ndarray)
-    return rounded_quotient(total, counts, target) if rec.finish == "divide" else saturate(total, target)
+    return rounded_quotient(total, counts, target, a.dtype) if rec.finish == "divide" else saturate(total, target)
 
 
 def _norm_type(rec: Reduction, norm_type: object) -> float | None:

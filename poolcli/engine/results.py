@@ -65,28 +65,33 @@ def integer_sums(
     return acc if acc.kind in "iu" else None
 
 
-def rounded_quotient(total: Array, counts: int | Array, target: np.dtype[Any]) -> Array:
-    """``total / counts`` rounded half up, exactly (``floor((total + counts // 2) / counts)``), saturated."""
+def rounded_quotient(total: Array, counts: int | Array, target: np.dtype[Any], within: np.dtype[Any]) -> Array:
+    """``total / counts`` rounded half up, exactly (``floor((total + counts // 2) / counts)``), saturated.
+
+    ``total`` (the sums, which this may overwrite) averages cells of type ``within``: the quotient lies in its
+    range, so no clipping is needed when ``target`` holds that range.
+    """
     if isinstance(counts, int):
-        if counts == 1:
-            return saturate(total, target)
-        total = total + total.dtype.type(counts // 2)
-        if counts & (counts - 1) == 0:
-            total >>= total.dtype.type(counts.bit_length() - 1)
-        else:
-            total //= total.dtype.type(counts)
-        return saturate(total, target)
-    counts = counts.astype(np.int64)
-    return saturate((total + counts // 2) // counts, target)
+        if counts > 1:
+            total += total.dtype.type(counts // 2)
+            if counts & (counts - 1) == 0:
+                total >>= total.dtype.type(counts.bit_length() - 1)
+            else:
+                total //= total.dtype.type(counts)
+    else:
+        counts = counts.astype(np.int64)
+        total = (total + counts // 2) // counts
+    return saturate(total, target, within)
 
 
-def saturate(v: Array, target: np.dtype[Any]) -> Array:
-    """Integers into ``target``'s range (bool: 0..1), then cast to it."""
+def saturate(v: Array, target: np.dtype[Any], within: np.dtype[Any] | None = None) -> Array:
+    """Integers (of ``within``'s range, when given, else of their type's) into ``target``'s range (bool: 0..1),
+    then cast to it."""
     lo, hi = _range(target)
-    have = np.iinfo(v.dtype)
+    have = np.iinfo(within if within is not None and within.kind in "iu" else v.dtype)
     if have.min < lo or have.max > hi:
         v = np.clip(v, max(lo, have.min), min(hi, have.max))
-    return v.astype(target)
+    return v.astype(target, copy=False)
 
 
 def convert(result: Array, target: np.dtype[Any]) -> Array:

@@ -118,7 +118,7 @@ def _recipe(
     def finish(total: Array) -> Array:
         if sums is not None:
             assert target is not None
-            return rounded_quotient(total, divisor, target) if rec.finish else saturate(total, target)
+            return rounded_quotient(total, divisor, target, dtype) if rec.finish else saturate(total, target)
         if rec.finish == "divide":
             total = np.divide(total, divisor, dtype=out_dtype if dtype.kind != "f" else acc)
         if total.dtype != out_dtype:
