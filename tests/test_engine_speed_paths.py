@@ -323,3 +323,26 @@ def test_cli_dtype_rounds_half_up_and_says_so(tmp_path):
     assert np.load(tmp_path / "o.npy").tolist() == [[4]]
     bad = CliRunner().invoke(main, ["pool", str(src), "--dtype", "complex"])
     assert bad.exit_code == 2 and "Invalid value for '--dtype'" in bad.stderr
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def test_a_second_thread_runs_only_where_it_pays(monkeypatch):
+    """Stride-1 windows on 4- and 8-byte cells use the threads set; stride == size and 1- or 2-byte cells one thread."""
+    import concurrent.futures
+
+    from poolcli.engine import banded, threads
+
+    made = []
+    real = concurrent.futures.ThreadPoolExecutor
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", lambda max_workers: made.append(max_workers) or real(max_workers))
+    monkeypatch.setattr(banded, "_BAND_BYTES", 1)
+    monkeypatch.setattr(threads, "_THREAD_MIN_ELEMENTS", 1)
+    x = np.arange(40 * 40, dtype=np.float32).reshape(40, 40)
+    with no_small_recipes(), poolcli.using_threads(2):
+        for arr, k, s in ((x, 2, 2), (x.astype(np.uint8), 3, 1), (x.astype(np.int16), 3, 1)):
+            np.testing.assert_array_equal(poolcli.pool2d(arr, k, s), ref_pool2d(arr, k, s))
+        assert made == []
+        np.testing.assert_array_equal(poolcli.pool2d(x, 3, 1, mode="avg"), ref_pool2d(x, 3, 1, mode="avg"))
+        assert made == [2]
