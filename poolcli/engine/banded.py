@@ -190,11 +190,18 @@ class Counts(NamedTuple):
 
 
 def pad_axis(x: Array, axis: int, before: int, after: int, value: int | float) -> Array:
+    """``x`` with ``before`` and ``after`` cells of ``value`` along ``axis``: one allocation, the margins filled and
+    the middle assigned (``np.pad`` costs tens of microseconds more per call, once per band)."""
     if before == 0 and after == 0:
         return x
-    widths = [(0, 0)] * x.ndim
-    widths[axis] = (before, after)
-    return np.pad(x, widths, mode="constant", constant_values=value)
+    shape = list(x.shape)
+    shape[axis] += before + after
+    out = np.empty(shape, x.dtype)
+    lead = (slice(None),) * axis
+    out[lead + (slice(0, before),)] = value
+    out[lead + (slice(before + x.shape[axis], None),)] = value
+    out[lead + (slice(before, before + x.shape[axis]),)] = x
+    return out
 
 
 def take(x: Array, axis: int, start: int, stop: int, step: int) -> Array:
