@@ -7,10 +7,10 @@
     threads     how many threads, and which passes run on them
     small       cached recipes for small inputs
     results     results in a type the caller names (dtype=)
-    dims        pool1d, pool2d, pool3d
     adaptive    adaptive and global pooling
     indices     max/min with the index of the chosen cell
-    pooling     pool and pool1d/pool2d/pool3d, over all of these
+    pooling     pool, over all of these
+    dims        pool1d, pool2d, pool3d: pool with the number of spatial axes fixed
     unpool      unpool and unpool1d/unpool2d/unpool3d, max pooling undone from its indices
     fractional  fractional_max_pool2d/3d, PyTorch's windows given its random samples
     conv        conv2d, with exact kernels
