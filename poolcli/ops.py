@@ -1,10 +1,11 @@
 """The engine's public names under their first home (``poolcli.ops``); the engine itself is :mod:`poolcli.engine`."""
 
-from .engine.banded import get_threads, set_threads, using_threads
+from .engine.threads import get_threads, set_threads, using_threads
 from .engine.conv import conv2d
-from .engine.pooling import pool2d
+from .engine.dims import pool2d
 from .engine.reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction
-from .engine.windows import DEFAULT_SIZE, output_shape, window_cells
+from .engine.shapes import output_shape, window_cells
+from .engine.windows import DEFAULT_SIZE
 
 __all__ = [
     "DEFAULT_SIZE",

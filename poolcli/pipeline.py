@@ -127,6 +127,7 @@ def run(
         if indices is not None
         else (apply_pool(pooled, spec.window, ndim=ndim), None)
     )
+    say(dtype_notes(loaded.name, pooled.dtype, spec.window))
     if on_pooled is not None:
         on_pooled(pooled, values)
     writes: list[tuple[str, formats.Write]] = []
@@ -304,6 +305,22 @@ def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False, ndim: i
         back = tuple(part[np.newaxis] if row else part[:, np.newaxis] for part in parts)
         return back if indices else back[0]
     return pool(arr, ndim=ndim, return_indices=indices, **spec.pool_kwargs())
+
+
+def dtype_notes(name: str, source: np.dtype, window: WindowSpec) -> list[Note]:
+    """What --dtype does to the values, when it can change them: rounded half up, saturated, or narrowed."""
+    if window.dtype is None:
+        return []
+    target = source if window.dtype == "same" else np.dtype(window.dtype)
+    natural = source if reduction(window.mode).accumulate == "input" or source.kind == "f" else np.dtype(np.float64)
+    if target.kind in "iu":
+        info = np.iinfo(target)
+        changes = natural.kind == "f" or not (np.iinfo(natural).min >= info.min and np.iinfo(natural).max <= info.max)
+        text = f"--dtype {target}: results rounded half up and saturated to {info.min}..{info.max}"
+    else:
+        changes = natural.kind in "iu" or np.dtype(natural).itemsize > target.itemsize
+        text = f"--dtype {target}: results rounded to the nearest {target}"
+    return [Note(name, text, "precision")] if changes else []
 
 
 def encode(

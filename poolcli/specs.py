@@ -72,6 +72,7 @@ class WindowSpec:
     output_size: OutputSizes | None = None  # adaptive pooling: the windows are its own
     norm_type: float | None = None  # the p of the modes that take one (lp)
     fractional: FractionalSpec | None = None  # fractional max pooling: its windows replace size's and stride's
+    dtype: str | None = None  # the result's type: None (the mode's own rule), "same" (the input's) or a numpy type name
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", reduction(self.mode).name)
@@ -106,7 +107,7 @@ class WindowSpec:
 
     def pool_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of :func:`poolcli.pool2d`."""
-        return {**self.cell_kwargs(), "mode": self.mode, "norm_type": self.norm_type}
+        return {**self.cell_kwargs(), "mode": self.mode, "norm_type": self.norm_type, "dtype": self.dtype}
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def test_threads_set_and_restored():
 
 
 def test_the_engine_uses_the_threads_set(monkeypatch):
-    from poolcli.engine import banded
+    from poolcli.engine import banded, small, threads
 
     made = []
     real = concurrent.futures.ThreadPoolExecutor
@@ -149,13 +149,14 @@ def test_the_engine_uses_the_threads_set(monkeypatch):
 
     monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", spy)
     monkeypatch.setattr(banded, "_BAND_BYTES", 1)
-    monkeypatch.setattr(banded, "_THREAD_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(threads, "_THREAD_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(small, "SMALL_BYTES", -1)  # an 8x8 input otherwise takes the small-input recipe
     x = np.arange(64.0).reshape(8, 8)
     with using_threads(1):
-        one = pool2d(x, 2, mode="avg")
+        one = pool2d(x, 3, 1, mode="avg")
     assert made == []
     with using_threads(3):
-        three = pool2d(x, 2, mode="avg")
+        three = pool2d(x, 3, 1, mode="avg")
         poolcli.conv2d(x, np.ones((3, 3)))
     assert made == [3, 3]
     np.testing.assert_array_equal(one, three)

@@ -334,16 +334,17 @@ def test_indices_padding_never_wins(x, mode):
 
 @contextmanager
 def tiny_bands_and_threads():
-    """Force the banded engine to use one output row per band and two threads, even on tiny inputs."""
-    from poolcli.engine import banded
+    """Force the banded engine to use one output row per band and two threads, even on tiny inputs
+    (which otherwise take the cached small-input recipes)."""
+    from poolcli.engine import banded, small, threads
 
-    saved = banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS
-    banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS = 1, 1
+    saved = banded._BAND_BYTES, threads._THREAD_MIN_ELEMENTS, small.SMALL_BYTES
+    banded._BAND_BYTES, threads._THREAD_MIN_ELEMENTS, small.SMALL_BYTES = 1, 1, -1
     try:
         with poolcli.using_threads(2):
             yield
     finally:
-        banded._BAND_BYTES, banded._THREAD_MIN_ELEMENTS = saved
+        banded._BAND_BYTES, threads._THREAD_MIN_ELEMENTS, small.SMALL_BYTES = saved
 
 
 # --------------------------------------------------------------------------------------------

@@ -113,6 +113,8 @@ def fractional_spec(ctx: click.Context, spec: PoolSpec, params: dict[str, Any], 
     others = [shown for name, shown in OTHER_WINDOWS.items() if given(ctx, name)]
     if others:
         raise click.UsageError(f"{flag} places its windows itself (of size -k); drop {', '.join(others)}")
+    if given(ctx, "dtype"):
+        raise click.UsageError(f"{flag} is max pooling, whose result keeps the input's type; drop --dtype")
     if seed is None:
         import secrets
 

@@ -78,8 +78,12 @@ def _apply(decorators: list[Callable[[F], F]]) -> Callable[[F], F]:
     return wrap
 
 
+#: What --dtype takes.
+RESULT_TYPES = ["same", "uint8", "uint16", "int16", "int32", "float32", "float64"]
+
+
 def pooling_options(fn: F) -> F:
-    """-k -s -p -m --norm-type -d --ceil-mode --count-pad --output-size: for pool, batch and explain."""
+    """-k -s -p -m --norm-type -d --ceil-mode --count-pad --output-size --dtype: for pool, batch and explain."""
     return _apply(
         [
             click.option(
@@ -144,6 +148,13 @@ def pooling_options(fn: F) -> F:
                 metavar="N|HxW|DxHxW|global",
                 default=WINDOW.output_size,
                 help="Adaptive pooling to HxW or N (DxHxW on a volume), or 'global' (one value per channel).",
+            ),
+            click.option(
+                "--dtype",
+                type=click.Choice(RESULT_TYPES),
+                default=WINDOW.dtype,
+                help="Type of the result: same (the input's) or a type; integer types get the exact result rounded "
+                "half up and saturated.  [default: max/min keep the input's type; avg, sum, lp of integers give float64]",
             ),
         ]
     )(fn)

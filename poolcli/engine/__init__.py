@@ -1,11 +1,16 @@
 """The pooling engine: pure numpy, imports nothing of the rest of the project, never prints, lets no numpy warning out.
 
     reductions  the modes as data (importable without numpy)
-    windows     argument checks, window placement, output shapes (plain Python)
-    banded      the separable banded passes, and the threads they run on
+    windows     argument checks and window placement (plain Python)
+    shapes      output shapes and the cells of every window (plain Python)
+    banded      the separable banded passes
+    threads     how many threads, and which passes run on them
+    small       cached recipes for small inputs
+    results     results in a type the caller names (dtype=)
     adaptive    adaptive and global pooling
     indices     max/min with the index of the chosen cell
-    pooling     pool and pool1d/pool2d/pool3d, over all of these
+    pooling     pool, over all of these
+    dims        pool1d, pool2d, pool3d: pool with the number of spatial axes fixed
     unpooling   unpool and unpool1d/unpool2d/unpool3d, max pooling undone from its indices
     fractional  fractional_max_pool2d/3d, PyTorch's windows given its random samples
     conv        conv2d, with exact kernels
@@ -46,9 +51,9 @@ __all__ = [
 
 _HOME = {
     "pool": "pooling",
-    "pool1d": "pooling",
-    "pool2d": "pooling",
-    "pool3d": "pooling",
+    "pool1d": "dims",
+    "pool2d": "dims",
+    "pool3d": "dims",
     "unpool": "unpooling",
     "unpool1d": "unpooling",
     "unpool2d": "unpooling",
@@ -56,27 +61,29 @@ _HOME = {
     "fractional_max_pool2d": "fractional",
     "fractional_max_pool3d": "fractional",
     "conv2d": "conv",
-    "output_shape": "windows",
-    "window_cells": "windows",
+    "output_shape": "shapes",
+    "window_cells": "shapes",
     "DEFAULT_SIZE": "windows",
     "MODES": "reductions",
     "MODE_NAMES": "reductions",
     "REDUCTIONS": "reductions",
     "Reduction": "reductions",
     "reduction": "reductions",
-    "set_threads": "banded",
-    "get_threads": "banded",
-    "using_threads": "banded",
+    "set_threads": "threads",
+    "get_threads": "threads",
+    "using_threads": "threads",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .banded import get_threads, set_threads, using_threads
+    from .threads import get_threads, set_threads, using_threads
     from .conv import conv2d
     from .fractional import fractional_max_pool2d, fractional_max_pool3d
-    from .pooling import pool, pool1d, pool2d, pool3d
+    from .dims import pool1d, pool2d, pool3d
+    from .pooling import pool
     from .reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction
     from .unpooling import unpool, unpool1d, unpool2d, unpool3d
-    from .windows import DEFAULT_SIZE, output_shape, window_cells
+    from .shapes import output_shape, window_cells
+    from .windows import DEFAULT_SIZE
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .banded import band_rows, check_array, guarded, run_bands
+from .banded import band_rows, check_array, guarded
+from .threads import run_bands
 
 __all__ = ["conv2d"]
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import numpy.typing as npt
 
-from .banded import band_rows, neutral, pad_axis, run_bands, take
+from .banded import band_rows, neutral, pad_axis, take
+from .threads import run_bands
 from .reductions import Reduction
 from .windows import AxisPlan, pieces
 
 Array = npt.NDArray[Any]
+#: The j-th cell of every window of an array along one axis.
+Cut = Callable[[Array, int], Array]
 
 #: How a cell beats the best so far, for the records that pick one cell.
 _BEATS = {"maximum": np.greater, "minimum": np.less}
@@ -78,18 +81,26 @@ def _indices_banded(
         along = (offsets[axis] + np.arange(x.shape[axis], dtype=np.int64)) * weights[axis]
         rest = rest + along.reshape((-1,) + (1,) * (x.ndim - 1 - axis))
 
+    padded = any(plan.before or plan.after for plan in every)
+
     def band(i0: int, i1: int) -> None:
         r0 = i0 * first.s - first.before
         r1 = (i1 - 1) * first.s + e_h - first.before
         lo, hi = max(r0, 0), min(r1, h)
         v = x[lo:hi]
+        rows_plan = AxisPlan(hi - lo, first.k, first.s, first.d, i1 - i0, lo - r0, r1 - hi, 0, 0)
+        if not padded:
+            best, where = _best_by_keys(v, [rows_plan, *every[1:]], rec, offsets, weights, lo)
+            # a window holding NaN has a NaN best (max and min keep NaN): only then is the band done again
+            if best.dtype.kind != "f" or not np.isnan(best).any():
+                values[i0:i1], indices[i0:i1] = best, where
+                return
         nans = v.dtype.kind == "f" and bool(np.isnan(v).any())
         rows = (offsets[0] + np.arange(lo, hi, dtype=np.int64)) * weights[0]
         i = np.broadcast_to(rows.reshape((-1,) + (1,) * (x.ndim - 1)) + rest, v.shape)
         # the last axis first: then the first best cell in row-major order wins ties, and the last NaN
         for axis in reversed(range(1, ndim)):
             v, i = _best_along(v, i, axis, every[axis], rec, nans)
-        rows_plan = AxisPlan(hi - lo, first.k, first.s, first.d, i1 - i0, lo - r0, r1 - hi, 0, 0)
         values[i0:i1], indices[i0:i1] = _best_along(v, i, 0, rows_plan, rec, nans)
 
     run_bands(band, first.out, per_band, x.size)
@@ -124,3 +135,69 @@ def _best_along(
         np.copyto(best, v, where=better)
         np.copyto(where, vi, where=better)
     return best, where
+
+
+def best_keys(v: Array, alongs: Sequence[tuple[int, Cut]], rec: Reduction) -> tuple[Array, Array]:
+    """Windows without padding or NaN: the best value of each, and a key that says which cell won.
+
+    ``alongs`` gives, axis by axis, the window's cells ``k`` and ``cut(a, j)``,
+    the ``j``-th cell of every window of ``a`` along that axis. The first axis
+    first, where rows are contiguous: the values by ``np.maximum`` (or minimum),
+    and beside them a small integer key, the row-major position of the winning
+    cell inside its window. A later axis's cell beats the best so far when it is
+    better, or equal with a smaller key from the earlier axes (so ties go
+    row-major, as PyTorch).
+    """
+    better_than = beats(rec)
+    pick = np.maximum if rec.ufunc == "maximum" else np.minimum
+    key_type = np.min_scalar_type(math.prod(k for k, _ in alongs) - 1)
+    key: Array | None = None
+    for k, cut in alongs:
+        best = cut(v, 0)
+        # None while every key is 0 (the first axes had one cell, or none was passed yet)
+        best_key: Array | None = None if key is None else cut(key, 0) * key_type.type(k)
+        for j in range(1, k):
+            vj = cut(v, j)
+            better = better_than(vj, best)
+            candidate: Any = key_type.type(j)
+            if key is not None:
+                candidate = cut(key, j) * key_type.type(k) + candidate
+                better |= (vj == best) & (candidate < best_key)
+            best = pick(best, vj, out=None if j == 1 else best)
+            if best_key is None and j == 1 and key_type.itemsize == 1:
+                best_key = better.view(key_type)  # 0 or 1: the bools are the keys
+            else:
+                # key + better * (candidate - key), wrapping in the unsigned key type: a select without
+                # np.where, whose branch on random masks costs several times these three passes
+                start = np.zeros(better.shape, key_type) if best_key is None else best_key
+                step = np.subtract(candidate, start, dtype=key_type)
+                step *= better
+                best_key = np.add(start, step, out=start if best_key is not None else None)
+        v = best
+        key = best_key
+    return np.array(v, copy=True), np.zeros(v.shape, key_type) if key is None else key
+
+
+def _best_by_keys(
+    v: Array, every: Sequence[AxisPlan], rec: Reduction, offsets: Sequence[int], weights: Sequence[int], first_row: int
+) -> tuple[Array, Array]:
+    """:func:`best_keys` over strided windows, and the flat indices, made once for the output cells alone from
+    the key by a table of each position's offset."""
+    alongs = []
+    for axis, plan in enumerate(every):
+        span = (plan.out - 1) * plan.s + 1
+
+        def cut(a: Array, j: int, axis: int = axis, plan: AxisPlan = plan, span: int = span) -> Array:
+            return take(a, axis, j * plan.d, j * plan.d + span, plan.s)
+
+        alongs.append((plan.k, cut))
+    v, key = best_keys(v, alongs, rec)
+    table: Array = np.zeros((), np.int64)  # each position's offset in the flat index, in row-major order
+    index = np.zeros(v.shape, np.int64)
+    for axis, plan in enumerate(every):
+        table = np.add.outer(table, np.arange(plan.k, dtype=np.int64) * (plan.d * weights[axis]))
+        origin = offsets[axis] + (first_row if axis == 0 else 0)
+        base = (origin + plan.s * np.arange(plan.out, dtype=np.int64)) * weights[axis]
+        index += base.reshape((-1,) + (1,) * (v.ndim - 1 - axis))
+    index += table.ravel()[key]
+    return v, index

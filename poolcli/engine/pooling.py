@@ -9,22 +9,31 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from .adaptive import pool_adaptive
+from .adaptive import adaptive_counts, check_adaptive_size, pool_adaptive, regular_plans
 from .banded import check_array, guarded, pool_windows, result_dtype
 from .indices import beats, pool_indices
 from .reductions import REDUCTIONS, Reduction, reduction
+from .results import (
+    ResultType,
+    avg_2x2_uint8,
+    convert,
+    integer_sums,
+    plan_counts,
+    rounded_quotient,
+    saturate,
+    target_type,
+)
+from .small import small_recipe
 from .windows import (
-    IntPair,
+    AxisPlan,
     Ints,
-    IntTriple,
-    OutputSize,
     OutputSizes,
-    Padding,
     Paddings,
     check_adaptive_alone,
     check_ndim,
@@ -34,7 +43,7 @@ from .windows import (
     plans,
 )
 
-__all__ = ["pool", "pool1d", "pool2d", "pool3d"]
+__all__ = ["ResultType", "pool"]
 
 Array = npt.NDArray[Any]
 
@@ -54,6 +63,7 @@ def pool(
     output_size: OutputSizes | None = ...,
     norm_type: float | None = ...,
     return_indices: Literal[False] = ...,
+    dtype: ResultType = ...,
 ) -> Array: ...
 
 
@@ -72,6 +82,7 @@ def pool(
     output_size: OutputSizes | None = ...,
     norm_type: float | None = ...,
     return_indices: Literal[True],
+    dtype: ResultType = ...,
 ) -> tuple[Array, Array]: ...
 
 
@@ -90,6 +101,7 @@ def pool(
     output_size: OutputSizes | None = ...,
     norm_type: float | None = ...,
     return_indices: bool,
+    dtype: ResultType = ...,
 ) -> Array | tuple[Array, Array]: ...
 
 
@@ -107,6 +119,7 @@ def pool(
     output_size: OutputSizes | None = None,
     norm_type: float | None = None,
     return_indices: bool = False,
+    dtype: ResultType = None,
 ) -> Array | tuple[Array, Array]:
     """Return ``x`` pooled over windows of ``size`` moved by ``stride``, along its first ``ndim`` axes.
 
@@ -167,6 +180,14 @@ def pool(
         PyTorch: ``n`` (1-D), ``h * W + w`` (2-D), ``d * H * W + h * W + w``
         (3-D). The first in row-major order on ties; in a window holding NaN,
         the last NaN (as PyTorch). :func:`unpool` puts the values back.
+    dtype : None, "same" or a numpy type
+        The type of the values returned. None keeps the rule under Returns;
+        ``"same"`` means the input's type. An integer type (or bool) gets the
+        exact result rounded half up (``floor(v + 1/2)``) and saturated into
+        its range: an avg or sum of integers is rounded from its exact
+        integer sum, so avg 2x2 of uint8 to uint8 is ``(a+b+c+d+2) >> 2``,
+        as Pillow's ``Image.reduce(2)``; a float result is rounded as it is
+        (NaN is refused). A float type gets the result cast to it.
 
     Returns
     -------
@@ -203,6 +224,11 @@ def pool(
     >>> pool(np.arange(8).reshape(2, 2, 2), 2, ndim=3, return_indices=True)
     (array([[[7]]]), array([[[7]]]))
     """
+    if type(x) is np.ndarray and output_size is None and norm_type is None and not return_indices:
+        recipe = small_recipe(x, size, stride, padding, mode, ndim, dilation, ceil_mode, count_pad, dtype)
+        done = None if recipe is None else recipe(x)
+        if done is not None:
+            return done  # type: ignore[no-any-return]
     ndim = check_ndim(ndim)
     a, was_bool = check_array(x, ndim)
     rec = reduction(mode)
@@ -212,326 +238,90 @@ def pool(
     _check_window_args(rec, padding, dilation, output_size, ndim)
     if count_pad is True and isinstance(padding, str) and padding.lower() == "same":
         raise ValueError("count_pad=True cannot be used with padding 'same': Keras never counts its padding")
-    out_dtype = result_dtype(a.dtype, rec)
-    result: Any
+    target = target_type(dtype, a.dtype, was_bool)
     adaptive = output_size_of(output_size, ndim)
+    every: tuple[AxisPlan, ...] | None
     if adaptive is not None:
         check_adaptive_alone(size, stride, padding, dilation, ceil_mode, ndim)
+        check_adaptive_size(a.shape, adaptive)
+        every = regular_plans(a.shape[:ndim], adaptive)
         cells = math.prod(math.ceil(n / o + 1) for n, o in zip(a.shape, adaptive))  # at most this many in a window
-        result = guarded(lambda b: pool_adaptive(b, adaptive, rec, return_indices), a, cells)
     else:
         count = True if count_pad is None else bool(count_pad)
         every = plans(a.shape, size, stride, padding, dilation, ceil_mode, count, ndim)
-        if return_indices:
-            result = guarded(lambda b: pool_indices(b, every, rec), a, 1)
-        elif p == math.inf:
-            # PyTorch's lp_pool with norm_type inf is max_pool of |x|
-            largest = REDUCTIONS["max"]
-            result = guarded(lambda b: pool_windows(np.abs(b, dtype=out_dtype), every, largest, out_dtype), a, 1)
-        else:
-            cells = math.prod(min(plan.k, plan.n) for plan in every)
-            powers = rec.prepare == "power"
-            result = guarded(lambda b: pool_windows(b, every, rec, out_dtype, p), a, cells, powers=powers)
+        cells = math.prod(min(plan.k, plan.n) for plan in every)
+    sums = integer_sums(target, a.dtype, rec, cells)
+    if sums is not None and _is_avg_2x2_uint8(a, every, rec, target):
+        return avg_2x2_uint8(a)
+    if sums is not None:
+        assert target is not None
+        return _rounded(a, every, adaptive, rec, sums, target)
+    result = _pooled(a, every, adaptive, rec, p, cells, return_indices)
+    values = result[0] if return_indices else result
     if was_bool and rec.accumulate == "input":
-        return (result[0].view(bool), result[1]) if return_indices else result.view(bool)
-    return result  # type: ignore[no-any-return]
+        values = values.view(bool)
+    if target is not None:
+        values = convert(values, target)
+    return (values, result[1]) if return_indices else values
 
 
-@overload
-def pool1d(
-    x: npt.ArrayLike,
-    size: Ints | None = ...,
-    stride: Ints | None = ...,
-    padding: Paddings = ...,
-    mode: str = ...,
-    *,
-    dilation: Ints = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ...,
-    norm_type: float | None = ...,
-    return_indices: Literal[False] = ...,
-) -> Array: ...
-
-
-@overload
-def pool1d(
-    x: npt.ArrayLike,
-    size: Ints | None = ...,
-    stride: Ints | None = ...,
-    padding: Paddings = ...,
-    mode: str = ...,
-    *,
-    dilation: Ints = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ...,
-    norm_type: float | None = ...,
-    return_indices: Literal[True],
-) -> tuple[Array, Array]: ...
-
-
-@overload
-def pool1d(
-    x: npt.ArrayLike,
-    size: Ints | None = ...,
-    stride: Ints | None = ...,
-    padding: Paddings = ...,
-    mode: str = ...,
-    *,
-    dilation: Ints = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ...,
-    norm_type: float | None = ...,
-    return_indices: bool,
-) -> Array | tuple[Array, Array]: ...
-
-
-def pool1d(
-    x: npt.ArrayLike,
-    size: Ints | None = None,
-    stride: Ints | None = None,
-    padding: Paddings = "valid",
-    mode: str = "max",
-    *,
-    dilation: Ints = 1,
-    ceil_mode: bool = False,
-    count_pad: bool | None = None,
-    output_size: OutputSizes | None = None,
-    norm_type: float | None = None,
-    return_indices: bool = False,
-) -> Array | tuple[Array, Array]:
-    """Return ``x`` (N,) or (N, C) pooled: :func:`pool` with ``ndim=1``, whose parameters these are.
-
-    PyTorch MaxPool1d, AvgPool1d, LPPool1d, AdaptiveMaxPool1d and
-    AdaptiveAvgPool1d (channels first there: move C last);
-    Keras MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D and
-    GlobalAveragePooling1D (``(steps, features)``, channels last as here).
-
-    Examples
-    --------
-    >>> pool1d([1, 5, 2, 8, 3], 2)
-    array([5, 8])
-    >>> pool1d([1, 5, 2, 8, 3], 2, padding="same", return_indices=True)
-    (array([5, 8, 3]), array([1, 3, 4]))
-    """
-    return pool(
-        x,
-        size,
-        stride,
-        padding,
-        mode,
-        ndim=1,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        count_pad=count_pad,
-        output_size=output_size,
-        norm_type=norm_type,
-        return_indices=return_indices,
+def _is_avg_2x2_uint8(a: Array, every: tuple[AxisPlan, ...] | None, rec: Reduction, target: Any) -> bool:
+    """Whether :func:`avg_2x2_uint8` computes this: uint8 to uint8, 2x2/2 unpadded windows, even width."""
+    return (
+        every is not None
+        and rec.finish == "divide"
+        and a.dtype == target == np.dtype(np.uint8)
+        and a.ndim == 2
+        and a.flags.c_contiguous
+        and a.shape[1] % 2 == 0
+        and sys.byteorder == "little"
+        and all((p.k, p.s, p.d, p.before, p.after) == (2, 2, 1, 0, 0) for p in every)
     )
 
 
-@overload
-def pool2d(
-    x: npt.ArrayLike,
-    size: IntPair | None = ...,
-    stride: IntPair | None = ...,
-    padding: Padding = ...,
-    mode: str = ...,
-    *,
-    dilation: IntPair = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSize | None = ...,
-    norm_type: float | None = ...,
-    return_indices: Literal[False] = ...,
-) -> Array: ...
-
-
-@overload
-def pool2d(
-    x: npt.ArrayLike,
-    size: IntPair | None = ...,
-    stride: IntPair | None = ...,
-    padding: Padding = ...,
-    mode: str = ...,
-    *,
-    dilation: IntPair = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSize | None = ...,
-    norm_type: float | None = ...,
-    return_indices: Literal[True],
-) -> tuple[Array, Array]: ...
-
-
-@overload
-def pool2d(
-    x: npt.ArrayLike,
-    size: IntPair | None = ...,
-    stride: IntPair | None = ...,
-    padding: Padding = ...,
-    mode: str = ...,
-    *,
-    dilation: IntPair = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSize | None = ...,
-    norm_type: float | None = ...,
+def _pooled(
+    a: Array,
+    every: tuple[AxisPlan, ...] | None,
+    adaptive: tuple[int, ...] | None,
+    rec: Reduction,
+    p: float | None,
+    cells: int,
     return_indices: bool,
-) -> Array | tuple[Array, Array]: ...
+) -> Any:
+    """The result by the mode's own rule: the banded passes over ``every``, else the adaptive windows."""
+    out_dtype = result_dtype(a.dtype, rec)
+    if every is None:
+        assert adaptive is not None
+        return guarded(lambda b: pool_adaptive(b, adaptive, rec, return_indices), a, cells)
+    if return_indices:
+        return guarded(lambda b: pool_indices(b, every, rec), a, 1)
+    if p == math.inf:
+        # PyTorch's lp_pool with norm_type inf is max_pool of |x|
+        largest = REDUCTIONS["max"]
+        return guarded(lambda b: pool_windows(np.abs(b, dtype=out_dtype), every, largest, out_dtype), a, 1)
+    powers = rec.prepare == "power"
+    return guarded(lambda b: pool_windows(b, every, rec, out_dtype, p), a, cells, powers=powers)
 
 
-def pool2d(
-    x: npt.ArrayLike,
-    size: IntPair | None = None,
-    stride: IntPair | None = None,
-    padding: Padding = "valid",
-    mode: str = "max",
-    *,
-    dilation: IntPair = 1,
-    ceil_mode: bool = False,
-    count_pad: bool | None = None,
-    output_size: OutputSize | None = None,
-    norm_type: float | None = None,
-    return_indices: bool = False,
-) -> Array | tuple[Array, Array]:
-    """Return ``x`` (H, W) or (H, W, C) pooled: :func:`pool` with ``ndim=2``, whose parameters these are.
-
-    PyTorch MaxPool2d, AvgPool2d, LPPool2d, AdaptiveMaxPool2d and
-    AdaptiveAvgPool2d;
-    Keras MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D and
-    GlobalAveragePooling2D.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.arange(1, 17).reshape(4, 4)
-    >>> pool2d(x, 2)
-    array([[ 6,  8],
-           [14, 16]])
-    >>> pool2d(x, 2, mode="avg")
-    array([[ 3.5,  5.5],
-           [11.5, 13.5]])
-    >>> pool2d([[3, 4]], (1, 2), mode="lp", norm_type=2)
-    array([[5.]])
-    """
-    return pool(
-        x,
-        size,
-        stride,
-        padding,
-        mode,
-        ndim=2,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        count_pad=count_pad,
-        output_size=output_size,
-        norm_type=norm_type,
-        return_indices=return_indices,
-    )
-
-
-@overload
-def pool3d(
-    x: npt.ArrayLike,
-    size: IntTriple | None = ...,
-    stride: IntTriple | None = ...,
-    padding: Paddings = ...,
-    mode: str = ...,
-    *,
-    dilation: IntTriple = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ...,
-    norm_type: float | None = ...,
-    return_indices: Literal[False] = ...,
-) -> Array: ...
-
-
-@overload
-def pool3d(
-    x: npt.ArrayLike,
-    size: IntTriple | None = ...,
-    stride: IntTriple | None = ...,
-    padding: Paddings = ...,
-    mode: str = ...,
-    *,
-    dilation: IntTriple = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ...,
-    norm_type: float | None = ...,
-    return_indices: Literal[True],
-) -> tuple[Array, Array]: ...
-
-
-@overload
-def pool3d(
-    x: npt.ArrayLike,
-    size: IntTriple | None = ...,
-    stride: IntTriple | None = ...,
-    padding: Paddings = ...,
-    mode: str = ...,
-    *,
-    dilation: IntTriple = ...,
-    ceil_mode: bool = ...,
-    count_pad: bool | None = ...,
-    output_size: OutputSizes | None = ...,
-    norm_type: float | None = ...,
-    return_indices: bool,
-) -> Array | tuple[Array, Array]: ...
-
-
-def pool3d(
-    x: npt.ArrayLike,
-    size: IntTriple | None = None,
-    stride: IntTriple | None = None,
-    padding: Paddings = "valid",
-    mode: str = "max",
-    *,
-    dilation: IntTriple = 1,
-    ceil_mode: bool = False,
-    count_pad: bool | None = None,
-    output_size: OutputSizes | None = None,
-    norm_type: float | None = None,
-    return_indices: bool = False,
-) -> Array | tuple[Array, Array]:
-    """Return ``x`` (D, H, W) or (D, H, W, C) pooled: :func:`pool` with ``ndim=3``, whose parameters these are.
-
-    PyTorch MaxPool3d, AvgPool3d, LPPool3d, AdaptiveMaxPool3d and
-    AdaptiveAvgPool3d (channels first there: move C last);
-    Keras MaxPooling3D, AveragePooling3D, GlobalMaxPooling3D and
-    GlobalAveragePooling3D.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> volume = np.arange(64).reshape(4, 4, 4)
-    >>> pool3d(volume, 2)
-    array([[[21, 23],
-            [29, 31]],
-    <BLANKLINE>
-           [[53, 55],
-            [61, 63]]])
-    >>> pool3d(volume, output_size="global", mode="avg")
-    array([[[31.5]]])
-    """
-    return pool(
-        x,
-        size,
-        stride,
-        padding,
-        mode,
-        ndim=3,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        count_pad=count_pad,
-        output_size=output_size,
-        norm_type=norm_type,
-        return_indices=return_indices,
-    )
+def _rounded(
+    a: Array,
+    every: tuple[AxisPlan, ...] | None,
+    adaptive: tuple[int, ...] | None,
+    rec: Reduction,
+    sums: np.dtype[Any],
+    target: np.dtype[Any],
+) -> Array:
+    """An integer result of avg or sum of integers: exact integer sums, then rounded half up and saturated."""
+    channels = a.ndim - (len(every) if every is not None else len(adaptive or ()))
+    if every is None:
+        assert adaptive is not None
+        total = pool_adaptive(a, adaptive, rec, False, sums)
+        counts: int | Array = adaptive_counts(a.shape[: len(adaptive)], adaptive, channels)
+    else:
+        total = pool_windows(a, every, REDUCTIONS["sum"], sums)
+        counts = plan_counts(every, channels)
+    assert isinstance(total, np.ndarray)
+    return rounded_quotient(total, counts, target, a.dtype) if rec.finish == "divide" else saturate(total, target)
 
 
 def _norm_type(rec: Reduction, norm_type: object) -> float | None:
