@@ -79,7 +79,8 @@ def explain_volume_steps(
     the engine's result, whose cells fill the output slice by slice as the walk goes. ``origin`` and
     ``full_depth`` place a part of a larger volume in it (slices keep their numbers).
     """
-    from .render import WINDOW_COLOURS, _expression, _fmt, _matrix_grid, view_format
+    from .render import view_format
+    from .render_explain import WINDOW_COLOURS, _expression, _fmt, _matrix_grid
 
     rec = reduction(mode)
     depth, h, w = x.shape

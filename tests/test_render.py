@@ -10,7 +10,8 @@ from rich.console import Console
 
 from poolcli.cli import main
 from poolcli import pool2d, window_cells
-from poolcli.render import explain_steps, render_matrix
+from poolcli.render import render_matrix
+from poolcli.render_explain import explain_steps
 
 DATA = Path(__file__).parent / "data"
 

@@ -177,7 +177,7 @@ def explain(
     """
     from ..engine import window_cells
     from ..pipeline import apply_pool, check_result_size
-    from ..render import explain_steps
+    from ..render_explain import explain_steps
     from ..render_slices import explain_volume_steps
     from ..shapes import as_2d_window, spatial_ndim
 
@@ -239,7 +239,7 @@ def explain(
         console.print(view)
     if idx is not None and show_unpool:
         from ..engine import unpool2d
-        from ..render import render_unpooled
+        from ..render_explain import render_unpooled
 
         unpooled = unpool2d(out, idx, arr.shape)
         console.print(
@@ -257,7 +257,7 @@ def _winners(
     arr: Any, idx: Any, ndim: int, precision: int | None, colour: bool, title: str, first: int, full_depth: int
 ) -> Any:
     """The input with every chosen cell marked: a volume slice by slice (those that hold one, numbered from ``first``)."""
-    from ..render import render_winners
+    from ..render_explain import render_winners
     from ..render_slices import slice_title
 
     if ndim != 3:
@@ -322,7 +322,8 @@ def demo(steps: int, color: bool | None) -> None:
     import numpy as np
 
     from ..engine import pool2d, window_cells
-    from ..render import explain_steps, render_matrix
+    from ..render import render_matrix
+    from ..render_explain import explain_steps
     from ..formats.textread import parse_matrix
 
     data = files("poolcli") / "data"
