@@ -295,11 +295,14 @@ def _shortest_digits(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]
             digits[i] = int(significant)
             count[i] = len(significant)
             point[i] = len(whole) - (len(whole) + len(decimals) - len(significant)) + int(exponent or 0)
-    for p in (8, 4, 2, 1):  # drop trailing zeros: 0.1 is 100000000000000 to 15 digits
-        high = digits // _POW10_U64[p]
-        zeros = high * _POW10_U64[p] == digits
-        digits = np.where(zeros, high, digits)
-        count -= zeros * p
+    ten = np.flatnonzero(digits % U64(10) == 0)  # drop trailing zeros: 0.1 is 100000000000000 to 15 digits
+    some, places = digits[ten], count[ten]
+    for p in (8, 4, 2, 1):
+        high = some // _POW10_U64[p]
+        zeros = high * _POW10_U64[p] == some
+        some = np.where(zeros, high, some)
+        places -= zeros * p
+    digits[ten], count[ten] = some, places
     return digits, count, point
 
 
