@@ -3,6 +3,8 @@
     python benchmarks/bench_io.py              # everything but the 16384^2 run
     python benchmarks/bench_io.py --huge       # also pool a 16384x16384 PNG and report its peak RSS
     python benchmarks/bench_io.py --text       # only the text tables: poolcli, pyarrow, numpy, pandas (if installed)
+    python benchmarks/bench_io.py --text --data "float64, uniform [0, 1)" --data "pooled 8-bit image" --rounds 5
+                                               # only those data sets (issue 14's two cases), 5 rounds each
 
 Every command is timed as a fresh process (median of several runs), against the baseline named beside it;
 the text readers and writers are timed in one process, their runs interleaved.
@@ -52,7 +54,22 @@ def startup(tmp):
     return table("Start-up (ms, fresh process)", ["command", "time", "baseline", "baseline time", "command / baseline"], rows)
 
 
-def text_io(n=2048, rounds=5):
+def text_data(n=2048):
+    """The matrices the text tables read and write, by name."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (2 * n, 2 * n), dtype=np.uint8)
+    return {
+        "float64, uniform [0, 1)": lambda: rng.random((n, n)),
+        "float32, uniform [0, 1)": lambda: rng.random((n, n)).astype(np.float32),
+        "float64, normal, sign and size vary": lambda: rng.standard_normal((n, n)) * 10.0 ** rng.integers(-3, 4, (n, n)),
+        "float64, below 1e-4 (exponents)": lambda: rng.random((n, n)) * 1e-6,
+        "integers 0..255 (as float64)": lambda: rng.integers(0, 256, (n, n)).astype(np.float64),
+        # what `poolcli pool` of an 8-bit image writes with max 2x2: uint8 integers
+        "pooled 8-bit image": lambda: image.reshape(n, 2, n, 2).max(axis=(1, 3)),
+    }
+
+
+def text_io(n=2048, rounds=5, names=None):
     """Reading and writing the same CSV with poolcli, pyarrow, numpy and pandas, one thread each.
 
     Every contender runs once per round, the rounds interleaved, and each gets the median: the machine's
@@ -66,16 +83,10 @@ def text_io(n=2048, rounds=5):
     if pa is not None:
         pa.set_cpu_count(1)
         pa.set_io_thread_count(1)
-    rng = np.random.default_rng(0)
-    datasets = {
-        "float64, uniform [0, 1)": rng.random((n, n)),
-        "float32, uniform [0, 1)": rng.random((n, n)).astype(np.float32),
-        "float64, normal, sign and size vary": rng.standard_normal((n, n)) * 10.0 ** rng.integers(-3, 4, (n, n)),
-        "float64, below 1e-4 (exponents)": rng.random((n, n)) * 1e-6,
-        "integers 0..255 (as float64)": rng.integers(0, 256, (n, n)).astype(np.float64),
-    }
-    read_rows, write_rows = [], []
-    for label, x in datasets.items():
+    makers = text_data(n)
+    read_rows, write_rows, summary = [], [], []
+    for label in names or makers:
+        x = makers[label]()
         text = format_matrix(x).encode()
         mb = len(text) / 1e6
         readers = {"poolcli": lambda: parse_matrix(text, "bench")[0],
@@ -110,11 +121,33 @@ def text_io(n=2048, rounds=5):
             write_rows.append([label, k, f"{size:.0f}", fmt(ms), f"{size / ms * 1000:.0f}", "yes" if back[k] else "NO",
                                f"{ms / write_ms['poolcli']:.2f}x" if k != "poolcli" else "",
                                f"{ms / write_ms['np.savetxt %.17g']:.2f}"])
-    return (table(f"Reading text, {n}x{n}, one thread (ms, median of {rounds} interleaved runs)",
+        summary += _summary_rows(label, read_ms, write_ms, exact["poolcli"] and back["poolcli"])
+    return (_summary_table(n, rounds, summary) + "\n" + table(f"Reading text, {n}x{n}, one thread (ms, median of {rounds} interleaved runs)",
                   ["data", "reader", "MB", "time", "MB/s", "as float() reads", "this / poolcli", "this / pyarrow read_csv"], read_rows)
             + "\n" + table(f"Writing text, {n}x{n}, one thread (ms, median of {rounds} interleaved runs)",
                             ["data", "writer", "MB out", "time", "MB/s", "reads back", "this / poolcli", "this / np.savetxt %.17g"],
                             write_rows))
+
+
+def _summary_rows(label, read_ms, write_ms, exact):
+    """Issue 14's target 4 for one data set: reading within 1.2x of pyarrow's read_csv, writing no slower than
+    np.savetxt("%.17g")."""
+    rows = []
+    for what, ms, base, limit in (("read", read_ms, "pyarrow read_csv", 1.2), ("write", write_ms, "np.savetxt %.17g", 1.0)):
+        ours = ms["poolcli"]
+        target = ms.get(base)
+        numpy_ms = ms["np.loadtxt" if what == "read" else "np.savetxt %.17g"]
+        arrow_ms = ms.get("pyarrow read_csv" if what == "read" else "pyarrow write_csv")
+        met = "-" if target is None else ("met" if ours / target <= limit and exact else "MISSED")
+        rows.append([label, what, fmt(ours), fmt(arrow_ms) if arrow_ms else "-", fmt(numpy_ms),
+                     f"{ours / arrow_ms:.2f}x" if arrow_ms else "-", f"{ours / numpy_ms:.2f}x",
+                     f"<= {limit}x of {base}", met])
+    return rows
+
+
+def _summary_table(n, rounds, rows):
+    return table(f"Text at columnar speed, {n}x{n}, one thread (ms, median of {rounds} interleaved runs)",
+                 ["data", "what", "poolcli", "pyarrow", "numpy", "poolcli / pyarrow", "poolcli / numpy", "target", "target met"], rows)
 
 
 _PYARROW_POOL = """
@@ -290,15 +323,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--huge", action="store_true", help="also a 16384x16384 PNG (about a minute, 1 GB of RAM)")
     ap.add_argument("--text", action="store_true", help="only the text tables (a few minutes)")
+    ap.add_argument("--data", action="append", choices=list(text_data(1)), help="a text data set (repeat it; default all)")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved runs of each text reader and writer (default 5)")
     args = ap.parse_args()
     print(f"Machine: {machine()}\n")
     if args.text:
-        print(text_io())
+        print(text_io(rounds=args.rounds, names=args.data))
         print(text_end_to_end())
         return
     with tempfile.TemporaryDirectory() as tmp:
         print(startup(tmp))
-        print(text_io())
+        print(text_io(rounds=args.rounds, names=args.data))
         print(text_end_to_end())
         print(end_to_end(tmp))
         print(batch(tmp))

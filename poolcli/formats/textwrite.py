@@ -304,11 +304,14 @@ def _shortest_digits(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]
             digits[i] = int(significant)
             count[i] = len(significant)
             point[i] = len(whole) - (len(whole) + len(decimals) - len(significant)) + int(exponent or 0)
-    for p in (8, 4, 2, 1):  # drop trailing zeros: 0.1 is 100000000000000 to 15 digits
-        high = digits // _POW10_U64[p]
-        zeros = high * _POW10_U64[p] == digits
-        digits = np.where(zeros, high, digits)
-        count -= zeros * p
+    ten = np.flatnonzero(digits % U64(10) == 0)  # drop trailing zeros: 0.1 is 100000000000000 to 15 digits
+    some, places = digits[ten], count[ten]
+    for p in (8, 4, 2, 1):
+        high = some // _POW10_U64[p]
+        zeros = high * _POW10_U64[p] == some
+        some = np.where(zeros, high, some)
+        places -= zeros * p
+    digits[ten], count[ten] = some, places
     return digits, count, point
 
 
@@ -319,6 +322,7 @@ def _first_round_trip(x, wide, lengths):
     neighbours of x are evenly spaced: every x but a power of two, for which only a first success is sure.
     The roundings are done in ``wide`` arithmetic, one or (with an inexact power of ten) two roundings off; a
     rounding that close to a tie, or a read-back that close to halfway, is left ``unsure`` (for ``repr``).
+    Each longer length is tried only on the values still without a form (most doubles take 16 digits at most).
     """
     info = np.finfo(wide)
     exact_powers = int(np.log(2.0 ** (info.nmant + 1)) / np.log(5))  # 10**k = 5**k * 2**k is exact while 5**k fits
@@ -326,41 +330,42 @@ def _first_round_trip(x, wide, lengths):
     power_of_two = (bits & (bits.dtype.type(1) << bits.dtype.type(np.finfo(x.dtype).nmant)) - bits.dtype.type(1)) == 0
     xw = x.astype(wide)
     lead = np.floor(np.log10(x.astype(np.float64))).astype(np.intp)  # the first digit's place, or one off
-    top = lengths[-1]
-    y_top = times_power(xw, top - 1 - lead)
-    off = np.flatnonzero((y_top < 10.0 ** (top - 1)) | (y_top >= 10.0**top))
+    first = lengths[0]
+    y = times_power(xw, first - 1 - lead)
+    off = np.flatnonzero((y < 10.0 ** (first - 1)) | (y >= 10.0**first))
     if off.size:
-        lead[off] += np.where(y_top[off] < 10.0 ** (top - 1), -1, 1)
-        y_top[off] = times_power(xw[off], top - 1 - lead[off])
+        lead[off] += np.where(y[off] < 10.0 ** (first - 1), -1, 1)
+        y[off] = times_power(xw[off], first - 1 - lead[off])
     unsure = x < np.finfo(x.dtype).tiny  # subnormals have fewer digits than the rest
-    found = np.zeros(x.size, dtype=bool)
     chosen = np.zeros(x.size, dtype=np.uint64)
     count = np.zeros(x.size, dtype=np.intp)
     where_point = np.zeros(x.size, dtype=np.intp)
+    pending = np.flatnonzero(~unsure)
     for k in lengths:
-        shift = k - 1 - lead
-        y = y_top if k == top else times_power(xw, shift)
+        shift = k - 1 - lead[pending]
+        y = y[pending] if k == first else times_power(xw[pending], shift)
         d = np.rint(y)
-        pending = ~found
         # a rounding is off by at most eps/2 of the value: allow twice that, and twice again with an inexact power
         error = y.astype(np.float64) * np.where(np.abs(shift) <= exact_powers, float(info.eps), 2 * float(info.eps))
-        unsure |= pending & (np.abs((y - d).astype(np.float64)) >= 0.5 - error)
+        doubt = np.abs((y - d).astype(np.float64)) >= 0.5 - error
         carried = d >= 10.0**k  # 9.99... rounded up to 10.00...
         d[carried] = 10.0 ** (k - 1)
         d = d.astype(np.uint64)
-        point = lead + 1 + carried
-        if k == top:  # 17 digits (float32: 9) always read back
-            ok = pending
+        point = lead[pending] + 1 + carried
+        if k == lengths[-1]:  # 17 digits (float32: 9) always read back
+            ok = ~doubt
         else:
-            back, exact = _read_back(d, point - k, x)
-            unsure |= pending & ~exact
-            ok = pending & exact & (back == x)
-            if k == lengths[0]:  # a shortest form this short is this rounding, powers of two too; not a longer one
-                unsure |= power_of_two & ~ok
-        np.copyto(chosen, d, where=ok)
-        np.copyto(count, k, where=ok)
-        np.copyto(where_point, point, where=ok)
-        found |= ok
+            back, exact = _read_back(d, point - k, x[pending])
+            doubt |= ~exact
+            ok = ~doubt & (back == x[pending])
+            if k == first:  # a shortest form this short is this rounding, powers of two too; not a longer one
+                doubt |= power_of_two[pending] & ~ok
+        done = pending[ok]
+        chosen[done] = d[ok]
+        count[done] = k
+        where_point[done] = point[ok]
+        unsure[pending[doubt]] = True
+        pending = pending[~ok & ~doubt]
     return chosen, count, where_point, unsure
 
 
