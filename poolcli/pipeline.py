@@ -86,6 +86,7 @@ def run(
     make_folders: bool = False,
     on_note: Callable[[Note], None] | None = None,
     on_pooled: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    keep_values: bool = True,
 ) -> Result:
     """Pool ``source`` (a path or ``-``) as ``spec`` says and write the result to ``destination``.
 
@@ -96,7 +97,10 @@ def run(
     from its extension). ``make_folders`` creates the destination's folder.
     ``on_note`` is called with each note as it arises (also returned);
     ``on_pooled`` with the array pooled (after the filter) and the result,
-    before anything is encoded.
+    before anything is encoded. ``keep_values=False`` lets a text or NPY
+    input that is written somewhere be pooled band by band, each row written
+    as soon as it is made (:mod:`poolcli.stream`): the values and indices then
+    come back as empty arrays of the result's type and row shape.
 
     Every check has passed before the first byte is written; each file
     then appears whole or not at all. Raises :class:`InputError`,
@@ -110,7 +114,25 @@ def run(
             for n in new:
                 on_note(n)
 
-    loaded = read_input(source, max_pixels=spec.max_pixels)
+    from .stream import try_stream  # text and NPY band by band, where the run allows it
+
+    streamed = (
+        None
+        if on_pooled or keep_values
+        else try_stream(
+            source,
+            destination,
+            spec,
+            fmt=fmt or resolve_format(destination or "-", None),
+            indices=indices,
+            indices_fmt=indices_fmt,
+            make_folders=make_folders,
+            say=say,
+        )
+    )
+    if isinstance(streamed, Result):
+        return dataclasses.replace(streamed, notes=notes)
+    loaded = streamed or read_input(source, max_pixels=spec.max_pixels)
     bytes_in = None if source == "-" else os.path.getsize(source)
     arr, prepared = prepare(loaded, spec)
     say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)

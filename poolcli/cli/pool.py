@@ -96,6 +96,7 @@ def pool(
         indices_fmt=plan.indices_fmt,
         on_note=lambda n: note(quiet, n),
         on_pooled=show_matrices if show else None,
+        keep_values=plan.destination is None,
     )
     if plan.destination is None:  # a terminal: the result is shown (rich and the views load only then)
         from ..render import render_matrix

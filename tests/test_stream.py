@@ -1,0 +1,216 @@
+"""The streamed path (poolcli.stream): the same bytes and notes as the whole-array path for every window,
+filter and band size; rows out before the input has ended; memory bounded by a band; errors mid-stream."""
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import poolcli.stream as stream
+from poolcli.formats.errors import InputError
+from poolcli.formats.textread import parse_matrix
+from poolcli.formats.textstream import read_bands
+from poolcli.pipeline import FilterSpec, PoolSpec, WindowSpec, run
+
+KERNELS = [None, ((1, 2, 1), (0, 0, 0), (-1, -2, -1)), ((1, -1), (2, 0.5)), ((1,), (2,), (3,)), ((0.25, 0.5, 0.25),)]
+
+
+def whole(source, destination, spec, **kw):
+    """The whole-array path: the library's default, which gives back the values."""
+    return run(source, destination, spec, **kw)
+
+
+def streamed(source, destination, spec, **kw):
+    return run(source, destination, spec, keep_values=False, **kw)
+
+
+def outcome(source, destination, spec, **kw):
+    """What a run gives: the output's bytes and the notes, or the error's text (and no output)."""
+    runner = kw.pop("runner", streamed)
+    try:
+        result = runner(source, destination, spec, **kw)
+    except (InputError, ValueError) as exc:
+        assert not os.path.exists(destination)
+        return str(exc)
+    if runner is streamed:
+        assert result.values.shape[0] == 0  # streamed: the rows were written, not held
+    with open(destination, "rb") as f:
+        data = f.read()
+    os.remove(destination)
+    return data, [str(n) for n in result.notes]
+
+
+@st.composite
+def windows(draw):
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    kw = {"size": k, "mode": draw(st.sampled_from(["max", "avg", "min", "sum", "lp"]))}
+    if kw["mode"] == "lp":
+        kw["norm_type"] = draw(st.sampled_from([1.0, 2.0, 3.5]))
+    if draw(st.booleans()):
+        kw["stride"] = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    if kw["mode"] != "lp":
+        if draw(st.booleans()):
+            kw["padding"] = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+            kw["count_pad"] = draw(st.sampled_from([None, True, False]))
+        if draw(st.booleans()):
+            kw["dilation"] = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    kw["ceil_mode"] = draw(st.booleans())
+    return WindowSpec(**kw)
+
+
+@st.composite
+def matrices(draw):
+    h, w = draw(st.integers(1, 14)), draw(st.integers(1, 7))
+    kind = draw(st.sampled_from(["int", "float", "mixed"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if kind == "int":
+        arr = rng.integers(-300, 300, (h, w)).astype(float)
+    else:
+        arr = np.round(rng.normal(0, 50, (h, w)), draw(st.integers(0, 6)))
+    if kind == "mixed" and arr.size > 2:
+        arr.flat[rng.integers(0, arr.size)] = np.nan
+    return arr
+
+
+def text_of(arr, delim=","):
+    return "".join(delim.join(repr(float(v)) for v in row) + "\n" for row in arr).encode()
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    arr=matrices(),
+    window=windows(),
+    kernel=st.sampled_from(KERNELS),
+    same=st.booleans(),
+    relu=st.booleans(),
+    band=st.integers(1, 120),
+    fmt=st.sampled_from(["csv", "npy"]),
+    header=st.booleans(),
+)
+def test_streamed_equals_whole(tmp_path_factory, monkeypatch, arr, window, kernel, same, relu, band, fmt, header):
+    monkeypatch.setattr(stream, "BAND_BYTES", band)
+    tmp_path = tmp_path_factory.mktemp("run")
+    src = tmp_path / "in.csv"
+    src.write_bytes((b"a,b\n# note\n" if header else b"") + text_of(arr))
+    spec = PoolSpec(window=window, filter=FilterSpec(kernel=kernel, padding="same" if same else "valid", relu=relu))
+    dst = str(tmp_path / f"out.{fmt}")
+    expected = outcome(str(src), dst, spec, runner=whole)
+    got = outcome(str(src), dst, spec)
+    assert got == expected
+    if window.mode in ("max", "min") and not isinstance(expected, str):
+        idx = tmp_path / "idx.csv"
+        streamed(str(src), dst, spec, indices=str(idx))
+        got_idx = idx.read_bytes()
+        whole(str(src), dst, spec, indices=str(idx))
+        assert idx.read_bytes() == got_idx
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"x;y\n1;2\r\n3;4\r\n\n# c\n5;6",
+        b"\xef\xbb\xbf1 2\n3   4\n",
+        "1,2\n3,4\n".encode("utf-16"),
+        b"1\r2\r3\r",
+        b"1\t2\n3\t4\n",
+        b"h\n",
+        b"",
+        b"# only\n\n",
+        b"1,2\n3,x\n",
+        b"1,2\n3\n",
+        b"1,2\n,3\n",
+        b"1,2\n1e999,3\n",
+        b"1,2\n\xff,3\n",
+        b"1,inf\nnan,-Infinity\n",
+    ],
+)
+@pytest.mark.parametrize("band", [1, 2, 5, 1 << 20])
+def test_the_band_reader_reads_as_the_whole_reader(data, band):
+    try:
+        expected = parse_matrix(data, "x")
+    except InputError as exc:
+        expected = str(exc)
+    try:
+        bands = read_bands(io.BytesIO(data), "x", max_width=10**6, band_bytes=band)
+        got = (np.concatenate(list(bands)), bands.notes)
+    except InputError as exc:
+        got = str(exc)
+    if isinstance(expected, str) or isinstance(got, str):
+        assert got == expected
+    else:
+        np.testing.assert_array_equal(got[0], expected[0])
+        assert got[1] == expected[1]
+
+
+def test_a_bad_cell_far_down_names_its_line_and_column_and_leaves_no_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(stream, "BAND_BYTES", 4096)
+    src = tmp_path / "big.csv"
+    src.write_bytes(b"1,2,3\n" * 20000 + b"4,5,oops\n" + b"1,2,3\n" * 10)
+    dst = tmp_path / "out.csv"
+    with pytest.raises(InputError, match=r"line 20001, column 3: 'oops' is not a number"):
+        streamed(str(src), str(dst), PoolSpec())
+    assert os.listdir(tmp_path) == ["big.csv"]
+    src.write_bytes(b"1,2,3\n" * 20000 + b"4,5\n")
+    with pytest.raises(InputError, match=r"line 20001 has 2 values, expected 3 as on line 1"):
+        streamed(str(src), str(dst), PoolSpec())
+
+
+def _poolcli(*args, **kw):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    return subprocess.Popen([sys.executable, "-m", "poolcli", *args], env=env, **kw)
+
+
+def test_on_stdout_the_rows_sent_stay_sent_and_the_exit_is_1():
+    data = b"1,2\n3,4\n" * 50000 + b"5,x\n"
+    proc = _poolcli("pool", "-", "-k", "2", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(data)
+    assert proc.returncode == 1
+    assert err.decode().strip() == "poolcli: error: <stdin>: line 100001, column 2: 'x' is not a number"
+    sent = out.count(b"\n")  # the rows of the bands before the bad line's: what was read and pooled by then
+    assert 0 < sent <= 50000 and out == b"4\n" * sent
+
+
+def test_an_output_row_comes_out_before_the_input_has_ended():
+    proc = _poolcli(
+        "pool", "-", "-k", "2", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )
+    row = ",".join(str(v) for v in range(40)).encode() + b"\n"
+    proc.stdin.write(row + row)  # two rows: one output row's windows; more than the 64 bytes that tell the format
+    proc.stdin.flush()
+    first = proc.stdout.readline()  # blocks until the row is written: the input is still open
+    assert first == ",".join(str(v) for v in range(1, 40, 2)).encode() + b"\n"
+    proc.stdin.write(row)
+    proc.stdin.close()
+    assert proc.stdout.read() == b""  # the third row makes no window: 2x2 windows of 3 rows give 1 row
+    assert proc.wait() == 0
+
+
+def test_a_stream_of_hundreds_of_megabytes_is_pooled_in_bounded_memory(tmp_path):
+    script = (
+        "import sys\n"
+        "row = (','.join(['12345.5'] * 2000) + '\\n').encode()\n"  # 16 KB a row
+        "out = sys.stdout.buffer\n"
+        "for _ in range(20000):\n"  # 320 MB
+        "    out.write(row)\n"
+    )
+    gen = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    peak = tmp_path / "peak"
+    probe = (
+        "import runpy, sys, atexit\n"
+        f"atexit.register(lambda: open({str(peak)!r}, 'w').write("
+        "[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]))\n"
+        "sys.argv = ['poolcli', 'pool', '-', '-k', '2']\n"
+        "runpy.run_module('poolcli', run_name='__main__')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    pool = subprocess.Popen([sys.executable, "-c", probe], stdin=gen.stdout, stdout=subprocess.PIPE, env=env)
+    gen.stdout.close()
+    lines = sum(1 for _ in pool.stdout)
+    assert pool.wait() == 0 and gen.wait() == 0
+    assert lines == 10000
+    assert int(peak.read_text()) < 200 * 1024  # kB: the input is 320 MB
