@@ -116,20 +116,19 @@ def run(
 
     from .stream import try_stream  # text and NPY band by band, where the run allows it
 
-    streamed = (
-        None
-        if on_pooled or keep_values
-        else try_stream(
+    streamed = None
+    if destination is not None and not keep_values and on_pooled is None:
+        fmt = fmt or resolve_format(destination, None)
+        streamed = try_stream(
             source,
             destination,
             spec,
-            fmt=fmt or resolve_format(destination or "-", None),
+            fmt=fmt,
             indices=indices,
             indices_fmt=indices_fmt,
             make_folders=make_folders,
             say=say,
         )
-    )
     if isinstance(streamed, Result):
         return dataclasses.replace(streamed, notes=notes)
     loaded = streamed or read_input(source, max_pixels=spec.max_pixels)
