@@ -16,6 +16,7 @@ import tempfile
 from typing import IO, Any, Callable
 
 from .. import formats
+from ..engine import output_shape
 from ..formats.files import Loaded, byte_limit, load_bytes, peek, read_bytes
 from ..specs import PoolSpec
 from .run import Job, pool_bands
@@ -47,14 +48,17 @@ def try_stream(
     Keras ``same`` padding needs the number of rows first: a file's text is counted first, a stream held
     in a temporary file, with a note.
     """
-    if spec.window.output_size is not None:
-        return None
+    if spec.window.output_size is not None and output_shape((2, 1), output_size=spec.window.output_size)[0] < 2:
+        return None  # global pooling: one window holds every row, as the whole path does
     job = Job(destination, fmt, indices, indices_fmt, make_folders, say)
     if source == "-":
         return _from_stdin(spec, job)
     head = peek(source)
     reader = formats.sniff(head) if head else None
-    if reader is not None and reader.name == "text":
+    named_image = os.path.splitext(source)[1].lower() in formats.reader_named("image").extensions
+    if (
+        reader is not None and reader.name == "text" and not named_image
+    ):  # text named .png: the whole reader says both failed
         with open(source, "rb") as f:
             return _text(f, source, spec, job, bytes_in=os.path.getsize(source))
     if reader is not None and reader.name == "npy":
@@ -72,13 +76,14 @@ def _from_stdin(spec: PoolSpec, job: Job) -> Any:
     if not head or formats.sniff(head).name != "text":
         data = head + read_bytes("-", limit=byte_limit(spec.max_pixels) - len(head))
         return load_bytes(data, "<stdin>", max_pixels=spec.max_pixels)
-    if spec.window.padding != "same":
+    if not _needs_height(spec):
         return _text(_Prefixed(head, stream), "<stdin>", spec, job, bytes_in=None)
     with tempfile.TemporaryFile() as spool:
         spool.write(head)
         shutil.copyfileobj(stream, spool)
         spool.seek(0)
-        text = "Keras 'same' padding places its windows by the number of rows: the stream was held in a temporary file to count them"
+        what = "adaptive pooling" if spec.window.output_size is not None else "Keras 'same' padding"
+        text = f"{what} places its windows by the number of rows: the stream was held in a temporary file to count them"
         job.say([Note("<stdin>", text, "input")])
         return _text(spool, "<stdin>", spec, job, bytes_in=None)
 
@@ -90,7 +95,7 @@ def _text(f: Any, name: str, spec: PoolSpec, job: Job, *, bytes_in: int | None) 
         return read_bands(f, name, max_width=spec.max_pixels, band_bytes=BAND_BYTES)
 
     height = None
-    if spec.window.padding == "same":  # a seekable file: counted first
+    if _needs_height(spec):  # a seekable file: counted first
         height = sum(len(band) for band in bands())
         f.seek(0)
     single = bytes_in is not None and bytes_in <= BAND_BYTES
@@ -111,6 +116,10 @@ def _npy(path: str, spec: PoolSpec, job: Job) -> Any:
         single = bands.array.nbytes <= BAND_BYTES
         height = len(bands.array)
         return pool_bands(bands, "npy", spec, job, bytes_in=os.path.getsize(path), single=single, height=height)
+
+
+def _needs_height(spec: PoolSpec) -> bool:
+    return spec.window.padding == "same" or spec.window.output_size is not None
 
 
 class _Prefixed:

@@ -13,11 +13,19 @@ refuses).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 Arrays = tuple[np.ndarray, ...]
+
+
+class Stage(Protocol):
+    """Rows in, the output rows they complete out (:class:`RowStage`, :class:`AdaptiveRows`)."""
+
+    def push(self, rows: np.ndarray) -> Arrays | None: ...
+
+    def finish(self) -> Arrays | None: ...
 
 
 class RowStage:
@@ -105,7 +113,7 @@ def joined(parts: Sequence[Arrays | None]) -> Arrays | None:
     return tuple(np.concatenate(column) for column in zip(*full))
 
 
-def chain(first: RowStage, second: RowStage) -> Callable[[np.ndarray | None], Arrays | None]:
+def chain(first: Stage, second: Stage) -> Callable[[np.ndarray | None], Arrays | None]:
     """A function that pushes rows through two stages (the filter's output is the pool's input); None ends it."""
 
     def step(rows: Any) -> Arrays | None:
@@ -116,3 +124,42 @@ def chain(first: RowStage, second: RowStage) -> Callable[[np.ndarray | None], Ar
         return joined(out)
 
     return step
+
+
+class AdaptiveRows:
+    """Adaptive pooling down ``height`` rows to ``rows_out`` rows, with the :class:`RowStage` interface.
+
+    Output ``i`` reads rows ``[floor(i*h/o), ceil((i+1)*h/o))`` (PyTorch's windows); ``op(rows, t)`` pools
+    the rows of one output (from input row ``t``) to one row, as the whole array's row ``i`` is pooled.
+    """
+
+    def __init__(self, op: Callable[[np.ndarray, int], Arrays], *, height: int, rows_out: int) -> None:
+        self.op, self.h, self.o = op, height, rows_out
+        self.t = 0
+        self.held: list[np.ndarray] = []
+        self.n = 0
+        self.next = 0
+
+    def push(self, rows: np.ndarray) -> Arrays | None:
+        if len(rows):
+            self.held.append(rows)
+            self.n += len(rows)
+        parts = []
+        while self.next < self.o and self._end(self.next) <= self.n:
+            if len(self.held) > 1:
+                self.held = [np.concatenate(self.held)]
+            start = self.next * self.h // self.o
+            parts.append(self.op(self.held[0][start - self.t : self._end(self.next) - self.t], start))
+            self.next += 1
+        if self.next < self.o:  # let go of the rows before the next output's
+            start = self.next * self.h // self.o
+            if start > self.t and self.held:
+                self.held = [np.concatenate(self.held)[start - self.t :]]
+                self.t = start
+        return joined(parts)
+
+    def finish(self) -> Arrays | None:
+        return self.push(np.empty((0,)))
+
+    def _end(self, i: int) -> int:
+        return -(-(i + 1) * self.h // self.o)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -14,7 +15,7 @@ from .. import formats
 from ..engine import output_shape
 from ..formats.files import Loaded
 from ..specs import PoolSpec
-from .rows import RowStage, chain, joined
+from .rows import AdaptiveRows, RowStage, Stage, chain, joined
 from .sinks import WholeSink, make_sink
 
 __all__ = ["Bands", "Job", "pool_bands"]
@@ -45,11 +46,24 @@ def _along(v: Any, axis: int) -> int:
     return int(v[axis] if isinstance(v, tuple) else v)
 
 
-def _pool_stage(spec: PoolSpec, width: int, height: int | None, with_indices: bool) -> RowStage:
-    """The pooling, down the rows; ``height`` (the rows pooled, after the filter) is needed for Keras ``same``."""
+def _pool_stage(spec: PoolSpec, width: int, height: int | None, with_indices: bool) -> Stage:
+    """The pooling, down the rows; ``height`` (the rows pooled, after the filter) is needed for Keras ``same``
+    and adaptive pooling."""
     from ..pipeline import apply_pool
 
     window = spec.window
+    if window.output_size is not None:
+        assert height is not None
+        oh, ow = output_shape((height, width), output_size=window.output_size)
+        one_row = dataclasses.replace(window, output_size=(1, ow))
+
+        def rows_op(band: np.ndarray, t: int) -> tuple[np.ndarray, ...]:
+            if not with_indices:
+                return (apply_pool(band, one_row),)
+            values, idx = apply_pool(band, one_row, indices=True)
+            return values, idx + t * band.shape[1]
+
+        return AdaptiveRows(rows_op, height=height, rows_out=oh)
     k = _along(window.size, 0)
     s = k if window.stride is None else _along(window.stride, 0)
     e = _along(window.dilation, 0) * (k - 1) + 1
@@ -132,6 +146,15 @@ def pool_bands(
     whole_sink = False
     x0 = prepared(first)
     channels = 1 if x0.ndim == 2 else x0.shape[2]
+    if single:  # the whole path's limits where the input is one band
+        check_result_size(x0.shape, spec, name)
+    if height is not None:  # the refusals of the engine, for the true shape
+        _fit((height,) + x0.shape[1:], x0.dtype, spec)
+    else:
+        _probe(x0, spec, bands)
+    if not single:  # else those of the rows the windows need at once
+        rows = spec.filter.shape[0] + _along(spec.window.dilation, 0) * (_along(spec.window.size, 0) - 1) + 1
+        check_result_size((rows,) + x0.shape[1:], spec, name)
     filtered = spec.filter.kernel is not None
     width = x0.shape[1] - (spec.filter.shape[1] - 1 if filtered and spec.filter.padding == "valid" else 0)
     valid_filter = filtered and spec.filter.padding == "valid"
@@ -145,12 +168,6 @@ def pool_bands(
         def step(rows: Any) -> Any:
             return joined([pool.push(apply_filter(rows, spec.filter))] if rows is not None else [pool.finish()])
 
-    if single:  # the whole path's limits where the input is one band
-        check_result_size(x0.shape, spec, name)
-    _probe(x0, spec, bands)
-    if not single:  # else those of the rows the windows need at once
-        rows = spec.filter.shape[0] + _along(spec.window.dilation, 0) * (_along(spec.window.size, 0) - 1) + 1
-        check_result_size((rows,) + x0.shape[1:], spec, name)
     with ExitStack() as stack:
         outputs = [(job.destination, job.fmt)]
         if job.indices is not None:
