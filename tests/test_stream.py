@@ -101,7 +101,7 @@ def text_of(arr, delim=","):
     same=st.booleans(),
     relu=st.booleans(),
     band=st.integers(1, 120),
-    fmt=st.sampled_from(["csv", "npy"]),
+    fmt=st.sampled_from(["csv", "npy", "png", "json"]),  # PNG, JSON: gathered, encoded with text's value type
     header=st.booleans(),
 )
 def test_streamed_equals_whole(tmp_path_factory, monkeypatch, arr, window, kernel, same, relu, band, fmt, header):
@@ -287,3 +287,21 @@ def test_a_stream_longer_than_the_limit_is_pooled_and_only_its_result_is_limited
     assert proc.returncode == 1
     assert err.decode().startswith("poolcli: error: <stdin>: the result has reached ")
     assert err.decode().endswith("more than --max-pixels 3,000; raise --max-pixels if this is meant\n")
+
+
+def test_batch_streams_text_and_npy_files(tmp_path, monkeypatch):
+    from poolcli.batch.outcome import process_file
+    from poolcli.batch.walk import Task
+
+    calls = []
+    real = stream.pool_bands
+    monkeypatch.setattr(stream, "pool_bands", lambda *a, **kw: calls.append(a[1]) or real(*a, **kw))
+    (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,10,11,12\n13,14,15,16\n")
+    np.save(tmp_path / "m.npy", np.arange(16, dtype=np.int16).reshape(4, 4))
+    for name, out in (("m.csv", "o.csv"), ("m.npy", "o.npy")):
+        task = Task(str(tmp_path / name), str(tmp_path / "out" / out), name)
+        assert process_file(task, PoolSpec(), skip_existing=False).status == "ok"
+    assert calls == ["text", "npy"]
+    assert (tmp_path / "out" / "o.csv").read_text() == "6,8\n14,16\n"
+    result = np.load(tmp_path / "out" / "o.npy")
+    assert result.dtype == np.int16 and result.tolist() == [[5, 7], [13, 15]]

@@ -44,7 +44,6 @@ class TextBands:
         self.notes: list[str] = []
         self.width = 0
         self.max_width = max_width
-        self.rows = 0  # rows given so far
         self._line = 0  # lines consumed so far (the next line is _line + 1)
         self._first = 0  # the line of the first row: the width is that row's
         self._delim: str | None = None
@@ -75,7 +74,6 @@ class TextBands:
                 band = self._band(buf[:cut])
                 buf = buf[cut:]
                 if band.size:
-                    self.rows += band.shape[0]
                     yield band
             if ended:
                 return
@@ -88,7 +86,7 @@ class TextBands:
         while chunk := self._read():
             chunks.append(chunk)
         arr, self.notes = parse_matrix(b"".join(chunks), self.name, max_cells=np.iinfo(np.int64).max)
-        self.width, self.rows = arr.shape[1], arr.shape[0]
+        self.width = arr.shape[1]
         yield arr
 
     def _head(self, buf: bytes) -> tuple[bytes, bool, bool]:

@@ -10,6 +10,7 @@ functions (see :mod:`.rows`), and written by the formats' own writers (see :mod:
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import sys
 import tempfile
@@ -132,4 +133,18 @@ class _Prefixed:
         if self.head:
             out, self.head = self.head, b""
             return out
-        return self.stream.read1(n)  # type: ignore[attr-defined]
+        out = self.stream.read1(n)  # type: ignore[attr-defined]
+        # what has come, up to n bytes: more while more is there (a band per pipe buffer costs time), never waiting
+        while out and len(out) < n and _ready(self.stream):
+            more = self.stream.read1(n - len(out))  # type: ignore[attr-defined]
+            if not more:
+                break
+            out += more
+        return out
+
+
+def _ready(stream: IO[bytes]) -> bool:
+    try:
+        return bool(select.select([stream], [], [], 0)[0])
+    except (OSError, ValueError):  # not a file select takes: a band is what one read gives
+        return False

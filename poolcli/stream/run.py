@@ -178,7 +178,8 @@ def pool_bands(
                 os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         sinks = [make_sink(path, fmt, spec, channels, stack, job.say) for path, fmt in outputs]
         whole_sink = any(isinstance(sink, WholeSink) for sink in sinks)
-        stats.add(first) if whole_sink else None
+        if whole_sink:
+            stats.add(first)
         out_cells = 0
         last: tuple[np.ndarray, ...] = (np.empty((0,)),)
         x: np.ndarray | None = x0
