@@ -305,3 +305,14 @@ def test_batch_streams_text_and_npy_files(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "o.csv").read_text() == "6,8\n14,16\n"
     result = np.load(tmp_path / "out" / "o.npy")
     assert result.dtype == np.int16 and result.tolist() == [[5, 7], [13, 15]]
+
+
+def test_stdin_that_holds_no_text_is_read_whole_as_before(tmp_path):
+    buf = io.BytesIO()
+    np.save(buf, np.arange(16, dtype=np.uint8).reshape(4, 4))
+    proc = _poolcli("pool", "-", "-k", "2", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(buf.getvalue())
+    assert (proc.returncode, out, err) == (0, b"5,7\n13,15\n", b"")
+    proc = _poolcli("pool", "-", "-k", "2", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(b"[[1, 2], [3, 4]]")
+    assert (proc.returncode, out, err) == (0, b"4\n", b"")

@@ -18,6 +18,7 @@ from typing import IO, Any, Callable
 
 from .. import formats
 from ..engine import output_shape
+from ..formats.errors import InputError
 from ..formats.files import Loaded, byte_limit, load_bytes, peek, read_bytes
 from ..specs import PoolSpec
 from .run import Job, pool_bands
@@ -75,7 +76,10 @@ def _from_stdin(spec: PoolSpec, job: Job) -> Any:
     while len(head) < SNIFF_BYTES and (more := stream.read1(SNIFF_BYTES - len(head))):
         head += more
     if not head or formats.sniff(head).name != "text":
-        data = head + read_bytes("-", limit=byte_limit(spec.max_pixels) - len(head))
+        limit = byte_limit(spec.max_pixels)
+        data = head + read_bytes("-", limit=limit)
+        if len(data) > limit:  # as read_bytes says it of the whole stream
+            raise InputError(f"<stdin>: more than {limit:,} bytes; raise --max-pixels if this input is meant")
         return load_bytes(data, "<stdin>", max_pixels=spec.max_pixels)
     if not _needs_height(spec):
         return _text(_Prefixed(head, stream), "<stdin>", spec, job, bytes_in=None)
