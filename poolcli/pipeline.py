@@ -88,6 +88,7 @@ def run(
     make_folders: bool = False,
     on_note: Callable[[Note], None] | None = None,
     on_pooled: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    keep_values: bool = True,
 ) -> Result:
     """Pool ``source`` (a path or ``-``) as ``spec`` says and write the result to ``destination``.
 
@@ -98,7 +99,10 @@ def run(
     from its extension). ``make_folders`` creates the destination's folder.
     ``on_note`` is called with each note as it arises (also returned);
     ``on_pooled`` with the array pooled (after the filter) and the result,
-    before anything is encoded.
+    before anything is encoded. ``keep_values=False`` lets a text or NPY
+    input that is written somewhere be pooled band by band, each row written
+    as soon as it is made (:mod:`poolcli.stream`): the values and indices then
+    come back as empty arrays of the result's type and row shape.
 
     Every check has passed before the first byte is written; each file
     then appears whole or not at all. Raises :class:`InputError`,
@@ -112,11 +116,29 @@ def run(
             for n in new:
                 on_note(n)
 
-    loaded = (
-        read_volume(source, max_pixels=spec.max_pixels)
-        if spec.volume
-        else read_input(source, max_pixels=spec.max_pixels)
-    )
+    from .stream import try_stream  # text and NPY band by band, where the run allows it
+
+    streamed = None
+    if destination is not None and not keep_values and on_pooled is None:
+        fmt = fmt or resolve_format(destination, None)
+        streamed = try_stream(
+            source,
+            destination,
+            spec,
+            fmt=fmt,
+            indices=indices,
+            indices_fmt=indices_fmt,
+            make_folders=make_folders,
+            say=say,
+        )
+    if isinstance(streamed, Result):
+        return dataclasses.replace(streamed, notes=notes)
+    if streamed is not None:
+        loaded = streamed
+    elif spec.volume:
+        loaded = read_volume(source, max_pixels=spec.max_pixels)
+    else:
+        loaded = read_input(source, max_pixels=spec.max_pixels)
     bytes_in = None if source == "-" else input_size(source)
     arr, prepared = prepare(loaded, spec)
     say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)

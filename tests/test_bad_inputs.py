@@ -150,8 +150,9 @@ ROWS = [
     ("1x1 matrix, window too big", text("7\n"), [], 1, "pool size 2 does not fit the length-1 input"),  # one row: a signal
     ("single row", text("1,2,3,4\n"), ["-k", "1x2"], 0, ""),
     ("single column", text("1\n2\n3\n4\n"), ["-k", "2x1"], 0, ""),
-    ("a stream past the byte limit", text("1," * 600_000 + "1\n"), ["--max-pixels", "1000"], 1, "m.csv: more than 1,080,576 bytes; raise --max-pixels"),
-    ("too many cells", text("1,2,3\n4,5,6\n"), ["--max-pixels", "5"], 1, "m.csv: 2 x 3 cells is more than 5; raise --max-pixels"),
+    ("a row past the byte limit", text("1," * 600_000 + "1\n"), ["--max-pixels", "1000"], 1, "m.csv: line 1 is longer than 33,024 bytes"),
+    ("a row wider than the limit", text("1,2,3,4,5,6\n4,5,6,7,8,9\n"), ["--max-pixels", "5"], 1, "m.csv: line 1 has 6 values, more than --max-pixels 5"),
+    ("too many cells", text("1,2,3\n4,5,6\n"), ["--max-pixels", "5"], 1, "m.csv: with its padding the input spans 2x3 = 6 cells, more than --max-pixels 5"),
     # images
     ("zero-byte PNG", text(b"", "z.png"), [], 1, "z.png: is empty"),
     ("truncated PNG", truncated("PNG", "t.png"), [], 1, "t.png: damaged or truncated image"),

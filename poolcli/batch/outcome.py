@@ -61,7 +61,8 @@ def process_file(task: Task, spec: PoolSpec, skip_existing: bool, threads: int |
             out.status = "skipped"
             return out
         out.bytes_in = input_size(task.src)  # before reading: a file that fails counts too; a folder its slices
-        result = run(task.src, task.dst, spec, fmt=os.path.splitext(task.dst)[1].lstrip("."), make_folders=True)
+        fmt = os.path.splitext(task.dst)[1].lstrip(".")
+        result = run(task.src, task.dst, spec, fmt=fmt, make_folders=True, keep_values=False)
         out.notes, out.bytes_out = result.notes, result.bytes_out
     except (ValueError, OSError, MemoryError) as exc:
         out.status = "failed"

@@ -107,6 +107,7 @@ def pool(
         indices_fmt=plan.indices_fmt,
         on_note=lambda n: note(quiet, n),
         on_pooled=show_matrices if show else None,
+        keep_values=plan.destination is None,
     )
     for said in drawn:
         note(quiet, said)

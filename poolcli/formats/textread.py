@@ -111,8 +111,13 @@ def parse_matrix(
     return _parse_rows(rows, delim, width, name), notes
 
 
-def _parse_rows(rows: List[Tuple[int, str]], delim: Optional[str], width: int, name: str) -> np.ndarray:
-    """Return the matrix of ``rows`` (line number, line), or raise the error of the first bad line."""
+def _parse_rows(
+    rows: List[Tuple[int, str]], delim: Optional[str], width: int, name: str, first_line: Optional[int] = None
+) -> np.ndarray:
+    """Return the matrix of ``rows`` (line number, line), or raise the error of the first bad line.
+
+    ``first_line`` is the line whose width the rows must have (default: the first of ``rows``); a reader
+    that streams gives it for every band."""
     body = "\n".join(line for _, line in rows)
     try:
         with warnings.catch_warnings():
@@ -122,15 +127,14 @@ def _parse_rows(rows: List[Tuple[int, str]], delim: Optional[str], width: int, n
     except (ValueError, Warning):
         ok = False
     if not ok:
-        arr = _parse_slowly(rows, delim, width, name)
+        arr = _parse_slowly(rows, delim, width, name, rows[0][0] if first_line is None else first_line)
     if np.isinf(arr).any():
         _check_infinities(arr, rows, delim, name)
     return arr
 
 
-def _parse_slowly(rows, delim, width, name) -> np.ndarray:
+def _parse_slowly(rows, delim, width, name, first_line) -> np.ndarray:
     """Parse row by row to say exactly which line and column is at fault."""
-    first_line = rows[0][0]
     out = np.empty((len(rows), width), dtype=np.float64)
     for r, (lineno, line) in enumerate(rows):
         cells = split_cells(line, delim)

@@ -1,0 +1,153 @@
+"""Where a streamed result goes: rows written as they come (text, NPY), or gathered and encoded at the end.
+
+Each sink is opened before the first row and finished after the last; an error in between leaves no file
+(the atomic writer), while rows sent to standard output stay sent.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from contextlib import ExitStack
+from typing import IO, Any, Callable, cast
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from .. import formats
+from ..formats.files import _named, atomic_writer, write_output
+from ..specs import PoolSpec
+
+Say = Callable[[list[Any]], None]
+
+
+class Sink:
+    """Takes the result a band of rows at a time (:meth:`add`), and completes it (:meth:`close`)."""
+
+    def __init__(self, path: str, fmt: str, spec: PoolSpec, stack: ExitStack, say: Say) -> None:
+        self.path, self.fmt, self.spec, self.say = path, fmt, spec, say
+        self.name = "<stdout>" if path == "-" else path
+        self.bytes = 0
+        self.rows = 0
+        self.said: set[str] = set()
+        self.file: IO[bytes] | None = None
+        self.stack = stack
+
+    def open(self) -> IO[bytes]:
+        if self.file is None:
+            self.file = sys.stdout.buffer if self.path == "-" else self.stack.enter_context(atomic_writer(self.path))
+        return self.file
+
+    def note(self, notes: list[Any]) -> None:
+        new = [n for n in notes if n.text not in self.said]
+        self.said.update(n.text for n in new)
+        if new:
+            self.say(new)
+
+    def add(self, rows: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def close(self, source_dtype: Callable[[], np.dtype]) -> None:
+        """Complete the output; ``source_dtype()`` is the input's value type (read at the end: text's needs all values)."""
+
+
+class TextSink(Sink):
+    """CSV, TSV, text: each band of rows encoded by the format's own writer and written at once."""
+
+    def add(self, rows: np.ndarray) -> None:
+        from ..pipeline import encode
+
+        write, notes = encode(rows, self.fmt, self.spec, source_dtype=rows.dtype, name=self.name)
+        self.note(notes)
+        out = _Counter(self.open())
+        if self.path == "-":
+            with _named("<stdout>"):
+                write(cast(IO[bytes], out))
+                out.f.flush()
+        else:
+            write(cast(IO[bytes], out))
+        self.bytes += out.count
+        self.rows += len(rows)
+
+
+class _Counter:
+    """A file that counts the bytes written through it (standard output cannot tell, nor can every file)."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f, self.count = f, 0
+
+    def write(self, data: bytes) -> int:
+        self.count += len(data)
+        return self.f.write(data)
+
+
+class NpySink(Sink):
+    """NPY: the header once the number of rows is known; the rows go after it (to a file, patched in place;
+    to standard output, through a temporary file)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header: dict[str, Any] | None = None
+        self.body: IO[bytes] | None = None
+
+    def add(self, rows: np.ndarray) -> None:
+        if self.header is None:
+            self.header = npy_format.header_data_from_array_1_0(np.ascontiguousarray(rows[:0]))
+            if self.path == "-":
+                self.body = self.stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
+            else:
+                self.body = self.open()
+                npy_format.write_array_header_1_0(self.body, self.header)  # its length holds any row count
+        assert self.body is not None
+        self.body.write(np.ascontiguousarray(rows).tobytes())
+        self.rows += len(rows)
+
+    def close(self, source_dtype: Callable[[], np.dtype]) -> None:
+        assert self.header is not None and self.body is not None
+        self.header["shape"] = (self.rows,) + self.header["shape"][1:]
+        if self.path == "-":
+            out = _Counter(self.open())
+            with _named("<stdout>"):
+                npy_format.write_array_header_1_0(out, self.header)
+                self.body.seek(0)
+                shutil.copyfileobj(self.body, out)
+                out.f.flush()
+            self.bytes = out.count
+        else:
+            end = self.body.tell()
+            self.body.seek(0)
+            npy_format.write_array_header_1_0(self.body, self.header)
+            self.body.seek(end)
+            self.bytes = end
+
+
+class WholeSink(Sink):
+    """Any other format (images, JSON, NPY in channels-first layout): the result is gathered, then encoded whole
+    with the input's value type, as the whole-array path does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parts: list[np.ndarray] = []
+
+    def add(self, rows: np.ndarray) -> None:
+        self.parts.append(rows)
+        self.rows += len(rows)
+
+    def close(self, source_dtype: Callable[[], np.dtype]) -> None:
+        from ..pipeline import encode
+
+        result = np.concatenate(self.parts)
+        write, notes = encode(result, self.fmt, self.spec, source_dtype=source_dtype(), name=self.name)
+        self.note(notes)
+        self.bytes = write_output(self.path, write)
+
+
+def make_sink(path: str, fmt: str, spec: PoolSpec, channels: int, stack: ExitStack, say: Say) -> Sink:
+    """The sink for writing ``fmt`` to ``path``: rows as they come where the format allows."""
+    kind = formats.writer_for(fmt).kind
+    if kind == "text":
+        return TextSink(path, fmt, spec, stack, say)
+    if kind == "npy" and not (spec.layout == "chw" and channels > 1):
+        return NpySink(path, fmt, spec, stack, say)
+    return WholeSink(path, fmt, spec, stack, say)
