@@ -93,6 +93,10 @@ def in_layout(result: np.ndarray, layout: str | None) -> np.ndarray:
 def encode(
     result: np.ndarray, writer: Writer, options: Mapping[str, Any], *, source_dtype: np.dtype, name: str
 ) -> tuple[Write, list[tuple[str, str]]]:
-    """The writer of the registry: ``result`` as stored, in the input's layout; any dtype, so no notes."""
-    arr = in_layout(result, options.get("layout"))
+    """The writer of the registry: ``result`` as stored, in the input's layout; any dtype, so no notes.
+
+    Always in C order, whatever order the engine's result has in memory (a Fortran-order input can give a
+    Fortran-order result), so that the same values are the same file, streamed or not.
+    """
+    arr = np.ascontiguousarray(in_layout(result, options.get("layout")))
     return (lambda f: np.save(f, arr, allow_pickle=False)), []
