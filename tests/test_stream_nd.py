@@ -92,3 +92,15 @@ def test_volumes_and_fractional_pooling_are_not_streamed(tmp_path, monkeypatch):
     from poolcli import fractional_max_pool2d
 
     np.testing.assert_array_equal(np.load(tmp_path / "f.npy"), fractional_max_pool2d(m, 2, output_ratio=0.5, seed=3))
+
+
+def test_npy_out_is_c_order_whatever_the_input_order(tmp_path):
+    """A Fortran-order input's result may be Fortran-ordered in memory; the file written is the same either way."""
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.arange(12.0).reshape(3, 4)))
+    files = []
+    for keep in (False, True):
+        dst = tmp_path / f"o-{keep}.npy"
+        run(str(tmp_path / "f.npy"), str(dst), PoolSpec(window=WindowSpec(size=(1, 1))), keep_values=keep)
+        files.append(dst.read_bytes())
+    assert files[0] == files[1] and b"'fortran_order': False" in files[0]
+    np.testing.assert_array_equal(np.load(tmp_path / "o-True.npy"), np.arange(12.0).reshape(3, 4))
