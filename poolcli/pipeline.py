@@ -106,8 +106,42 @@ def run(
 
     Every check has passed before the first byte is written; each file
     then appears whole or not at all. Raises :class:`InputError`,
-    :class:`OutputError` (ValueErrors) or OSError.
+    :class:`OutputError` (ValueErrors, each naming its file) or OSError.
     """
+    try:
+        return _run(
+            source,
+            destination,
+            spec,
+            fmt=fmt,
+            indices=indices,
+            indices_fmt=indices_fmt,
+            make_folders=make_folders,
+            on_note=on_note,
+            on_pooled=on_pooled,
+            keep_values=keep_values,
+        )
+    except ValueError as exc:
+        if type(exc) is not ValueError:  # InputError, OutputError ... name what they are about
+            raise
+        # the engine's refusals (a window that does not fit, NaN for an integer dtype) know no file name
+        raise InputError(f"{'<stdin>' if source == '-' else source}: {exc}") from None
+
+
+def _run(
+    source: str,
+    destination: str | None,
+    spec: PoolSpec,
+    *,
+    fmt: str | None = None,
+    indices: str | None = None,
+    indices_fmt: str | None = None,
+    make_folders: bool = False,
+    on_note: Callable[[Note], None] | None = None,
+    on_pooled: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    keep_values: bool = True,
+) -> Result:
+    """:func:`run`, whose engine errors do not yet name the input."""
     notes: list[Note] = []
 
     def say(new: list[Note]) -> None:
@@ -339,8 +373,12 @@ def dtype_notes(name: str, source: np.dtype, window: WindowSpec) -> list[Note]:
         info = np.iinfo(target)
         changes = natural.kind == "f" or not (np.iinfo(natural).min >= info.min and np.iinfo(natural).max <= info.max)
         text = f"--dtype {target}: results rounded half up and saturated to {info.min}..{info.max}"
-    else:
-        changes = natural.kind in "iu" or np.dtype(natural).itemsize > target.itemsize
+    else:  # a float holds every integer up to 2**(its mantissa's bits) and every narrower float
+        if natural.kind in "iub":
+            info = np.iinfo(np.uint8 if natural.kind == "b" else natural)
+            changes = max(-int(info.min), int(info.max)) > 2 ** (np.finfo(target).nmant + 1)
+        else:
+            changes = natural.itemsize > target.itemsize
         text = f"--dtype {target}: results rounded to the nearest {target}"
     return [Note(name, text, "precision")] if changes else []
 

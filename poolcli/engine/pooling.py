@@ -269,6 +269,7 @@ def _is_avg_2x2_uint8(a: Array, every: tuple[AxisPlan, ...] | None, rec: Reducti
     """Whether :func:`avg_2x2_uint8` computes this: uint8 to uint8, 2x2/2 unpadded windows, even width."""
     return (
         every is not None
+        and len(every) == 2  # an image's two axes: a signal of (N, C) is 2-D too
         and rec.finish == "divide"
         and a.dtype == target == np.dtype(np.uint8)
         and a.ndim == 2

@@ -88,6 +88,8 @@ def saturate(v: Array, target: np.dtype[Any], within: np.dtype[Any] | None = Non
     """Integers (of ``within``'s range, when given, else of their type's) into ``target``'s range (bool: 0..1),
     then cast to it."""
     lo, hi = _range(target)
+    if v.dtype == np.bool_:
+        v = v.view(np.uint8)
     have = np.iinfo(within if within is not None and within.kind in "iu" else v.dtype)
     if have.min < lo or have.max > hi:
         v = np.clip(v, max(lo, have.min), min(hi, have.max))
@@ -105,12 +107,14 @@ def convert(result: Array, target: np.dtype[Any]) -> Array:
         return saturate(result, target)
     nan = np.isnan(result)
     if nan.any():
-        raise ValueError(f"the result holds {int(nan.sum())} NaN values, which dtype {target} cannot hold")
+        n = int(nan.sum())
+        raise ValueError(f"the result holds {n} NaN value{'s' if n != 1 else ''}, which dtype {target} cannot hold")
     lo, hi = _range(target)
     # float32 holds every 8- and 16-bit integer and its halves exactly; wider types round in float64
     work = result if result.dtype.itemsize >= 4 and target.itemsize <= 2 else result.astype(np.float64)
-    r = np.floor(work)
-    r += work - r >= 0.5  # exact: a float minus its floor is exact
+    with np.errstate(invalid="ignore"):  # inf - inf: an infinity saturates below, whatever r + 1 is
+        r = np.floor(work)
+        r += work - r >= 0.5  # exact: a float minus its floor is exact
     top = float(hi)
     if int(top) > hi:  # 2**63 - 1 is not a float64: clip below it and mend the cells past it
         top = float(np.nextafter(top, 0))

@@ -58,7 +58,7 @@ def to_image_array(
     elif scaled is not None:
         a /= 257
     if rescale != "minmax":
-        r = np.floor(a + 0.5)
+        r = round_half_up(a)
         fits = bool(np.isfinite(r).all() and r.min() >= 0 and r.max() <= top)
         if fits or rescale == "clip":
             rounded = bool((r != a).any())
@@ -81,21 +81,32 @@ def to_image_array(
         )
     a = np.clip(a, low, high)
     scaled_to_top = np.zeros_like(a) if high == low else (a - low) * (top / (high - low))
-    return np.floor(scaled_to_top + 0.5).astype(target), note
+    return round_half_up(scaled_to_top).astype(target), note
+
+
+def round_half_up(a: np.ndarray) -> np.ndarray:
+    """``a`` rounded to whole numbers, halves up, exactly: ``floor(a + 0.5)`` is wrong for 0.49999999999999994
+    (the sum rounds to 1) and past 2**52; a float minus its floor is exact, so comparing that is not."""
+    with np.errstate(invalid="ignore"):  # inf - inf: an infinity stays one
+        r = np.floor(a)
+        r += (a - r) >= 0.5
+    return r
 
 
 def _to_float32(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
-    out = arr.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, and said below
+        out = arr.astype(np.float32)
     if (arr.dtype.itemsize <= 2 and arr.dtype.kind == "f") or arr.dtype == np.float32:
         return out, None  # float16 and float32 values are all float32 values
     with np.errstate(invalid="ignore"):
         kept = (out == arr) | (np.isnan(out) & np.isnan(arr))
     if kept.all():
         return out, None
-    return (
-        out,
-        f"{int(kept.size - kept.sum())} of {kept.size} values rounded to the nearest float32 (TIFF holds 32-bit floats)",
-    )
+    beyond = int((np.isinf(out) & np.isfinite(arr)).sum())
+    rounded = int(kept.size - kept.sum()) - beyond
+    said = [f"{rounded} of {kept.size} values rounded to the nearest float32"] if rounded else []
+    said += [f"{beyond} of {kept.size} values beyond float32's range became infinite"] if beyond else []
+    return out, "; ".join(said) + " (TIFF holds 32-bit floats)"
 
 
 def to_tiff_array(arr: np.ndarray, *, rescale: str = "auto", source_dtype: Any = None) -> tuple[np.ndarray, str | None]:
@@ -107,7 +118,7 @@ def to_tiff_array(arr: np.ndarray, *, rescale: str = "auto", source_dtype: Any =
     follow ``rescale`` as for any image, over the type's range.
     """
     source = np.dtype(arr.dtype if source_dtype is None else source_dtype)
-    if source.kind == "f":
+    if source.kind == "f" or arr.dtype == np.float32:  # float32 results of integers: asked for (--dtype float32)
         return _to_float32(arr)
     own = np.dtype(np.uint8) if arr.dtype == np.bool_ else arr.dtype
     target = own if own.name in codecs.TIFF_TYPES else np.dtype(np.uint8) if source == np.bool_ else source
@@ -136,7 +147,7 @@ def _round_into(arr: np.ndarray, target: np.dtype, rescale: str) -> tuple[np.nda
         a[nan] = 0
         note = f"{int(nan.sum())} NaN values written as 0"
     if rescale != "minmax":
-        r = np.floor(a + 0.5)
+        r = round_half_up(a)
         fits = bool(np.isfinite(r).all() and r.min() >= lo and r.max() <= hi)
         if fits or rescale == "clip":
             if not fits:
@@ -154,7 +165,7 @@ def _round_into(arr: np.ndarray, target: np.dtype, rescale: str) -> tuple[np.nda
         )
     a = np.clip(a, low, high)
     stretched = np.full_like(a, lo) if high == low else lo + (a - low) * ((hi - lo) / (high - low))
-    return np.clip(np.floor(stretched + 0.5), lo, hi).astype(target), note
+    return np.clip(round_half_up(stretched), lo, hi).astype(target), note
 
 
 def _join(a: str | None, b: str) -> str:
