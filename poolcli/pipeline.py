@@ -270,7 +270,13 @@ def to_hwc(loaded: Loaded, spec: PoolSpec) -> tuple[Loaded, list[Note]]:
         )
     if spec.layout == "chw":
         with_channels = 4 if spec.volume else 3  # a volume's readers give (D, H, W) or (C, D, H, W)
-        return (dataclasses.replace(loaded, array=np.moveaxis(arr, 0, -1)) if arr.ndim == with_channels else loaded), []
+        if arr.ndim != with_channels:
+            held = "(C, D, H, W)" if spec.volume else "(C, H, W)"
+            raise InputError(
+                f"{loaded.name}: --layout chw puts a first axis of channels last, and this {arr.ndim}-D input has none "
+                f"(that would be {held}); drop --layout"
+            )
+        return dataclasses.replace(loaded, array=np.moveaxis(arr, 0, -1)), []
     if (
         spec.layout is None
         and not spec.volume

@@ -363,10 +363,13 @@ def test_chw_to_an_image_writes_its_pixels(here):
     assert im.mode == "RGB" and np.array_equal(np.asarray(im), np.moveaxis(per_channel(x, size=2), 0, -1))
 
 
-def test_chw_on_2d_arrays_and_text_changes_nothing(here):
+def test_chw_on_2d_arrays_and_text_is_refused_as_it_would_change_nothing(here):
     np.save(here / "two.npy", np.arange(16.0).reshape(4, 4))
-    assert run(["pool", "two.npy", "--layout", "chw"]).stdout == run(["pool", "two.npy"]).stdout == "5,7\n13,15\n"
-    assert run(["pool", "m.csv", "--layout", "chw"]).stdout == "6,8\n14,16\n"
+    before = sorted(p.name for p in here.rglob("*"))
+    r = run(["pool", "two.npy", "--layout", "chw", "-o", "o.npy"])
+    assert_refused(r, 1, "two.npy: --layout chw puts a first axis of channels last, and this 2-D input has none (that would be (C, H, W)); drop --layout", here, before)
+    r = run(["pool", "m.csv", "--layout", "chw", "-o", "o.csv"])
+    assert_refused(r, 1, "m.csv: --layout chw puts a first axis of channels last", here, before)
 
 
 def test_chw_on_an_image_is_refused(here):

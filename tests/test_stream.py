@@ -32,7 +32,9 @@ def streamed(source, destination, spec, **kw):
 def outcome(source, destination, spec, **kw):
     """What a run gives: the output's bytes and the notes, or the error's text (and no output)."""
     runner = kw.pop("runner", streamed)
-    global_pool = spec.window.output_size is not None and spec.window.output_size[0] == 1
+    adaptive = spec.window.output_size is not None
+    # read whole: global pooling (one window holds every row) and adaptive sums (their order is the whole input's)
+    global_pool = adaptive and (spec.window.output_size[0] == 1 or spec.window.mode not in ("max", "min"))
     try:
         result = runner(source, destination, spec, **kw)
     except (InputError, ValueError) as exc:

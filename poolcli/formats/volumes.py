@@ -75,7 +75,7 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
     """The volume reader of images: the pages of a TIFF stacked as (D, H, W[, C]), in their sample type, and no notes."""
     from PIL import Image, UnidentifiedImageError
 
-    from . import codecs, headers
+    from . import headers
     from .images import _image_to_array
 
     try:
@@ -86,15 +86,7 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     if header is not None and header.format == "TIFF" and header.reader != "pillow":
-        if header.reader == "none":
-            raise InputError(
-                f"{name}: a {header.what}: neither Pillow nor libvips reads its samples exactly; convert it to NPY"
-            )
-        try:  # samples Pillow reads inexactly (uint32, int8, an extra channel): every page by libvips
-            arr, _, said = codecs.read_vips(data, header, max_pixels, all_pages=True)
-        except headers.ImageError as exc:
-            raise InputError(f"{name}: {exc}") from None
-        return arr, [f"{name}: TIFF {said}"] if said else []
+        return _by_vips(data, header, name, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's remarks on odd tags are not the user's concern
@@ -106,6 +98,8 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
     with opened as im:
         if im.format != "TIFF":
             raise InputError(f"{name}: a {im.format} image holds no volume; {_READ_FROM}")
+        if header is not None and len(im.getbands()) < header.channels:
+            return _by_vips(data, header, name, max_pixels)  # an extra sample Pillow drops (RGBX, grey + one)
         pages: list[np.ndarray] = []
         notes: list[str] = []
         first = (im.size, im.mode)
@@ -144,6 +138,21 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
                     f"{name}: page {d}: damaged or truncated image ({type(exc).__name__}: {exc})"
                 ) from None
     return np.stack(pages), notes
+
+
+def _by_vips(data: Source, header: Any, name: str, max_pixels: int) -> tuple[np.ndarray, list[str]]:
+    """Every page by libvips: the samples Pillow reads inexactly (uint32, int8, 16-bit colour, an extra channel)."""
+    from . import codecs, headers
+
+    if header.reader == "none":
+        raise InputError(
+            f"{name}: a {header.what}: neither Pillow nor libvips reads its samples exactly; convert it to NPY"
+        )
+    try:
+        arr, _, said = codecs.read_vips(data, header, max_pixels, all_pages=True)
+    except headers.ImageError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    return arr, [f"{name}: TIFF {said}"] if said else []
 
 
 def _page(size: tuple[int, int], mode: str) -> str:

@@ -127,12 +127,15 @@ def pool_bands(
         check_result_size,
         dtype_notes,
         select_channels,
+        to_hwc,
         value_type,
     )
 
     name = source.name
     bands = iter(source)
     first = next(bands)
+    if kind == "text":
+        to_hwc(Loaded(first, kind, name), spec)  # refuses --layout chw, as for the whole matrix
     if len(first) == 1 and spatial_ndim(first.shape, spec) == 1:
         following = next(bands, None)
         if following is None:  # one row: a signal, pooled whole (it is no longer than a row may be)
