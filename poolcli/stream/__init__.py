@@ -68,6 +68,8 @@ def try_stream(
             return _text(f, source, spec, job, bytes_in=os.path.getsize(source))
     if reader is not None and reader.name == "npy":
         return _npy(source, spec, job)
+    if reader is not None and reader.name == "image" and spec.layout != "chw":  # chw: the whole path refuses it
+        return _image(source, spec, job)
     return None
 
 
@@ -126,6 +128,20 @@ def _npy(path: str, spec: PoolSpec, job: Job) -> Any:
         single = bands.array.nbytes <= BAND_BYTES
         height = len(bands.array)
         return pool_bands(bands, "npy", spec, job, bytes_in=os.path.getsize(path), single=single, height=height)
+
+
+def _image(path: str, spec: PoolSpec, job: Job) -> Any:
+    from ..formats.imagestream import open_png
+
+    opened = open_png(path, spec.max_pixels, BAND_BYTES)
+    if opened is None:  # not a large PNG libvips reads as the whole path does: read whole
+        return None
+    with opened as bands:
+        if spatial_ndim(bands.shape, spec) != 2:
+            return None  # a signal (one row or one column) is pooled whole
+        return pool_bands(
+            bands, "image", spec, job, bytes_in=os.path.getsize(path), single=False, height=bands.shape[0]
+        )
 
 
 def _needs_height(spec: PoolSpec) -> bool:
