@@ -10,8 +10,8 @@ import zlib
 import numpy as np
 import pytest
 
-import poolcli.formats.imagestream as imagestream
-import poolcli.stream as stream
+from poolcli.formats import imagestream
+from poolcli import stream
 from poolcli.formats import codecs
 from poolcli.formats.errors import InputError
 from poolcli.pipeline import FilterSpec, PoolSpec, WindowSpec, run
