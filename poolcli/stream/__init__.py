@@ -133,7 +133,8 @@ def _npy(path: str, spec: PoolSpec, job: Job) -> Any:
 def _image(path: str, spec: PoolSpec, job: Job) -> Any:
     from ..formats.imagestream import open_png
 
-    opened = open_png(path, spec.max_pixels, BAND_BYTES)
+    # a quarter of the bands of text: libvips holds rows of its own besides, and smaller bands cost no time here
+    opened = open_png(path, spec.max_pixels, BAND_BYTES // 4)
     if opened is None:  # not a large PNG libvips reads as the whole path does: read whole
         return None
     with opened as bands:

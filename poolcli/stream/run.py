@@ -196,7 +196,10 @@ def pool_bands(
         for path, _ in outputs:
             if job.make_folders and path != "-":
                 os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        sinks = [make_sink(path, fmt, spec, channels, stack, job.say) for path, fmt in outputs]
+        rows_out = (
+            None if pooled_height is None else output_shape((pooled_height, width), **spec.window.shape_kwargs())[0]
+        )
+        sinks = [make_sink(path, fmt, spec, channels, stack, job.say, rows_out) for path, fmt in outputs]
         whole_sink = any(isinstance(sink, WholeSink) for sink in sinks)
         if whole_sink:
             stats.add(first)
