@@ -52,6 +52,8 @@ SPECS = [
     PoolSpec(window=WindowSpec(size=2, mode="lp", norm_type=2.0, ceil_mode=True)),
     PoolSpec(window=WindowSpec(size=2, mode="sum"), filter=FilterSpec(kernel=((1, 2, 1), (2, 4, 2), (1, 2, 1)))),
     PoolSpec(window=WindowSpec(size=3, mode="min", dilation=2, padding=1)),
+    PoolSpec(window=WindowSpec(size=2, mode="avg"), gray=True),
+    PoolSpec(window=WindowSpec(output_size=(4, 3), mode="max")),
 ]
 
 
@@ -142,7 +144,7 @@ def test_too_many_pixels_is_refused_as_the_whole_path_does(tmp_path, small):
 
 def test_a_large_png_is_pooled_in_bounded_memory(tmp_path):
     src = tmp_path / "big.png"
-    side = 8192  # 64 MiB of grey pixels: decoded whole they alone would pass the bound
+    side = 8192  # 64 MiB of grey pixels
     ramp = (np.arange(side, dtype=np.uint32)[:, None] + np.arange(side, dtype=np.uint32)) % 251
     _png(src, ramp.astype(np.uint8))
     del ramp
@@ -162,6 +164,6 @@ def test_a_large_png_is_pooled_in_bounded_memory(tmp_path):
     i = np.arange(0, side, 2)
     assert out.shape == (side // 2, side // 2)
     assert (out[:5, :5] == ((i[:5, None] + i[:5] + 2) % 251)).all()  # the max of a 2x2 block, away from the wrap
-    assert (
-        int(peak.read_text()) < 60 * 1024 + 16 * 1024 * 2
-    )  # kB: the interpreter, numpy, libvips; the result (16 MiB) twice
+    # kB: about 77 MB measured; the interpreter with numpy and libvips (~40 MB) and the decoded input (64 MiB)
+    # would pass it, as the whole path (~195 MB) does
+    assert int(peak.read_text()) < 100 * 1024
