@@ -167,3 +167,15 @@ def test_a_large_png_is_pooled_in_bounded_memory(tmp_path):
     # kB: about 77 MB measured; the interpreter with numpy and libvips (~40 MB) and the decoded input (64 MiB)
     # would pass it, as the whole path (~195 MB) does
     assert int(peak.read_text()) < 100 * 1024
+
+
+@pytest.mark.parametrize("indices", ["idx.png", "idx.tif", "idx.npy"])
+def test_streamed_png_indices_are_the_whole_paths(tmp_path, small, indices):
+    src = str(tmp_path / "in.png")
+    _png(src, np.random.default_rng(5).integers(0, 255, (13, 11, 3), endpoint=True).astype(np.uint8))
+    spec = PoolSpec(window=WindowSpec(size=3, stride=2, ceil_mode=True))
+    got = []
+    for keep in (True, False):
+        run(src, str(tmp_path / "out.npy"), spec, indices=str(tmp_path / indices), keep_values=keep)
+        got.append(((tmp_path / "out.npy").read_bytes(), (tmp_path / indices).read_bytes()))
+    assert got[0] == got[1]

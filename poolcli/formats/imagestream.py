@@ -10,6 +10,7 @@ checks it: chunk CRCs and IEND first, and libvips fails on a damaged pixel strea
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
@@ -77,20 +78,22 @@ def open_png(path: str, max_pixels: int, band_bytes: int) -> VipsBands | None:
         return None
     with open(path, "rb") as f:
         head = f.read(33)
+        if not head.startswith(headers.PNG_SIGNATURE) or len(head) < 33:
+            return None  # before read_header, which raises for some other formats: the whole path says that
         header = headers.read_header(f)
-        if header is None or header.format != "PNG" or len(head) < 33:
+        if header is None or header.format != "PNG":
             return None
-        depth, colour, interlace = head[24], head[25], head[28]
-        if depth not in (8, 16) or colour not in _COLOURS or interlace != 0:
-            return None
+        width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+        if width * height < STREAM_PIXELS or depth not in (8, 16) or colour not in _COLOURS or head[28] != 0:
+            return None  # small (decoded whole it takes little memory), 1/2/4-bit, a palette, or interlaced
         try:
-            kinds, pixels = headers.check_png(f, max_pixels, inflate=False)
+            kinds, _ = headers.check_png(f, max_pixels, inflate=False)
         except headers.Damaged as exc:
             raise InputError(f"{path}: damaged or truncated image ({exc})") from None
         except headers.ImageError as exc:
             raise InputError(f"{path}: {exc}") from None
-    if pixels < STREAM_PIXELS or b"tRNS" in kinds or b"eXIf" in kinds or b"acTL" in kinds:
-        return None  # small; Pillow's transparency; an EXIF turn; an animation (the whole path notes its frames)
+    if b"tRNS" in kinds or b"eXIf" in kinds or b"acTL" in kinds:
+        return None  # Pillow's transparency; an EXIF turn; an animation (the whole path notes its frames)
     import pyvips  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     try:

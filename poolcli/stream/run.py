@@ -223,8 +223,9 @@ def pool_bands(
                 break
             band = next(bands, None)
             x = None if band is None else prepared(band)
-        for sink in sinks:
-            sink.close(source_dtype)
+        sinks[0].close(source_dtype)
+        for sink in sinks[1:]:  # the indices: their own type decides, as in the whole path
+            sink.close(lambda: last[1].dtype)
     # the rows are written, not held: the result's values are an empty array of its type and row shape
     idx = last[1][:0] if len(last) > 1 else None
     return Result(last[0][:0], idx, [], bytes_in, sum(s.bytes for s in sinks))
