@@ -3,6 +3,7 @@ and a three-stage pipe's first-line latency and wall time.
 
     python benchmarks/bench_stream.py                    # CSV streams of 0.5 and 2 GB, a 2 GB NPY
     python benchmarks/bench_stream.py --sizes 0.5 2 8 --npy-gb 8
+    python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 16384   # the PNG only
 
 Every poolcli run is a fresh process; its peak RSS is the kernel's (os.wait4's ru_maxrss) for that process
 alone. The inputs are generated on the fly (a block of rows repeated), so that no file of that size is needed
@@ -113,6 +114,34 @@ def npy_file(gb, tmp):
             f"{size / 1e6 / wall:.0f}"]
 
 
+def png_file(side, tmp):
+    """A side x side 8-bit grey PNG pooled 2x2 to a PNG: streamed through libvips, and read whole (the library's
+    default run, which keeps the values)."""
+    from poolcli.formats import codecs
+
+    path, out = os.path.join(tmp, "big.png"), os.path.join(tmp, "out.png")
+    # a gradient with 4 bits of noise: it compresses to about half, as photographs roughly do
+    pixels = np.random.default_rng(0).integers(0, 16, (side, side), dtype=np.uint8)
+    pixels += (np.arange(side) * 240 // side).astype(np.uint8)[:, None]
+    with open(path, "wb") as f:
+        codecs.png_writer(pixels, 1)(f)
+    del pixels
+    size = os.path.getsize(path)
+    rows = []
+    limit = str(side * side)
+    for label, cmd in [
+        ("streamed (libvips)", POOLCLI + ["pool", path, "-k", "2", "-o", out, "--max-pixels", limit]),
+        ("whole (library run)", [PY, "-c", WHOLE, path, out]),
+    ]:
+        wall, rss = measure(cmd)
+        rows.append([f"PNG {side}x{side} grey ({size / 1e6:.0f} MB), `pool big.png -k 2 -o out.png`, {label}",
+                     f"{rss:.0f}", f"{wall:.1f}", f"{size / 1e6 / wall:.0f}"])
+        print(rows[-1], flush=True)
+    os.remove(path)
+    os.remove(out)
+    return rows
+
+
 WHOLE = r"""
 import sys
 from poolcli.pipeline import PoolSpec, WindowSpec, run
@@ -179,22 +208,27 @@ def pipeline(tmp, mb):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=float, nargs="+", default=[0.5, 2])
+    ap.add_argument("--sizes", type=float, nargs="*", default=[0.5, 2])
     ap.add_argument("--npy-gb", type=float, default=2)
     ap.add_argument("--text-mb", type=float, default=200)
     ap.add_argument("--pipe-mb", type=float, default=300)
+    ap.add_argument("--png-side", type=int, default=16384, help="side of the grey PNG (0: none)")
     args = ap.parse_args()
     print(machine(), "\n")
     with tempfile.TemporaryDirectory() as tmp:
         rows = csv_streams(args.sizes)
         if args.npy_gb:
             rows.append(npy_file(args.npy_gb, tmp))
+        if args.png_side:
+            rows += png_file(args.png_side, tmp)
         print(table("Peak memory of streamed runs", ["run", "peak RSS MB", "wall s", "MB/s"], rows))
-        print(table(f"Text throughput, {args.text_mb:g} MB CSV of {WIDTH} columns", ["run", "peak RSS MB", "wall s", "MB/s"],
-                    throughput(tmp, args.text_mb)))
-        print(table("Three-stage pipe: gen | pool - -k 2 | pool - -k 2 | pool - -k 2",
-                    ["input", "first line at s", "gen half-way at s", "pipe wall s", "stages one after another s"],
-                    pipeline(tmp, args.pipe_mb)))
+        if args.text_mb:
+            print(table(f"Text throughput, {args.text_mb:g} MB CSV of {WIDTH} columns",
+                        ["run", "peak RSS MB", "wall s", "MB/s"], throughput(tmp, args.text_mb)))
+        if args.pipe_mb:
+            print(table("Three-stage pipe: gen | pool - -k 2 | pool - -k 2 | pool - -k 2",
+                        ["input", "first line at s", "gen half-way at s", "pipe wall s", "stages one after another s"],
+                        pipeline(tmp, args.pipe_mb)))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Pool what does not fit in memory: rows in bands, output rows written as soon as their windows are complete.
 
 :func:`try_stream` is the streamed form of :func:`poolcli.pipeline.run` for text matrices (files and standard
-input) and NPY files (memory-mapped). It holds a band of input rows and the rows later windows still need,
+input), NPY files (memory-mapped) and large PNG files (decoded by libvips, the codecs extra, see
+:mod:`poolcli.formats.imagestream`). It holds a band of input rows and the rows later windows still need,
 never the input: memory is O(window rows x width) whatever the number of rows. The values, the notes and
 the bytes written are the whole-array path's: each band is filtered and pooled by the engine's public
 functions (see :mod:`.rows`), and written by the formats' own writers (see :mod:`.sinks`).
@@ -46,7 +47,7 @@ def try_stream(
     """Pool ``source`` band by band where it can be; return the run's Result.
 
     Returns None, having read nothing, where the run needs the whole array (adaptive and global pooling,
-    whose windows are spread over all the rows; an input that is neither text nor NPY), or the
+    whose windows are spread over all the rows; an input that is neither text, NPY nor a PNG libvips streams), or the
     :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
     Keras ``same`` padding needs the number of rows first: a file's text is counted first, a stream held
     in a temporary file, with a note.
@@ -72,6 +73,8 @@ def try_stream(
             return _text(f, source, spec, job, bytes_in=os.path.getsize(source))
     if reader is not None and reader.name == "npy":
         return _npy(source, spec, job)
+    if reader is not None and reader.name == "image" and spec.layout != "chw":  # chw: the whole path refuses it
+        return _image(source, spec, job)
     return None
 
 
@@ -130,6 +133,21 @@ def _npy(path: str, spec: PoolSpec, job: Job) -> Any:
         single = bands.array.nbytes <= BAND_BYTES
         height = len(bands.array)
         return pool_bands(bands, "npy", spec, job, bytes_in=os.path.getsize(path), single=single, height=height)
+
+
+def _image(path: str, spec: PoolSpec, job: Job) -> Any:
+    from ..formats.imagestream import open_png
+
+    # a quarter of the bands of text: libvips holds rows of its own besides, and smaller bands cost no time here
+    opened = open_png(path, spec.max_pixels, BAND_BYTES // 4)
+    if opened is None:  # not a large PNG libvips reads as the whole path does: read whole
+        return None
+    with opened as bands:
+        if spatial_ndim(bands.shape, spec) != 2:
+            return None  # a signal (one row or one column) is pooled whole
+        return pool_bands(
+            bands, "image", spec, job, bytes_in=os.path.getsize(path), single=False, height=bands.shape[0]
+        )
 
 
 def _needs_height(spec: PoolSpec) -> bool:

@@ -199,7 +199,10 @@ def pool_bands(
         for path, _ in outputs:
             if job.make_folders and path != "-":
                 os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        sinks = [make_sink(path, fmt, spec, channels, stack, job.say) for path, fmt in outputs]
+        rows_out = (
+            None if pooled_height is None else output_shape((pooled_height, width), **spec.window.shape_kwargs())[0]
+        )
+        sinks = [make_sink(path, fmt, spec, channels, stack, job.say, rows_out) for path, fmt in outputs]
         whole_sink = any(isinstance(sink, WholeSink) for sink in sinks)
         if whole_sink:
             stats.add(first)
@@ -223,8 +226,9 @@ def pool_bands(
                 break
             band = next(bands, None)
             x = None if band is None else prepared(band)
-        for sink in sinks:
-            sink.close(source_dtype)
+        sinks[0].close(source_dtype)
+        for sink in sinks[1:]:  # the indices: their own type decides, as in the whole path
+            sink.close(lambda: last[1].dtype)
     # the rows are written, not held: the result's values are an empty array of its type and row shape
     idx = last[1][:0] if len(last) > 1 else None
     return Result(last[0][:0], idx, [], bytes_in, sum(s.bytes for s in sinks))

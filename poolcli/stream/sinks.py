@@ -124,30 +124,52 @@ class NpySink(Sink):
 
 class WholeSink(Sink):
     """Any other format (images, JSON, NPY in channels-first layout): the result is gathered, then encoded whole
-    with the input's value type, as the whole-array path does."""
+    with the input's value type, as the whole-array path does.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    With ``rows``, the number of result rows, known beforehand, the rows are copied into one array of that
+    many as they come: gathered as parts and joined, the parts and the joined result would be held at once.
+    """
+
+    def __init__(self, *args: Any, rows: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.parts: list[np.ndarray] = []
+        self.expected = rows
+        self.buffer: np.ndarray | None = None
 
     def add(self, rows: np.ndarray) -> None:
+        if self.expected is not None and not self.parts:
+            if self.buffer is None:  # its pages take memory only as rows are written into them
+                self.buffer = np.empty((self.expected,) + rows.shape[1:], rows.dtype)
+            buffer = self.buffer
+            fits = self.rows + len(rows) <= len(buffer) and rows.shape[1:] == buffer.shape[1:]
+            if fits and rows.dtype == buffer.dtype:
+                buffer[self.rows : self.rows + len(rows)] = rows
+                self.rows += len(rows)
+                return
+            self.parts.append(buffer[: self.rows])  # not as foreseen: gathered as parts from here on
         self.parts.append(rows)
         self.rows += len(rows)
 
     def close(self, source_dtype: Callable[[], np.dtype]) -> None:
         from ..pipeline import encode
 
-        result = np.concatenate(self.parts)
+        if self.buffer is not None and not self.parts:
+            result = self.buffer[: self.rows]
+        else:
+            result = np.concatenate(self.parts)
         write, notes = encode(result, self.fmt, self.spec, source_dtype=source_dtype(), name=self.name)
         self.note(notes)
         self.bytes = write_output(self.path, write)
 
 
-def make_sink(path: str, fmt: str, spec: PoolSpec, channels: int, stack: ExitStack, say: Say) -> Sink:
-    """The sink for writing ``fmt`` to ``path``: rows as they come where the format allows."""
+def make_sink(
+    path: str, fmt: str, spec: PoolSpec, channels: int, stack: ExitStack, say: Say, rows: int | None = None
+) -> Sink:
+    """The sink for writing ``fmt`` to ``path``: rows as they come where the format allows; ``rows`` is the
+    number of result rows, where known."""
     kind = formats.writer_for(fmt).kind
     if kind == "text":
         return TextSink(path, fmt, spec, stack, say)
     if kind == "npy" and not (spec.layout == "chw" and channels > 1):
         return NpySink(path, fmt, spec, stack, say)
-    return WholeSink(path, fmt, spec, stack, say)
+    return WholeSink(path, fmt, spec, stack, say, rows=rows)
