@@ -9,9 +9,10 @@ printing: notes for the user are returned as :class:`Note` records.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar, cast
 
 import numpy as np
 
@@ -77,6 +78,26 @@ class Result:
     bytes_out: int  # every byte written: the output and the indices
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _naming_the_input(run: F) -> F:
+    """``run`` whose engine errors (a window that does not fit, NaN for an integer dtype) name the input, as the
+    readers' errors do; InputError, OutputError and the like name what they are about already."""
+
+    @functools.wraps(run)
+    def named(source: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return run(source, *args, **kwargs)
+        except ValueError as exc:
+            if type(exc) is not ValueError:
+                raise
+            raise InputError(f"{'<stdin>' if source == '-' else source}: {exc}") from None
+
+    return cast(F, named)
+
+
+@_naming_the_input
 def run(
     source: str,
     destination: str | None,
@@ -108,40 +129,6 @@ def run(
     then appears whole or not at all. Raises :class:`InputError`,
     :class:`OutputError` (ValueErrors, each naming its file) or OSError.
     """
-    try:
-        return _run(
-            source,
-            destination,
-            spec,
-            fmt=fmt,
-            indices=indices,
-            indices_fmt=indices_fmt,
-            make_folders=make_folders,
-            on_note=on_note,
-            on_pooled=on_pooled,
-            keep_values=keep_values,
-        )
-    except ValueError as exc:
-        if type(exc) is not ValueError:  # InputError, OutputError ... name what they are about
-            raise
-        # the engine's refusals (a window that does not fit, NaN for an integer dtype) know no file name
-        raise InputError(f"{'<stdin>' if source == '-' else source}: {exc}") from None
-
-
-def _run(
-    source: str,
-    destination: str | None,
-    spec: PoolSpec,
-    *,
-    fmt: str | None = None,
-    indices: str | None = None,
-    indices_fmt: str | None = None,
-    make_folders: bool = False,
-    on_note: Callable[[Note], None] | None = None,
-    on_pooled: Callable[[np.ndarray, np.ndarray], None] | None = None,
-    keep_values: bool = True,
-) -> Result:
-    """:func:`run`, whose engine errors do not yet name the input."""
     notes: list[Note] = []
 
     def say(new: list[Note]) -> None:
