@@ -155,7 +155,7 @@ def _cases():
         ("TIFF 16 RGB, libvips", lambda: vips_file(a16[3], ".tif"), a16[3], True),
         ("TIFF float32 grey, tifffile", lambda: tiff(f32[:, :, 0]), f32[:, :, 0], False),
         ("TIFF float32 RGB, tifffile", lambda: tiff(f32, photometric="rgb"), f32, True),
-        ("TIFF float16 grey, tifffile (read as float32)", lambda: tiff(f32[:, :, 0].astype(np.float16)), f32[:, :, 0].astype(np.float16).astype(np.float32), True),
+        ("TIFF float16 grey, tifffile", lambda: tiff(f32[:, :, 0].astype(np.float16)), f32[:, :, 0].astype(np.float16), True),
         ("TIFF int16 grey, tifffile", lambda: tiff(signed16), signed16, False),
         ("TIFF int8 grey (Pillow would drop the sign)", lambda: tiff(signed8), signed8, True),
         ("TIFF uint32 grey (Pillow would wrap past 2**31)", lambda: tiff(big), big, True),

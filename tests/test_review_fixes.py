@@ -85,3 +85,18 @@ def test_float64_beyond_float32_to_tiff_says_so(tmp_path):
     assert "1 of 2 values rounded to the nearest float32" in result.stderr
     assert "Warning" not in result.stderr
     assert np.isinf(tifffile.imread(tmp_path / "o.tif")[0, 0])
+
+
+def test_a_half_float_tiff_is_read_as_float16(tmp_path):
+    x = np.array([[0.1, 2.5], [65504, -3.3]], np.float16)
+    tifffile.imwrite(tmp_path / "h.tif", x)
+    tifffile.imwrite(tmp_path / "hv.tif", np.stack([x, x]), photometric="minisblack")
+    assert run(["pool", tmp_path / "h.tif", "-k", 1, "-o", tmp_path / "h.npy"]).exit_code == 0
+    assert run(["pool", tmp_path / "hv.tif", "--volume", "-k", 1, "-o", tmp_path / "hv.npy"]).exit_code == 0
+    got, vol = np.load(tmp_path / "h.npy"), np.load(tmp_path / "hv.npy")
+    assert got.dtype == vol.dtype == np.float16
+    np.testing.assert_array_equal(got, x)
+    np.testing.assert_array_equal(vol, np.stack([x, x]))
+    avg = run(["pool", tmp_path / "h.tif", "-m", "avg", "-o", tmp_path / "a.npy"])
+    assert avg.exit_code == 0
+    assert np.load(tmp_path / "a.npy").dtype == poolcli.pool2d(x, 2, mode="avg").dtype

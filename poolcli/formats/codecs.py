@@ -292,6 +292,8 @@ def read_vips(
         arr = im.numpy()
     except pyvips.Error as exc:
         raise Damaged(f"{header.what}; libvips: {_vips_message(exc)}") from None
+    if header.dtype == np.float16 and arr.dtype == np.float32:
+        arr = arr.astype(np.float16)  # libvips widens half floats; each came from one, so this is exact
     if all_pages:  # libvips stacks the pages one below the other
         height = im.get("page-height") if im.get_typeof("page-height") else im.height
         arr = arr.reshape((im.height // height, height, im.width) + ((im.bands,) if im.bands > 1 else ()))
