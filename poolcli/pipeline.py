@@ -228,12 +228,26 @@ def prepare(loaded: Loaded, spec: PoolSpec) -> tuple[np.ndarray, list[Note]]:
     if spec.filter.kernel is not None and (arr.ndim == 1 or spec.volume):
         raise InputError(f"{loaded.name}: a filter (-c) acts on 2-D inputs; this is a {WHAT[ndim]}")
     check_result_size(arr.shape, spec, loaded.name, ndim)
-    note = _float64_note(arr, spec, loaded.name)
+    note = _float64_note(arr, spec, loaded.name, loaded.kind)
     return arr, notes + ([note] if note else [])
 
 
-def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str) -> Note | None:
-    """Say so when 64-bit integers beyond 2**53 go through float64 (a filter, a sum or an average): they are rounded."""
+def _float64_note(arr: np.ndarray, spec: PoolSpec, name: str, kind: str = "npy") -> Note | None:
+    """Say so when 64-bit integers beyond 2**53 go through float64 (a filter, a sum or an average): they are rounded.
+
+    Text is read as float64: whole numbers of 2**53 or more written in text may have been rounded on reading.
+    """
+    if kind == "text" and arr.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            big = np.abs(arr) >= 2.0**53
+        if big.any() and bool(np.isfinite(arr[big]).any()):
+            return Note(
+                name,
+                "text is read as float64, whose whole numbers from 2**53 on are 2 or more apart: integers written "
+                "with more digits are rounded to the nearest float64 (write NPY or JSON to keep 64-bit integers)",
+                "precision",
+            )
+        return None
     filtered = spec.filter.kernel is not None
     if arr.dtype not in (np.int64, np.uint64) or (not filtered and reduction(spec.window.mode).accumulate == "input"):
         return None

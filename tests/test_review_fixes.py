@@ -100,3 +100,16 @@ def test_a_half_float_tiff_is_read_as_float16(tmp_path):
     avg = run(["pool", tmp_path / "h.tif", "-m", "avg", "-o", tmp_path / "a.npy"])
     assert avg.exit_code == 0
     assert np.load(tmp_path / "a.npy").dtype == poolcli.pool2d(x, 2, mode="avg").dtype
+
+
+@pytest.mark.parametrize("streamed", [True, False])
+def test_text_integers_past_2_53_are_said_to_be_rounded(tmp_path, streamed):
+    (tmp_path / "b.csv").write_text("1,2\n3,99999999999999999\n")
+    args = ["pool", tmp_path / "b.csv", "-k", 1] + (["-o", tmp_path / "o.csv"] if streamed else [])
+    result = run(args)
+    assert result.exit_code == 0, result.output
+    assert "integers written with more digits are rounded to the nearest float64" in result.stderr
+    out = (tmp_path / "o.csv").read_text() if streamed else result.stdout
+    assert out == "1,2\n3,1e+17\n"  # 99999999999999999 is not a float64; 1e17 is the nearest
+    (tmp_path / "s.csv").write_text("1,2\n3,9007199254740991\n")  # 2**53 - 1: every integer below is exact
+    assert "rounded" not in run(["pool", tmp_path / "s.csv", "-k", 1]).stderr

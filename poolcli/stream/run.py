@@ -153,7 +153,7 @@ def pool_bands(
             stats.add(band)
         x = select_channels(Loaded(band, kind, name), spec)
         if not said_64:
-            note = _float64_note(x, spec, name)
+            note = _float64_note(x, spec, name, kind)
             if note is not None:
                 job.say([note])
                 said_64 = True
