@@ -308,6 +308,18 @@ def input_argument(fn: F) -> F:
     return click.argument("input_path", metavar="[INPUT]", required=False)(fn)
 
 
+def output_path_option(fn: F) -> F:
+    """-o PATH: where the one result goes (format from the extension; - is stdout)."""
+    return click.option(
+        "-o",
+        "--output",
+        metavar="PATH",
+        default="-",
+        show_default=True,
+        help="Output path; format from the extension. - is stdout.",
+    )(fn)
+
+
 def resolve_input(input_path: str | None) -> str:
     """The input to read: the path given, else standard input when it is not a terminal."""
     if input_path is not None:

@@ -18,6 +18,7 @@ from .options import (
     given,
     input_argument,
     output_options,
+    output_path_option,
     pooling_options,
     resolve_input,
     volume_option,
@@ -30,14 +31,7 @@ __all__ = ["pool"]
 
 @command()
 @input_argument
-@click.option(
-    "-o",
-    "--output",
-    metavar="PATH",
-    default="-",
-    show_default=True,
-    help="Output path; format from the extension. - is stdout.",
-)
+@output_path_option
 @pooling_options
 @fractional_options
 @volume_option

@@ -9,7 +9,15 @@ from typing import Any
 import click
 
 from .. import formats
-from .options import color_option, command, common_options, given, layout_option, output_options
+from .options import (
+    color_option,
+    command,
+    common_options,
+    given,
+    layout_option,
+    output_options,
+    output_path_option,
+)
 from .spec import check_output_options
 from .terminal import colour_on, note, stdout_console
 from .types import MAX_DIM
@@ -66,14 +74,7 @@ class DimsType(click.ParamType):
 )
 @click.option("-s", "--stride", type=DimsType(), default=None, metavar="S|HxW", help="With -k.  [default: the size]")
 @click.option("-p", "--padding", type=DimsType(minimum=0), default=None, metavar="P|PxQ", help="With -k.  [default: 0]")
-@click.option(
-    "-o",
-    "--output",
-    metavar="PATH",
-    default="-",
-    show_default=True,
-    help="Output path; format from the extension. - is stdout.",
-)
+@output_path_option
 @output_options
 @layout_option
 @click.option(

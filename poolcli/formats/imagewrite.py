@@ -47,12 +47,7 @@ def to_image_array(
             return arr.astype(target, copy=False), None
         if source == np.uint16 and bits == 8 and lo >= 0 and hi <= 65535:
             return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8), scaled  # exact in integers
-    a = arr.astype(np.float64)
-    note = None
-    nan = np.isnan(a)
-    if nan.any():
-        a[nan] = 0
-        note = f"{int(nan.sum())} NaN values written as 0"
+    a, note = _nan_as_zero(arr)
     if source.kind == "f":
         a *= top
     elif scaled is not None:
@@ -82,6 +77,16 @@ def to_image_array(
     a = np.clip(a, low, high)
     scaled_to_top = np.zeros_like(a) if high == low else (a - low) * (top / (high - low))
     return round_half_up(scaled_to_top).astype(target), note
+
+
+def _nan_as_zero(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """``arr`` as float64 with NaN written as 0 (a pixel has no NaN), and a note when there was one."""
+    a = arr.astype(np.float64)
+    nan = np.isnan(a)
+    if not nan.any():
+        return a, None
+    a[nan] = 0
+    return a, f"{int(nan.sum())} NaN values written as 0"
 
 
 def round_half_up(a: np.ndarray) -> np.ndarray:
@@ -140,12 +145,7 @@ def _round_into(arr: np.ndarray, target: np.dtype, rescale: str) -> tuple[np.nda
             return arr.astype(target), None
         if rescale == "clip":
             return np.clip(arr, lo, hi).astype(target), f"values outside {unit} clipped"
-    a = arr.astype(np.float64)
-    note = None
-    nan = np.isnan(a)
-    if nan.any():
-        a[nan] = 0
-        note = f"{int(nan.sum())} NaN values written as 0"
+    a, note = _nan_as_zero(arr)
     if rescale != "minmax":
         r = round_half_up(a)
         fits = bool(np.isfinite(r).all() and r.min() >= lo and r.max() <= hi)
