@@ -401,6 +401,7 @@ def encode(
     format does to any values ("JPEG is lossy"), "values" for these values ("rounded half up").
     """
     writer = formats.writer_for(fmt)
+    source_dtype = _asked_type(spec, writer, source_dtype)
     if spec.volume:
         return encode_volume(result, writer, spec, source_dtype=source_dtype, name=name)
     if result.ndim == 1 and writer.kind != "npy":
@@ -411,6 +412,20 @@ def encode(
     options = tuple((option, settings[option]) for option in writer.options)
     write, lines = writer.encoder()(result, writer, dict(options), source_dtype=source_dtype, name=name)
     return write, [Note.about(name, line, kind) for line, kind in lines]
+
+
+def _asked_type(spec: PoolSpec, writer: formats.Writer, source_dtype: Any) -> Any:
+    """The type whose rules write the result: a --dtype asked for, where the format can hold it as asked.
+
+    An integer type is written by its own range (--dtype uint16 gives a 16-bit PNG of the values, not 8-bit
+    pixels); a float type goes to TIFF as its float samples. Otherwise the input's values keep their meaning
+    (a float64 average of 8-bit pixels written to PNG is 8-bit pixels again, rounded half up).
+    """
+    asked = spec.window.dtype
+    if asked is None or asked == "same":
+        return source_dtype
+    asked_type = np.dtype(asked)
+    return asked_type if asked_type.kind in "iu" or writer.codec == "TIFF" else source_dtype
 
 
 def encode_volume(

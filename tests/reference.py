@@ -18,7 +18,8 @@ LP pooling (PyTorch's LPPool2d: no padding, no dilation) is (sum of x**p) ** (1/
 cells, with PyTorch's rule for a ceil_mode window that reaches past the input: lp_pool2d is
 avg_pool2d(x**p) * kh*kw, and avg_pool2d divides by the cells inside, so that sum is scaled by
 (window cells / cells inside).  Powers and roots follow C's pow: a negative number to a power that is
-not an integer is NaN, (-inf)**p is -inf for an odd integer p and inf otherwise.  The sum is taken of
+not an integer is NaN, (-inf)**p is -inf for an odd integer p and inf otherwise, except p = 0.5, which is a
+square root as in PyTorch's and numpy's pow (sqrt(-inf) is NaN, sqrt(-0.0) is -0.0).  The sum is taken of
 (x / m)**p, with m the window's largest |x|, and the root multiplied by m (as math.hypot does), so that
 no power overflows.  p = inf is the largest |x|.
 """
@@ -208,6 +209,8 @@ def _c_pow(v, p):
     v = float(v)
     if v != v:
         return math.nan
+    if p == 0.5:  # PyTorch and numpy take x ** 0.5 as a square root
+        return math.nan if v < 0 else math.sqrt(v)
     if v < 0 and not float(p).is_integer():
         return math.inf if math.isinf(v) else math.nan
     if math.isinf(v):

@@ -267,7 +267,7 @@ def unpool_arrays(
     if bad.any():
         at = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InputError(
-            f"{idx_name}: cell [{', '.join(map(str, at))}] holds index {int(idx[at])}, outside the {_dims(out_shape)} "
+            f"{idx_name}: cell [{', '.join(map(str, at))}] holds index {_shown(idx[at])}, outside the {_dims(out_shape)} "
             f"output (indices 0 .. {cells - 1}); is {'--shape' if shape else '-k'} the shape of the input that was pooled?"
             + (" (values of a volume: add --volume)" if ndim == 2 and v.ndim == 3 else "")
         )
@@ -332,6 +332,13 @@ def _check_whole(idx: Any, name: str) -> None:
         raise InputError(
             f"{name}: cell [{', '.join(map(str, at))}] holds {float(idx[at])!r}, not a whole number: indices are integers"
         )
+
+
+def _shown(index: Any) -> str:
+    """An index as its file gave it: an integer, or a float past 2**53 as the float it was read as (not a made-up integer)."""
+    if index.dtype.kind == "f" and abs(float(index)) >= 2**53:
+        return repr(float(index))
+    return str(int(index))
 
 
 def _dims(shape: tuple[int, ...]) -> str:

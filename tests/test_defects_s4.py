@@ -1,0 +1,98 @@
+"""Defects found by review and fixed in session 4, each pinned by the values it got wrong."""
+
+import math
+import sys
+
+import numpy as np
+import pytest
+
+import poolcli
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from reference import ref_pool2d
+
+
+# PyTorch's lp_pool2d on [[-inf, 1], [2, 3]] with a 2x2 window (torch 2.13): p = 0.5 takes x ** 0.5 as a
+# square root, so -inf gives NaN; other powers follow C's pow, where (-inf) ** p is inf for p not an odd integer.
+@pytest.mark.parametrize(("p", "expected"), [(0.3, math.inf), (0.5, math.nan), (0.7, math.inf), (1, -math.inf)])
+def test_lp_of_minus_infinity_follows_pytorch(p, expected):
+    x = np.array([[-np.inf, 1.0], [2.0, 3.0]])
+    got = poolcli.pool2d(x, 2, mode="lp", norm_type=p)
+    ref = ref_pool2d(x, 2, mode="lp", norm_type=p)
+    np.testing.assert_array_equal(got, [[expected]])
+    np.testing.assert_array_equal(ref, [[expected]])
+
+
+def _cli(args):
+    from click.testing import CliRunner
+
+    from poolcli.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+# 8-bit pixels 0, 3, 6, ...: a 2x2 average of rows 0-1, columns 0-1 is (0 + 3 + 24 + 27) / 4 = 13.5
+PIXELS = (np.arange(64).reshape(8, 8) * 3).astype(np.uint8)
+
+
+@pytest.fixture
+def grey_png(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "g.png"
+    Image.fromarray(PIXELS).save(path)
+    return path
+
+
+@pytest.mark.parametrize(("asked", "mode", "first"), [("uint16", "I;16", 14), ("int16", "I;16", 14)])
+def test_an_integer_dtype_asked_is_the_png_depth(grey_png, tmp_path, asked, mode, first):
+    from PIL import Image
+
+    out = tmp_path / "o.png"
+    r = _cli(["pool", grey_png, "-k", 2, "-m", "avg", "--dtype", asked, "-o", out])
+    assert r.exit_code == 0, r.output
+    with Image.open(out) as im:
+        assert im.mode == mode  # 16-bit, as asked, though every value would fit 8 bits
+        got = np.array(im)
+    assert got[0, 0] == first and got[3, 3] == (162 + 165 + 186 + 189 + 2) // 4
+
+
+def test_float64_asked_goes_to_tiff_as_float_samples(grey_png, tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    out = tmp_path / "o.tif"
+    r = _cli(["pool", grey_png, "-k", 2, "-m", "avg", "--dtype", "float64", "-o", out])
+    assert r.exit_code == 0, r.output
+    got = tifffile.imread(out)
+    assert got.dtype == np.float32  # TIFF's float; 13.5 and the other quarters are float32 values, so no note
+    assert got[0, 0] == 13.5 and "rounded" not in r.output
+
+
+def test_float64_asked_to_tiff_says_what_float32_rounds(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    src, out = tmp_path / "x.npy", tmp_path / "o.tif"
+    np.save(src, np.array([[0.1, 0.2], [0.3, 0.4]]))
+    r = _cli(["pool", src, "-k", 1, "-m", "avg", "--dtype", "float64", "-o", out])
+    assert r.exit_code == 0, r.output
+    assert "4 of 4 values rounded to the nearest float32" in r.output
+    np.testing.assert_array_equal(tifffile.imread(out), np.array([[0.1, 0.2], [0.3, 0.4]], np.float32))
+
+
+def test_a_float_dtype_to_png_keeps_the_pixels_meaning(grey_png, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "o.png"
+    r = _cli(["pool", grey_png, "-k", 2, "-m", "avg", "--dtype", "float64", "-o", out])
+    assert r.exit_code == 0, r.output
+    with Image.open(out) as im:
+        assert im.mode == "L" and np.array(im)[0, 0] == 14  # 13.5 rounded half up, an 8-bit pixel again
+    assert "rounded half up" in r.output
+
+
+def test_unpool_shows_a_huge_index_as_the_float_it_was_read_as(tmp_path):
+    values, idx = tmp_path / "v.csv", tmp_path / "i.csv"
+    values.write_text("1,2\n3,4\n")
+    idx.write_text("0,12345678901234567890\n2,3\n")  # past int64, and past 2**53: text holds it as a float64
+    r = _cli(["unpool", values, "--indices", idx, "-k", 2])
+    assert r.exit_code == 1
+    assert "cell [0, 1] holds index 1.2345678901234567e+19, outside the 4x4 output" in r.output
+    assert "12345678901234567168" not in r.output  # the float's integer, which no file held
