@@ -8,7 +8,10 @@ header is read first (:func:`read_header`) and decides the reader (:attr:`Header
 - ``pnm``: PGM/PPM/PAM, read with numpy (:mod:`.codecs`), samples as stored;
 - ``vips``: libvips through pyvips (:mod:`.codecs`), the optional extra ``codecs``
   (``pip install 'poolcli[codecs]'``); without it the file is refused, never truncated;
-- ``none``: no reader here holds these samples (64-bit and complex TIFF, 16-bit SGI).
+- ``tiff``: TIFF samples libvips does not read (float64, 64-bit integers), and big-endian compressed int16,
+  int32 and float32 samples, which Pillow 13 byte-swaps wrongly: read with numpy (:mod:`.tiffraw`) when
+  uncompressed or deflate; big-endian ones in other compressions go to libvips;
+- ``none``: no reader here holds these samples (complex TIFF, 16-bit SGI).
 
 Errors are :class:`ImageError` without the file's name: the caller adds it.
 """
@@ -69,6 +72,8 @@ _PILLOW_GREY = {"PNG": {"uint16"}, "TIFF": {"uint16", "int16", "int32", "float32
 #: sample types libvips reads (float16 comes back as float32), in the formats it reads
 _VIPS_TYPES = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float16", "float32"}
 _VIPS_FORMATS = {"PNG", "TIFF", "JPEG2000", "HEIF"}
+#: TIFF compressions :mod:`.tiffraw` reads: none and deflate
+_NUMPY_COMPRESSIONS = (1, 8, 32946)
 
 
 @dataclass(frozen=True)
@@ -80,17 +85,28 @@ class Header:
     dtype: np.dtype
     what: str  # for messages: "16-bit RGB PNG"
     note: str = ""  # what the reader other than Pillow does to the samples, if anything
+    #: a TIFF's compression scheme and whether its samples are big-endian (Pillow misreads some of those)
+    compression: int = 1
+    big_endian: bool = False
+    planar_tiles: bool = False  # tiles, each channel in a plane of its own
 
     @property
     def reader(self) -> str:
-        """``pillow``, ``pnm``, ``vips`` or ``none``: which reader gives these samples exactly."""
+        """``pillow``, ``pnm``, ``vips``, ``tiff`` or ``none``: which reader gives these samples exactly."""
         if self.format == "PNM":
             return "pnm"
+        swapped = self.big_endian and self.compression != 1 and self.dtype.name in ("int16", "int32", "float32")
+        if self.format == "TIFF" and self.channels == 1 and swapped:  # Pillow swaps their bytes once too often
+            return "tiff" if self.compression in _NUMPY_COMPRESSIONS else "vips"
         if self.dtype == np.uint8 and self.channels <= 4:
             return "pillow"
         if self.channels == 1 and self.dtype.name in _PILLOW_GREY.get(self.format, ()):
             return "pillow"
-        return "vips" if self.dtype.name in _VIPS_TYPES and self.format in _VIPS_FORMATS else "none"
+        if self.planar_tiles and self.compression in _NUMPY_COMPRESSIONS:
+            return "tiff"  # libvips reads no tiles of separate planes
+        if self.dtype.name in _VIPS_TYPES and self.format in _VIPS_FORMATS:
+            return "vips"
+        return "tiff" if self.format == "TIFF" and self.dtype.kind in "iuf" else "none"
 
 
 def read_header(f: BinaryIO) -> Header | None:
@@ -141,9 +157,21 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
     if ends and max(ends) > size:
         raise Damaged(f"TIFF: its pixel data runs to byte {max(ends):,} and the file has {size:,}")
     if ifd.get(259) in (8, 32946):
-        _check_deflate(f, ifd, channels, bits[0])
+        try:
+            _check_deflate(f, ifd, channels, bits[0])
+        except (ValueError, TypeError) as exc:  # tags of the wrong type: a string where a number belongs
+            raise Damaged(f"TIFF: its strip or tile tags make no sense ({exc})") from None
     plural = "s" if channels > 1 else ""
-    return Header("TIFF", channels, dtype, f"TIFF with {channels} {dtype.name} sample{plural} per pixel")
+    what = f"TIFF with {channels} {dtype.name} sample{plural} per pixel"
+    return Header(
+        "TIFF",
+        channels,
+        dtype,
+        what,
+        compression=int(ifd.get(259, 1)),
+        big_endian=head[:2] == b"MM",
+        planar_tiles=322 in ifd and ifd.get(284, 1) == 2 and channels > 1,
+    )
 
 
 def _check_deflate(f: BinaryIO, ifd: Any, channels: int, bits: int) -> None:

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 
 from . import codecs, headers
+from .tiffraw import read_tiff_raw
 from .errors import InputError
 from .files import Loaded, byte_limit, read_bytes
 
@@ -161,6 +162,10 @@ def _decode_image(
         notes += [n for n in (header.note, said and f"{header.format} {said}") if n]
         if pages > 1:
             notes.append(f"{header.format} has {pages} frames; using the first")
+    elif header.reader == "tiff":
+        arr, pages = read_tiff_raw(data, max_pixels)
+        if pages > 1:
+            notes.append(f"TIFF has {pages} frames; using the first")
     else:
         raise headers.ImageError(
             f"a {header.what}: neither Pillow nor libvips reads its samples exactly; convert it to NPY, or to a 16-bit PNG or TIFF"
@@ -188,7 +193,8 @@ def _read_with_pillow(
                     opened = Image.open(_io.BytesIO(data) if isinstance(data, bytes) else data)
             finally:
                 Image.MAX_IMAGE_PIXELS = old
-        with opened, _c_stderr(printed) if opened.format == "TIFF" else nullcontext():
+        with opened, _c_stderr(printed) if opened.format == "TIFF" else nullcontext(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # reading tags lazily, Pillow warns again; fd 2 is libtiff's here
             fmt = opened.format
             n_frames = getattr(opened, "n_frames", 1)
             im: Image.Image = opened

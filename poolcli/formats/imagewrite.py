@@ -111,7 +111,9 @@ def _to_float32(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
     rounded = int(kept.size - kept.sum()) - beyond
     said = [f"{rounded} of {kept.size} values rounded to the nearest float32"] if rounded else []
     said += [f"{beyond} of {kept.size} values beyond float32's range became infinite"] if beyond else []
-    return out, "; ".join(said) + " (TIFF holds 32-bit floats)"
+    return out, "; ".join(
+        said
+    ) + " (TIFF floats are written as float32, which Pillow and libvips read; write .npy to keep float64)"
 
 
 def to_tiff_array(arr: np.ndarray, *, rescale: str = "auto", source_dtype: Any = None) -> tuple[np.ndarray, str | None]:

@@ -141,14 +141,15 @@ def load_tiff(data: Source, name: str, max_pixels: int) -> tuple[np.ndarray, lis
 
 
 def _by_vips(data: Source, header: Any, name: str, max_pixels: int) -> tuple[np.ndarray, list[str]]:
-    """Every page by libvips: the samples Pillow reads inexactly (uint32, int8, 16-bit colour, an extra channel)."""
+    """Every page by libvips: the samples Pillow reads inexactly (uint32, int8, 16-bit colour, an extra channel);
+    by numpy those libvips does not read (float64, 64-bit integers)."""
     from . import codecs, headers
 
-    if header.reader == "none":
-        raise InputError(
-            f"{name}: a {header.what}: neither Pillow nor libvips reads its samples exactly; convert it to NPY"
-        )
     try:
+        if header.reader in ("tiff", "none"):  # numpy reads them, or says why not
+            from .tiffraw import read_tiff_raw
+
+            return read_tiff_raw(data, max_pixels, all_pages=True)[0], []
         arr, _, said = codecs.read_vips(data, header, max_pixels, all_pages=True)
     except headers.ImageError as exc:
         raise InputError(f"{name}: {exc}") from None
