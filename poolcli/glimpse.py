@@ -114,7 +114,7 @@ def _shows(shown: np.ndarray, values: np.ndarray) -> bool:
     in float64 up to rounding noise (0.1 + 0.2 shows as 0.3)."""
     if values.dtype.itemsize < 8:
         return bool(np.array_equal(shown.astype(values.dtype), values))
-    return bool(np.allclose(shown, values, rtol=1e-12, atol=0))
+    return bool((np.abs(shown - values) <= 1e-12 * np.abs(values)).all())  # np.allclose(rtol=1e-12, atol=0)
 
 
 def columns_kept(max_cols: Optional[int], width: int) -> int:
