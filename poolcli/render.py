@@ -184,9 +184,9 @@ def render_glimpse(
 
 def stream_line(g: Glimpse) -> str:
     """What a streamed view adds: the shape in full and the values that are not finite, counted on the way."""
-    line = f"read as a stream: {g.h:,} rows x {g.w:,} columns, {g.h * g.w:,} values"
+    line = f"streamed: {g.h:,} x {g.w:,} ({g.h * g.w:,} values)"
     if g.dtype is not None and g.dtype.kind == "f":
-        line += f"; NaN {g.nan:,}, inf {g.posinf:,}, -inf {g.neginf:,}"
+        line += f", NaN {g.nan:,}, inf {g.posinf:,}, -inf {g.neginf:,}"
     return line
 
 
