@@ -160,8 +160,10 @@ class Glimpse:
         """Take the next rows (a 2-D or 3-D array as wide as the others)."""
         if band.ndim == 3:
             if self.channels is None:
-                self.channels = [Glimpse(max_rows=self.max_rows, max_cols=self.max_cols, width=self.width)
-                                 for _ in range(band.shape[2])]  # fmt: skip
+                self.channels = [
+                    Glimpse(max_rows=self.max_rows, max_cols=self.max_cols, width=self.width)
+                    for _ in range(band.shape[2])
+                ]
             for c, part in enumerate(self.channels):
                 part.add(band[:, :, c])
             return
@@ -195,8 +197,7 @@ class Glimpse:
             return
         self.formats.add(band)
         if band.dtype.kind == "f":
-            finite_mask = np.isfinite(band)
-            finite = band[finite_mask]
+            finite = band[np.isfinite(band)]
             nan = int(np.isnan(band).sum())
             self.nan += nan
             posinf = int(np.isposinf(band).sum())

@@ -96,9 +96,11 @@ def pool(
     glimpses: dict[str, Any] = {}  # a streamed run's: its bands seen on the way, shown at the end
 
     def watch(which: str, rows: Any) -> None:
-        from ..glimpse import Glimpse
+        if which not in glimpses:
+            from ..glimpse import Glimpse
 
-        glimpses.setdefault(which, Glimpse(width=stderr_console(color).width)).add(rows)
+            glimpses[which] = Glimpse(width=stderr_console(color).width)
+        glimpses[which].add(rows)
 
     result = run(
         source,
@@ -117,7 +119,8 @@ def pool(
 
         console = stderr_console(color)
         for which, name in (("pooled", title), ("result", "output")):
-            console.print(render_glimpse(glimpses[which], title=name, color=colour_on(console), streamed=True))
+            if which in glimpses:
+                console.print(render_glimpse(glimpses[which], title=name, color=colour_on(console), streamed=True))
     for said in drawn:
         note(quiet, said)
     if plan.destination is None:  # a terminal: the result is shown (rich and the views load only then)
