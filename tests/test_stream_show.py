@@ -282,3 +282,30 @@ def test_show_on_a_stream_of_tens_of_megabytes_keeps_the_corners_in_bounded_memo
     assert lines[5].split()[:2] == ["6998", "6998.0"] and lines[6].split()[:2] == ["6999", "6999.0"]
     assert lines[-1] == "streamed: 7,000 x 1,000 (7,000,000 values), NaN 0, inf 0, -inf 0"
     assert peak < 110 * 1024  # kB
+
+
+def test_pool_show_on_a_streamed_npy_with_channels_shows_the_whole_runs_views(tmp_path, monkeypatch):
+    values = np.random.default_rng(8).integers(0, 60000, size=(30, 50, 3), dtype=np.uint16)
+    np.save(tmp_path / "a.npy", values)
+    out = tmp_path / "out.npy"
+    args = ["pool", str(tmp_path / "a.npy"), "-k", "3", "-m", "avg", "-o", str(out), "--show", "--no-color"]
+    with monkeypatch.context() as whole_only:
+        whole_only.setattr(stream, "try_stream", lambda *a, **kw: None)
+        whole = run(args, monkeypatch)
+    expected = np.load(out)
+    streamed = run(args, monkeypatch, band=500)
+    view, lines = without_stream_lines(streamed.stderr)
+    assert view == whole.stderr and len(lines) == 6  # input and output, three channels each
+    np.testing.assert_array_equal(np.load(out), expected)
+
+
+def test_a_small_input_shown_by_pool_takes_the_whole_path_views_first(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "poolcli", "pool", "-", "-k", "2", "--show", "--no-color"],
+        input=b"1,2\n3,4\n",
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd(), "COLUMNS": "80"},
+    )
+    assert proc.returncode == 0 and proc.stdout == b"4\n"
+    assert proc.stderr.decode().splitlines()[0] == "input  2x2 float64  min 1  max 4  mean 2.5"
+    assert "streamed: " not in proc.stderr.decode()

@@ -128,6 +128,8 @@ def _npy(path: str, spec: PoolSpec, job: Job) -> Any:
     with opened as bands:
         if spatial_ndim(bands.array.shape, spec) != 2:
             return None  # a signal (1-D, one row or one column) is pooled whole
+        if job.watch is not None and bands.array.nbytes <= BAND_BYTES:
+            return None  # one band shown (--show): the whole path's views come before the result, as they did
         loaded, notes = to_hwc(Loaded(bands.array, "npy", path), spec)
         job.say(notes)
         bands.array = loaded.array

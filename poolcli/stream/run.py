@@ -137,7 +137,8 @@ def pool_bands(
     first = next(bands)
     if kind == "text":
         to_hwc(Loaded(first, kind, name), spec)  # refuses --layout chw, as for the whole matrix
-    if len(first) == 1 and spatial_ndim(first.shape, spec) == 1:
+    # a text of one band shown (--show) takes the whole path: its views come before the result, as they always did
+    if (job.watch is not None and kind == "text") or (len(first) == 1 and spatial_ndim(first.shape, spec) == 1):
         following = next(bands, None)
         if following is None:  # one row: a signal, pooled whole (it is no longer than a row may be)
             return Loaded(first, kind, name, source.notes)
