@@ -4,6 +4,7 @@ and a three-stage pipe's first-line latency and wall time.
     python benchmarks/bench_stream.py                    # CSV streams of 0.5 and 2 GB, a 2 GB NPY
     python benchmarks/bench_stream.py --sizes 0.5 2 8 --npy-gb 8
     python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 16384   # the PNG only
+    python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 0 --show-gb 0.5   # views
 
 Every poolcli run is a fresh process; its peak RSS is the kernel's (os.wait4's ru_maxrss) for that process
 alone. The inputs are generated on the fly (a block of rows repeated), so that no file of that size is needed
@@ -66,11 +67,11 @@ else:
 """
 
 
-def measure(cmd, *, stdin=None, stdout=subprocess.DEVNULL):
+def measure(cmd, *, stdin=None, stdout=subprocess.DEVNULL, stderr=None):
     """Wall seconds and peak RSS (MB) of one Python process: ``cmd`` is [PY, "-m", module, ...] or [PY, "-c", code, ...]."""
     with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([PY, "-c", PEAK, peak.name] + cmd[1:], stdin=stdin, stdout=stdout)
+        proc = subprocess.Popen([PY, "-c", PEAK, peak.name] + cmd[1:], stdin=stdin, stdout=stdout, stderr=stderr)
         if stdin is not None and hasattr(stdin, "close"):
             stdin.close()
         if proc.wait() != 0:
@@ -138,6 +139,30 @@ def png_file(side, tmp):
                      f"{rss:.0f}", f"{wall:.1f}", f"{size / 1e6 / wall:.0f}"])
         print(rows[-1], flush=True)
     os.remove(path)
+    os.remove(out)
+    return rows
+
+
+def show_streams(gb, tmp):
+    """`show -` and `pool - --show -o out.csv` on a CSV stream: the views keep the corners, not the input (the
+    pooling alone, without --show, for the time --show adds). Each view is printed as it came out."""
+    nbytes = gb * 1e9
+    out = os.path.join(tmp, "show_out.csv")
+    runs = [
+        ("`show -`", ["show", "-", "--max-rows", "6", "--max-pixels", LIMIT]),
+        ("`pool - -k 2 -o out.csv --show`", ["pool", "-", "-k", "2", "-o", out, "--show", "--max-pixels", LIMIT]),
+        ("`pool - -k 2 -o out.csv` (no view)", ["pool", "-", "-k", "2", "-o", out, "--max-pixels", LIMIT]),
+    ]
+    rows = []
+    for label, args in runs:
+        gen = subprocess.Popen(gen_cmd(nbytes), stdout=subprocess.PIPE)
+        with tempfile.TemporaryFile("w+") as view:
+            wall, rss = measure(POOLCLI + args, stdin=gen.stdout, stdout=view, stderr=view)
+            gen.wait()
+            view.seek(0)
+            print(f"$ gen {gb:g} GB | poolcli {' '.join(args)}\n{view.read()}", flush=True)
+        rows.append([f"CSV {gb:g} GB on stdin, {label}", f"{rss:.0f}", f"{wall:.1f}", f"{nbytes / 1e6 / wall:.0f}"])
+        print(rows[-1], flush=True)
     os.remove(out)
     return rows
 
@@ -213,6 +238,7 @@ def main():
     ap.add_argument("--text-mb", type=float, default=200)
     ap.add_argument("--pipe-mb", type=float, default=300)
     ap.add_argument("--png-side", type=int, default=16384, help="side of the grey PNG (0: none)")
+    ap.add_argument("--show-gb", type=float, default=0.5, help="CSV stream shown by show and pool --show (0: none)")
     args = ap.parse_args()
     print(machine(), "\n")
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,6 +247,8 @@ def main():
             rows.append(npy_file(args.npy_gb, tmp))
         if args.png_side:
             rows += png_file(args.png_side, tmp)
+        if args.show_gb:
+            rows += show_streams(args.show_gb, tmp)
         print(table("Peak memory of streamed runs", ["run", "peak RSS MB", "wall s", "MB/s"], rows))
         if args.text_mb:
             print(table(f"Text throughput, {args.text_mb:g} MB CSV of {WIDTH} columns",

@@ -110,6 +110,7 @@ def run(
     on_note: Callable[[Note], None] | None = None,
     on_pooled: Callable[[np.ndarray, np.ndarray], None] | None = None,
     keep_values: bool = True,
+    on_bands: Callable[[str, np.ndarray], None] | None = None,
 ) -> Result:
     """Pool ``source`` (a path or ``-``) as ``spec`` says and write the result to ``destination``.
 
@@ -123,7 +124,10 @@ def run(
     before anything is encoded. ``keep_values=False`` lets a text or NPY
     input that is written somewhere be pooled band by band, each row written
     as soon as it is made (:mod:`poolcli.stream`): the values and indices then
-    come back as empty arrays of the result's type and row shape.
+    come back as empty arrays of the result's type and row shape. ``on_bands``
+    lets a run with ``on_pooled`` stream all the same: a streamed run calls it
+    instead, with ("pooled", rows) for each band of the array pooled and
+    ("result", rows) for each band of the result, in order.
 
     Every check has passed before the first byte is written; each file
     then appears whole or not at all. Raises :class:`InputError`,
@@ -140,7 +144,7 @@ def run(
     from .stream import try_stream  # text and NPY band by band, where the run allows it
 
     streamed = None
-    if destination is not None and not keep_values and on_pooled is None:
+    if destination is not None and not keep_values and (on_pooled is None or on_bands is not None):
         fmt = fmt or resolve_format(destination, None)
         streamed = try_stream(
             source,
@@ -151,6 +155,7 @@ def run(
             indices_fmt=indices_fmt,
             make_folders=make_folders,
             say=say,
+            watch=on_bands,
         )
     if isinstance(streamed, Result):
         return dataclasses.replace(streamed, notes=notes)

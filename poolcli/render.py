@@ -16,8 +16,18 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from .glimpse import SAMPLED_COLUMNS, Formats, Glimpse
 
-__all__ = ["ELLIPSIS", "format_cells", "render_filters", "render_matrix", "view_format"]
+
+__all__ = [
+    "ELLIPSIS",
+    "format_cells",
+    "render_filters",
+    "render_glimpse",
+    "render_matrix",
+    "stream_line",
+    "view_format",
+]
 
 ELLIPSIS = "…"
 # a sequential palette (dark blue -> teal -> yellow, like viridis) and a diverging one (blue -> white -> red)
@@ -25,58 +35,10 @@ _SEQUENTIAL = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 
 _DIVERGING = [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)]
 
 
-#: Fixed notation is used for values below FIXED_BELOW (larger ones would widen every column), with the fewest
-#: decimals up to MOST_DECIMALS that show every value; when that many do not suffice, only if every non-zero
-#: value is at least FIXED_FROM (so each keeps two significant digits in view). Else scientific notation,
-#: with at most MOST_DIGITS significant digits.
-FIXED_BELOW = 1e8
-MOST_DECIMALS = 4
-FIXED_FROM = 1e-3
-MOST_DIGITS = 5
-
-
 def view_format(values: np.ndarray, precision: Optional[int] = None) -> str:
-    """Return the format spec that shows every value of a matrix readably, one spec for the whole matrix.
-
-    Integers as integers. ``precision`` forces that many decimals. Otherwise,
-    as numpy's printoptions do: fixed notation with the fewest decimals (at
-    most 4) that show every value exactly, or 4 when every non-zero value is
-    at least 0.001 (so none shows as 0); scientific notation with the fewest
-    significant digits (at most 5) that show every value exactly when values
-    are tiny, or 1e8 and more (so no column grows without bound).
-    """
-    if values.dtype.kind in "biu":
-        return "d"
-    if precision is not None:
-        return f".{precision}f"
-    nonzero = np.abs(values[np.isfinite(values) & (values != 0)])
-    if nonzero.size == 0:
-        return ".0f"
-    wide = nonzero.astype(np.float64)
-    if wide.max() < FIXED_BELOW:
-        for d in range(MOST_DECIMALS + 1):
-            if _shows(np.round(wide, d), nonzero):
-                return f".{d}f"
-        if wide.min() >= FIXED_FROM:
-            return f".{MOST_DECIMALS}f"
-    # near the ends of the range a power of ten overflows or underflows: such values then ask for more digits
-    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        exp = np.floor(np.log10(wide))
-        exp += wide >= 10.0 ** (exp + 1)  # log10 of a power of ten may land just below it
-        exp -= wide < 10.0**exp
-        for digits in range(1, MOST_DIGITS):
-            unit = 10.0 ** (exp - digits + 1)
-            if _shows(np.round(wide / unit) * unit, nonzero):
-                return f".{digits - 1}e"
-    return f".{MOST_DIGITS - 1}e"
-
-
-def _shows(shown: np.ndarray, values: np.ndarray) -> bool:
-    """Whether the float64 ``shown`` stand for ``values``: the same numbers in their own type (float16/32),
-    in float64 up to rounding noise (0.1 + 0.2 shows as 0.3)."""
-    if values.dtype.itemsize < 8:
-        return bool(np.array_equal(shown.astype(values.dtype), values))
-    return bool(np.allclose(shown, values, rtol=1e-12, atol=0))
+    """Return the format spec that shows every value of a matrix readably, one spec for the whole matrix
+    (the rule: :meth:`poolcli.glimpse.Formats.spec`)."""
+    return Formats.of(values).spec(precision)
 
 
 def format_cells(values: np.ndarray, spec: str) -> List[List[str]]:
@@ -133,13 +95,11 @@ def _pick(n: int, most: int) -> Tuple[List[int], Optional[int]]:
     return list(range(head)) + list(range(n - tail, n)), head
 
 
-def _stats(a: np.ndarray) -> str:
-    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
-    if finite.size == 0:
+def _stats(g: Glimpse) -> str:
+    if g.lo is None:
         return "no finite values"
-    fmt = (lambda v: f"{v + 0.0:g}") if a.dtype.kind == "f" else (str)  # + 0.0: -0 is shown as 0
-    mean = float(finite.mean(dtype=np.float64)) + 0.0
-    return f"min {fmt(finite.min())}  max {fmt(finite.max())}  mean {mean:.4g}"
+    fmt = (lambda v: f"{v + 0.0:g}") if g.dtype is not None and g.dtype.kind == "f" else (str)  # + 0.0: -0 is 0
+    return f"min {fmt(g.lo)}  max {fmt(g.hi)}  mean {g.mean + 0.0:.4g}"
 
 
 def render_matrix(
@@ -158,39 +118,45 @@ def render_matrix(
     than the ``width`` shows its corners around an ellipsis row and column and
     says so in the caption.
     """
-    if values.ndim == 3:
-        parts = []
-        for c in range(values.shape[2]):
-            parts.append(
-                render_matrix(
-                    values[:, :, c],
-                    title=f"{title or ''} channel {c}".strip(),
-                    precision=precision,
-                    max_rows=max_rows,
-                    max_cols=max_cols,
-                    width=width,
-                    color=color,
-                )
+    glimpse = Glimpse.of(values, max_rows=max_rows, max_cols=max_cols, width=width)
+    return render_glimpse(glimpse, title=title, precision=precision, color=color)
+
+
+def render_glimpse(
+    g: Glimpse,
+    *,
+    title: Optional[str] = None,
+    precision: Optional[int] = None,
+    color: bool = True,
+    streamed: bool = False,
+) -> RenderableType:
+    """The view :func:`render_matrix` gives of the matrix ``g`` was fed (its corners and statistics), the same
+    text and colours; ``streamed`` adds a line of what was counted on the way (see :func:`stream_line`)."""
+    if g.channels is not None:
+        parts = [
+            render_glimpse(
+                part, title=f"{title or ''} channel {c}".strip(), precision=precision, color=color, streamed=streamed
             )
+            for c, part in enumerate(g.channels)
+        ]
         return Group(*parts)
-    h, w = values.shape
-    spec = view_format(values, precision)
-    rows, row_gap = _pick(h, max_rows)
+    h, w = g.h, g.w
+    spec = g.formats.spec(precision)
+    rows, row_gap = _pick(h, g.max_rows)
     # fit the width: each column takes its widest cell plus one space; the index column likewise
-    sample_cols = list(range(min(w, 64))) + list(range(max(64, w - 64), w))
-    sample = values[np.ix_(rows, sample_cols)]
+    sample_cols = list(range(min(w, SAMPLED_COLUMNS))) + list(range(max(SAMPLED_COLUMNS, w - SAMPLED_COLUMNS), w))
+    sample = g.cells(rows, sample_cols)
     cell_w = max(*(len(s) for r in format_cells(sample, spec) for s in r), len(str(w - 1)))
     index_w = len(str(h - 1))
-    fit = max(2, (width - index_w - 1) // (cell_w + 1) - 1)
-    cols, col_gap = _pick(w, min(fit, max_cols) if max_cols else fit)
-    shown = values[np.ix_(rows, cols)]
+    fit = max(2, (g.width - index_w - 1) // (cell_w + 1) - 1)
+    cols, col_gap = _pick(w, min(fit, g.max_cols) if g.max_cols else fit)
+    shown = g.cells(rows, cols)
     text = format_cells(shown, spec)
-    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-    lo = float(finite.min()) if finite.size else 0.0
-    hi = float(finite.max()) if finite.size else 0.0
+    lo = float(g.lo) if g.lo is not None else 0.0
+    hi = float(g.hi) if g.hi is not None else 0.0
     diverging = lo < 0 < hi or hi <= 0 < -lo
 
-    head = f"{h}x{w} {values.dtype}  {_stats(values)}"
+    head = f"{h}x{w} {g.dtype}  {_stats(g)}"
     dim = "dim" if color else ""
     table = Table(box=None, padding=(0, 0, 0, 1), show_header=True, header_style=dim, pad_edge=False)
     table.add_column("", justify="right", style=dim, no_wrap=True)
@@ -211,7 +177,17 @@ def render_matrix(
     parts = [Text(f"{title}  {head}" if title else head, style="bold" if color else ""), table]
     if row_gap is not None or col_gap is not None:
         parts.append(Text(_caption(h, w, rows, cols), style="dim" if color else ""))
+    if streamed:
+        parts.append(Text(stream_line(g), style="dim" if color else ""))
     return Group(*parts)
+
+
+def stream_line(g: Glimpse) -> str:
+    """What a streamed view adds: the shape in full and the values that are not finite, counted on the way."""
+    line = f"streamed: {g.h:,} x {g.w:,} ({g.h * g.w:,} values)"
+    if g.dtype is not None and g.dtype.kind == "f":
+        line += f", NaN {g.nan:,}, inf {g.posinf:,}, -inf {g.neginf:,}"
+    return line
 
 
 def _caption(h: int, w: int, rows: Sequence[int], cols: Sequence[int]) -> str:

@@ -85,12 +85,22 @@ def pool(
     if given(ctx, "color") and not show and plan.destination is not None and (output != "-" or to is not None):
         raise click.UsageError("--color/--no-color applies to --show and to the table shown on a terminal; drop it")
 
+    title = "input" + (" (filtered)" if spec.filter.kernel is not None else "")
+
     def show_matrices(pooled: Any, values: Any) -> None:
         console = stderr_console(color)
-        title = "input" + (" (filtered)" if spec.filter.kernel is not None else "")
         for matrix, name in ((pooled, title), (values, "output")):
             for view in matrix_views(matrix, name, console, volume=spec.volume, color=color):
                 console.print(view)
+
+    glimpses: dict[str, Any] = {}  # a streamed run's: its bands seen on the way, shown at the end
+
+    def watch(which: str, rows: Any) -> None:
+        if which not in glimpses:
+            from ..glimpse import Glimpse
+
+            glimpses[which] = Glimpse(width=stderr_console(color).width)
+        glimpses[which].add(rows)
 
     result = run(
         source,
@@ -102,7 +112,15 @@ def pool(
         on_note=lambda n: note(quiet, n),
         on_pooled=show_matrices if show else None,
         keep_values=plan.destination is None,
+        on_bands=watch if show else None,
     )
+    if glimpses:
+        from ..render import render_glimpse
+
+        console = stderr_console(color)
+        for which, name in (("pooled", title), ("result", "output")):
+            if which in glimpses:
+                console.print(render_glimpse(glimpses[which], title=name, color=colour_on(console), streamed=True))
     for said in drawn:
         note(quiet, said)
     if plan.destination is None:  # a terminal: the result is shown (rich and the views load only then)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import Any
@@ -34,9 +35,16 @@ EXPLAIN_LIMIT = 16
 
 
 def _one_matrix(
-    source: str, max_pixels: int, channel: int | None, layout: str | None, quiet: bool, volume: bool = False
+    source: str,
+    max_pixels: int,
+    channel: int | None,
+    layout: str | None,
+    quiet: bool,
+    volume: bool = False,
+    loaded: Any = None,
 ) -> Any:
-    """The input read, with its channels last, or one channel of it (a single channel squeezed); notes said.
+    """The input read (or ``loaded`` already), with its channels last, or one channel of it (a single channel
+    squeezed); notes said.
 
     A matrix or image comes back as (H, W[, C]), a 1-D signal as (N,), a volume as (D, H, W[, C]).
     """
@@ -44,12 +52,18 @@ def _one_matrix(
     from ..formats.volumes import read_volume
     from ..pipeline import PoolSpec, select_channels, to_hwc
 
-    loaded = (read_volume if volume else read_input)(source, max_pixels=max_pixels)
+    if loaded is None:
+        loaded = (read_volume if volume else read_input)(source, max_pixels=max_pixels)
     spec = PoolSpec(channel=channel, layout=layout, volume=volume)
     loaded, layout_notes = to_hwc(loaded, spec)
     for said in [*loaded.notes, *layout_notes]:
         note(quiet, said)
     return loaded.name, select_channels(loaded, spec)
+
+
+def _say(quiet: bool, notes: list[str]) -> None:
+    for said in notes:
+        note(quiet, said)
 
 
 @command()
@@ -100,14 +114,32 @@ def show(
     max_pixels: int,
     quiet: bool,
 ) -> None:
-    """Show an image or matrix as a heat-map table with row and column indices (a volume slice by slice)."""
-    from ..render import render_matrix
+    """Show an image or matrix as a heat-map table with row and column indices (a volume slice by slice).
+
+    A large text, NPY or PNG input is read a band of rows at a time: only its corners and statistics are
+    kept, and a line under the view says what was counted on the way.
+    """
+    from ..glimpse import Glimpse
+    from ..render import render_glimpse, render_matrix
     from ..render_slices import render_slices
+    from ..stream.show import glimpse_input
 
     if given(ctx, "max_slices") and not volume:
         raise click.UsageError("--max-slices applies to --volume; drop it")
-    name, arr = _one_matrix(resolve_input(input_path), max_pixels, channel, layout, quiet, volume)
+    source = resolve_input(input_path)
     console = stdout_console(color)
+    streamed = None
+    if not volume:
+        glimpse = Glimpse(max_rows=max_rows, max_cols=max_cols, width=console.width)
+        said = functools.partial(_say, quiet)
+        streamed = glimpse_input(source, glimpse, max_pixels=max_pixels, channel=channel, layout=layout, say=said)
+    if isinstance(streamed, str):
+        title = os.path.basename(os.path.normpath(streamed))
+        console.print(
+            render_glimpse(glimpse, title=title, precision=precision, color=colour_on(console), streamed=True)
+        )
+        return
+    name, arr = _one_matrix(source, max_pixels, channel, layout, quiet, volume, loaded=streamed)
 
     def one(matrix: Any, title: str) -> Any:
         return render_matrix(

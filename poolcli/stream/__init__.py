@@ -43,8 +43,9 @@ def try_stream(
     indices_fmt: str | None,
     make_folders: bool,
     say: Callable[[list[Any]], None],
+    watch: Callable[[str, Any], None] | None = None,
 ) -> Any:
-    """Pool ``source`` band by band where it can be; return the run's Result.
+    """Pool ``source`` band by band where it can be; return the run's Result (``watch``: see :class:`Job`).
 
     Returns None, having read nothing, where the run needs the whole array (adaptive and global pooling,
     whose windows are spread over all the rows; an input that is neither text, NPY nor a PNG libvips streams), or the
@@ -60,7 +61,7 @@ def try_stream(
         # adaptive sums: the engine adds a window's cells in an order that depends on the whole input's shape,
         # so a band's float sums could differ in the last bit; max and min are the same in any order
         return None
-    job = Job(destination, fmt, indices, indices_fmt, make_folders, say)
+    job = Job(destination, fmt, indices, indices_fmt, make_folders, say, watch)
     if source == "-":
         return _from_stdin(spec, job)
     head = peek(source)
@@ -127,6 +128,8 @@ def _npy(path: str, spec: PoolSpec, job: Job) -> Any:
     with opened as bands:
         if spatial_ndim(bands.array.shape, spec) != 2:
             return None  # a signal (1-D, one row or one column) is pooled whole
+        if job.watch is not None and bands.array.nbytes <= BAND_BYTES:
+            return None  # one band shown (--show): the whole path's views come before the result, as they did
         loaded, notes = to_hwc(Loaded(bands.array, "npy", path), spec)
         job.say(notes)
         bands.array = loaded.array

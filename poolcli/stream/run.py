@@ -42,6 +42,7 @@ class Job:
     indices_fmt: str | None
     make_folders: bool
     say: Callable[[list[Any]], None]
+    watch: Callable[[str, np.ndarray], None] | None = None  # shown each band: ("pooled", rows), ("result", rows)
 
 
 def _along(v: Any, axis: int) -> int:
@@ -136,7 +137,8 @@ def pool_bands(
     first = next(bands)
     if kind == "text":
         to_hwc(Loaded(first, kind, name), spec)  # refuses --layout chw, as for the whole matrix
-    if len(first) == 1 and spatial_ndim(first.shape, spec) == 1:
+    # a text of one band shown (--show) takes the whole path: its views come before the result, as they always did
+    if (job.watch is not None and kind == "text") or (len(first) == 1 and spatial_ndim(first.shape, spec) == 1):
         following = next(bands, None)
         if following is None:  # one row: a signal, pooled whole (it is no longer than a row may be)
             return Loaded(first, kind, name, source.notes)
@@ -183,6 +185,8 @@ def pool_bands(
     valid_filter = filtered and spec.filter.padding == "valid"
     pooled_height = None if height is None else height - (spec.filter.shape[0] - 1 if valid_filter else 0)
     pool = _pool_stage(spec, width, pooled_height, job.indices is not None)
+    if job.watch is not None:
+        pool = _Watched(pool, job.watch)
     step: Callable[[Any], Any]
     if filtered:
         step = chain(_filter_stage(spec), pool)
@@ -220,6 +224,8 @@ def pool_bands(
                         f"--max-pixels {spec.max_pixels:,}; raise --max-pixels if this is meant"
                     )
                 last = out
+                if job.watch is not None:
+                    job.watch("result", out[0])
                 for sink, rows_out in zip(sinks, out):
                     sink.add(rows_out)
             if x is None:
@@ -232,6 +238,21 @@ def pool_bands(
     # the rows are written, not held: the result's values are an empty array of its type and row shape
     idx = last[1][:0] if len(last) > 1 else None
     return Result(last[0][:0], idx, [], bytes_in, sum(s.bytes for s in sinks))
+
+
+class _Watched:
+    """A stage whose input rows (the array pooled, after the filter) are shown to ``watch`` on their way in."""
+
+    def __init__(self, stage: Stage, watch: Callable[[str, np.ndarray], None]) -> None:
+        self.stage, self.watch = stage, watch
+
+    def push(self, rows: np.ndarray) -> Any:
+        if len(rows):
+            self.watch("pooled", rows)
+        return self.stage.push(rows)
+
+    def finish(self) -> Any:
+        return self.stage.finish()
 
 
 def _probe(x0: np.ndarray, spec: PoolSpec, bands: Iterator[np.ndarray]) -> None:
