@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -71,29 +71,53 @@ def rounded_quotient(total: Array, counts: int | Array, target: np.dtype[Any], w
     ``total`` (the sums, which this may overwrite) averages cells of type ``within``: the quotient lies in its
     range, so no clipping is needed when ``target`` holds that range.
     """
-    if isinstance(counts, int):
-        if counts > 1:
-            total += total.dtype.type(counts // 2)
-            if counts & (counts - 1) == 0:
-                total >>= total.dtype.type(counts.bit_length() - 1)
-            else:
-                total //= total.dtype.type(counts)
-    else:
-        counts = counts.astype(np.int64)
-        total = (total + counts // 2) // counts
-    return saturate(total, target, within)
+    return quotient_rounder(counts, target, within)(total)
+
+
+def quotient_rounder(counts: int | Array, target: np.dtype[Any], within: np.dtype[Any]) -> Callable[[Array], Array]:
+    """:func:`rounded_quotient` with ``counts``, ``target`` and ``within`` fixed: what depends on them worked out once."""
+    done = saturator(target, within)
+    if not isinstance(counts, int):
+        wide = counts.astype(np.int64)
+        half = wide // 2
+        return lambda total: done((total + half) // wide)
+    if counts <= 1:
+        return done
+    shift = counts.bit_length() - 1 if counts & (counts - 1) == 0 else None
+
+    def rounded(total: Array) -> Array:
+        total += total.dtype.type(counts // 2)
+        if shift is not None:
+            total >>= total.dtype.type(shift)
+        else:
+            total //= total.dtype.type(counts)
+        return done(total)
+
+    return rounded
 
 
 def saturate(v: Array, target: np.dtype[Any], within: np.dtype[Any] | None = None) -> Array:
     """Integers (of ``within``'s range, when given, else of their type's) into ``target``'s range (bool: 0..1),
     then cast to it."""
+    return saturator(target, within if within is not None and within.kind in "iu" else v.dtype)(v)
+
+
+def saturator(target: np.dtype[Any], within: np.dtype[Any]) -> Callable[[Array], Array]:
+    """:func:`saturate` for integers of ``within``'s range (an integer type; bool, viewed as uint8, 0..255), its
+    bounds worked out once."""
     lo, hi = _range(target)
-    if v.dtype == np.bool_:
-        v = v.view(np.uint8)
-    have = np.iinfo(within if within is not None and within.kind in "iu" else v.dtype)
-    if have.min < lo or have.max > hi:
-        v = np.clip(v, max(lo, have.min), min(hi, have.max))
-    return v.astype(target, copy=False)
+    have = _range(np.dtype(np.uint8) if within.kind == "b" else within)
+    low, high = max(lo, have[0]), min(hi, have[1])
+    clip = have[0] < lo or have[1] > hi
+
+    def done(v: Array) -> Array:
+        if v.dtype == np.bool_:
+            v = v.view(np.uint8)
+        if clip:
+            v = np.clip(v, low, high)
+        return v.astype(target, copy=False)
+
+    return done
 
 
 def convert(result: Array, target: np.dtype[Any]) -> Array:
