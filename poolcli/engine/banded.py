@@ -142,7 +142,7 @@ def count_dtype(acc: np.dtype[Any], result: np.dtype[Any]) -> np.dtype[Any]:
 def neutral(dtype: np.dtype[Any], rec: Reduction) -> int | float:
     """The value a padded cell holds so that it never wins (max/min) or adds nothing (sums)."""
     if rec.pad == "zero":
-        return 0
+        return -0.0 if dtype.kind == "f" else 0  # x + -0.0 is x for every x, -0.0 included (x + 0.0 is not)
     if dtype.kind == "f":
         return -math.inf if rec.pad == "lowest" else math.inf
     info = np.iinfo(dtype)
@@ -249,6 +249,38 @@ def _window_reduce(
     return result
 
 
+def _edged_reduce(
+    x: Array, axis: int, plan: AxisPlan, ufunc: np.ufunc, acc: np.dtype[Any], fill: int | float, out: Array | None
+) -> Array:
+    """The windows of ``plan`` along ``axis`` of ``x``, with its padding, without a padded copy of ``x``.
+
+    The windows wholly inside the input are reduced from ``x`` itself; only those that reach into the padding
+    are reduced from a padded copy of the few cells at each edge. The cells of every window are combined in
+    the same order as from a padded copy (padded cells are neutral), so the values are the same bit for bit.
+    """
+    k, s, d, before, count = plan.k, plan.s, plan.d, plan.before, plan.out
+    n, e = x.shape[axis], plan.d * (plan.k - 1) + 1
+    lo = -(-before // s)  # the first window that starts at or after the first cell
+    hi = min(count, max(0, (n - e + before) // s + 1))  # past the last window that ends at or before the last cell
+    if (before == 0 and plan.after == 0) or hi <= lo:
+        padded = pad_axis(x, axis, before, plan.after, fill)
+        return _window_reduce(padded, axis, count, k, s, d, ufunc, acc, out)
+    shape = list(x.shape)
+    shape[axis] = count
+    result = np.empty(shape, acc) if out is None else out
+    inside = take(x, axis, lo * s - before, n, 1)
+    _window_reduce(inside, axis, hi - lo, k, s, d, ufunc, acc, take(result, axis, lo, hi, 1))
+    if lo > 0:
+        end = (lo - 1) * s - before + e  # past the last cell of window lo - 1
+        strip = pad_axis(take(x, axis, 0, min(end, n), 1), axis, before, max(end - n, 0), fill)
+        _window_reduce(strip, axis, lo, k, s, d, ufunc, acc, take(result, axis, 0, lo, 1))
+    if hi < count:
+        end = (count - 1) * s - before + e
+        strip = pad_axis(take(x, axis, hi * s - before, n, 1), axis, 0, end - n, fill)
+        _window_reduce(strip, axis, count - hi, k, s, d, ufunc, acc, take(result, axis, hi, count, 1))
+    return result
+
+
 def _doubling(
     xp: Array, axis: int, o: int, k: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Array | None = None
 ) -> Array:
@@ -349,11 +381,11 @@ def _pool_banded(
         target = out[i0:i1]
         total = part
         for axis, plan in enumerate(every):
-            if axis:
-                total = pad_axis(total, axis, plan.before, plan.after, fill)
             into = target if axis == last and acc == out.dtype else None
-            windows = i1 - i0 if axis == 0 else plan.out
-            total = _window_reduce(total, axis, windows, plan.k, plan.s, plan.d, ufunc, acc, into)
+            if axis:
+                total = _edged_reduce(total, axis, plan, ufunc, acc, fill, into)
+            else:  # the band's rows are padded already (only the first and last band have any)
+                total = _window_reduce(total, 0, i1 - i0, plan.k, plan.s, plan.d, ufunc, acc, into)
         counted: Any = None
         if counts is not None:
             a, b = counts.offset + i0, counts.offset + i1

@@ -1,0 +1,192 @@
+"""Issue 14's second round of fast paths pinned against the slow reference and against the paths they replace:
+the small-input recipes' finishing steps (divide, round, saturate worked out once; the input widened first;
+padding copied from a template), padded windows computed without a padded copy of the band, and the image
+path's integer route (avg of 8/16-bit images asked of the engine as integers, the same bytes and notes as
+through float64).
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import poolcli
+from poolcli.engine import banded, small
+from reference import ref_pool
+from test_engine_speed_paths import arrays, assert_same, expected_rounded
+
+TARGETS = [None, "same", np.uint8, np.int16, np.uint16, np.int32, np.float32, np.float64]
+
+
+@contextmanager
+def no_small_recipes():
+    saved = small.SMALL_BYTES
+    small.SMALL_BYTES = -1
+    try:
+        yield
+    finally:
+        small.SMALL_BYTES = saved
+
+
+@contextmanager
+def tiny_bands():
+    """Bands of a row or two, so that a small input runs through many bands, the first and last padded."""
+    saved = banded._BAND_BYTES
+    banded._BAND_BYTES = 1
+    try:
+        yield
+    finally:
+        banded._BAND_BYTES = saved
+
+
+def _padded_everywhere(x, axis, plan, ufunc, acc, fill, out):
+    """The way padded windows were computed before: the whole band padded along the axis, then reduced."""
+    padded = banded.pad_axis(x, axis, plan.before, plan.after, fill)
+    return banded._window_reduce(padded, axis, plan.out, plan.k, plan.s, plan.d, ufunc, acc, out)
+
+
+@contextmanager
+def padded_copies():
+    saved = banded._edged_reduce
+    banded._edged_reduce = _padded_everywhere
+    try:
+        yield
+    finally:
+        banded._edged_reduce = saved
+
+
+@st.composite
+def windows(draw, ndim):
+    """Window arguments of every kind: sizes, strides, dilations, paddings, ceil_mode, count_pad, modes."""
+    mode = draw(st.sampled_from(["max", "min", "sum", "avg"]))
+    k = tuple(draw(st.integers(1, 5)) for _ in range(ndim))
+    kw = dict(
+        size=k,
+        stride=draw(st.one_of(st.none(), st.integers(1, 3))),
+        mode=mode,
+        dilation=draw(st.sampled_from([1, 2])),
+        ceil_mode=draw(st.booleans()),
+        padding=draw(st.sampled_from(["valid", "same", 1, tuple(kk // 2 for kk in k)])),
+    )
+    if mode == "avg" and kw["padding"] != "same" and draw(st.booleans()):
+        kw["count_pad"] = draw(st.booleans())
+    return kw
+
+
+def reference_or_none(x, ndim, kw):
+    try:
+        return ref_pool(x, ndim=ndim, **kw)
+    except ValueError:
+        return None
+
+
+def expected(x, ndim, kw, target):
+    """The reference's result in ``target``: None keeps it, a float type casts it, an integer type rounds it."""
+    want = ref_pool(x, ndim=ndim, **kw)
+    if target is None:
+        return want
+    t = x.dtype if isinstance(target, str) else np.dtype(target)
+    if t.kind == "f":
+        with np.errstate(over="ignore"):
+            return want.astype(t)
+    if ndim != 2:
+        return None  # expected_rounded speaks 2-D; the 2-D draws cover the rounding
+    return expected_rounded(x, t, **kw)
+
+
+# --------------------------------------------------------------------------- small inputs
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_small_recipes_with_every_result_type_match_the_reference_and_the_banded_passes(data):
+    ndim = data.draw(st.sampled_from([1, 2, 2, 3]))
+    x = data.draw(arrays(ndim, max_side=5 if ndim == 3 else 10, nan=False))
+    kw = data.draw(windows(ndim))
+    target = data.draw(st.sampled_from(TARGETS))
+    if reference_or_none(x, ndim, kw) is None:
+        with pytest.raises(ValueError):
+            poolcli.pool(x, ndim=ndim, dtype=target, **kw)
+        return
+    got = poolcli.pool(x, ndim=ndim, dtype=target, **kw)
+    want = expected(x, ndim, kw, target)
+    if want is not None:
+        assert_same(got, want)
+    with no_small_recipes():
+        general = poolcli.pool(x, ndim=ndim, dtype=target, **kw)
+    assert got.dtype == general.dtype
+    np.testing.assert_array_equal(got, general)  # bit for bit: the same passes in the same order
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_small_recipes_keep_nan_and_signed_zeros_as_the_general_path(data):
+    x = data.draw(arrays(2, max_side=8))
+    if x.dtype.kind == "f" and data.draw(st.booleans()):
+        x = np.where(x == 0, -x.dtype.type(0), x)  # negative zeros, whose sums stay negative zeros
+    kw = data.draw(windows(2))
+    if reference_or_none(x, 2, kw) is None:
+        return
+    got = poolcli.pool2d(x, **kw)
+    with no_small_recipes():
+        general = poolcli.pool2d(x, **kw)
+    assert got.tobytes() == general.tobytes()  # every bit, the sign of zero and NaN included
+
+
+def test_small_recipe_rounding_hand_worked():
+    x = np.array([[1, 2, 3], [4, 6, 250]], np.uint8)
+    # sums 13 and 261 over 4 cells: 3.25 -> 3 and 65.25 -> 65; with 'same', the last column averages 2 cells
+    assert poolcli.pool2d(x, 2, 1, mode="avg", dtype="same").tolist() == [[3, 65]]
+    assert poolcli.pool2d(x, 2, padding="same", mode="avg", dtype="same").tolist() == [[3, 127]]  # 253/2
+    assert poolcli.pool2d(x, 2, 1, mode="sum", dtype="same").tolist() == [[13, 255]]  # saturated
+    assert poolcli.pool2d(x.astype(np.int16) - 7, 2, 1, mode="avg", dtype=np.int8).tolist() == [[-4, 58]]
+
+
+# --------------------------------------------------------------------------- padding without a padded band
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_padded_windows_from_the_unpadded_band_match_the_reference_and_padded_copies_bit_for_bit(data):
+    ndim = data.draw(st.sampled_from([1, 2, 2, 3]))
+    x = data.draw(arrays(ndim, max_side=6 if ndim == 3 else 14))
+    kw = data.draw(windows(ndim))
+    want = reference_or_none(x, ndim, kw)
+    with no_small_recipes(), tiny_bands():
+        if want is None:
+            with pytest.raises(ValueError):
+                poolcli.pool(x, ndim=ndim, **kw)
+            return
+        got = poolcli.pool(x, ndim=ndim, **kw)
+        with padded_copies():
+            before = poolcli.pool(x, ndim=ndim, **kw)
+    assert_same(got, want)
+    assert got.tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("mode", ["max", "avg", "sum", "min"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.int16])
+def test_wide_padded_images_in_several_bands_match_padded_copies(mode, dtype):
+    rng = np.random.default_rng(7)
+    x = (rng.random((70, 300, 3)) * 100).astype(dtype)
+    for k, s, padding in [(3, 1, "same"), (3, 2, "same"), (7, 1, "same"), (5, 3, 2), (3, 1, 1), (2, 2, "same")]:
+        got = poolcli.pool2d(x, k, s, padding, mode)
+        with padded_copies():
+            np.testing.assert_array_equal(got, poolcli.pool2d(x, k, s, padding, mode))
+        view = x[::-1, 1:, 0]
+        np.testing.assert_array_equal(
+            poolcli.pool2d(view, k, s, padding, mode), poolcli.pool2d(np.ascontiguousarray(view), k, s, padding, mode)
+        )
+
+
+def test_same_padding_hand_worked_edges():
+    x = np.arange(1, 13, dtype=np.float32).reshape(3, 4)
+    # 'same' 3x3/1: each window holds its real neighbours only, padded cells never win or count
+    with no_small_recipes():
+        got = poolcli.pool2d(x, 3, 1, "same", "max")
+        avg = poolcli.pool2d(x, 3, 1, "same", "avg")
+    assert got.tolist() == [[6, 7, 8, 8], [10, 11, 12, 12], [10, 11, 12, 12]]
+    assert avg[:, 0].tolist() == [(1 + 2 + 5 + 6) / 4, (1 + 2 + 5 + 6 + 9 + 10) / 6, (5 + 6 + 9 + 10) / 4]
+    assert avg[1, 1] == (1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11) / 9 and avg[2, 3] == (7 + 8 + 11 + 12) / 4
