@@ -43,7 +43,7 @@ from .windows import (
     plans,
 )
 
-__all__ = ["ResultType", "pool"]
+__all__ = ["ResultType", "pool", "pool_rounded"]
 
 Array = npt.NDArray[Any]
 
@@ -229,6 +229,52 @@ def pool(
         done = None if recipe is None else recipe(x)
         if done is not None:
             return done  # type: ignore[no-any-return]
+    return _pool(
+        x,
+        size,
+        stride,
+        padding,
+        mode,
+        ndim,
+        dilation,
+        ceil_mode,
+        count_pad,
+        output_size,
+        norm_type,
+        return_indices,
+        dtype,
+    )
+
+
+def pool_rounded(x: npt.ArrayLike, **kwargs: Any) -> tuple[Array, bool]:
+    """``pool(x, dtype="same", **kwargs)`` for an average of integers, and whether a value was rounded (the exact
+    average of some window is not a whole number): what writing the float average as pixels of the input's
+    type does (rounded half up, and said when a value changed), computed in integers."""
+    if reduction(kwargs.get("mode", "max")).finish != "divide" or np.asarray(x).dtype.kind not in "iu":
+        raise ValueError("pool_rounded takes an average of integers")
+    inexact: list[bool] = []
+    values = _pool(x, **{**kwargs, "dtype": "same"}, inexact=inexact)
+    assert isinstance(values, np.ndarray)
+    return values, bool(inexact)
+
+
+def _pool(
+    x: npt.ArrayLike,
+    size: Ints | None = None,
+    stride: Ints | None = None,
+    padding: Paddings = "valid",
+    mode: str = "max",
+    ndim: int = 2,
+    dilation: Ints = 1,
+    ceil_mode: bool = False,
+    count_pad: bool | None = None,
+    output_size: OutputSizes | None = None,
+    norm_type: float | None = None,
+    return_indices: bool = False,
+    dtype: ResultType = None,
+    inexact: list[bool] | None = None,
+) -> Array | tuple[Array, Array]:
+    """:func:`pool` without the small inputs' recipes; ``inexact`` as for :func:`.results.rounded_quotient`."""
     ndim = check_ndim(ndim)
     a, was_bool = check_array(x, ndim)
     rec = reduction(mode)
@@ -252,10 +298,10 @@ def pool(
         cells = math.prod(min(plan.k, plan.n) for plan in every)
     sums = integer_sums(target, a.dtype, rec, cells)
     if sums is not None and _is_avg_2x2_uint8(a, every, rec, target):
-        return avg_2x2_uint8(a)
+        return avg_2x2_uint8(a, inexact)
     if sums is not None:
         assert target is not None
-        return _rounded(a, every, adaptive, rec, sums, target)
+        return _rounded(a, every, adaptive, rec, sums, target, inexact)
     result = _pooled(a, every, adaptive, rec, p, cells, return_indices)
     values = result[0] if return_indices else result
     if was_bool and rec.accumulate == "input":
@@ -311,6 +357,7 @@ def _rounded(
     rec: Reduction,
     sums: np.dtype[Any],
     target: np.dtype[Any],
+    inexact: list[bool] | None,
 ) -> Array:
     """An integer result of avg or sum of integers: exact integer sums, then rounded half up and saturated."""
     channels = a.ndim - (len(every) if every is not None else len(adaptive or ()))
@@ -322,7 +369,9 @@ def _rounded(
         total = pool_windows(a, every, REDUCTIONS["sum"], sums)
         counts = plan_counts(every, channels)
     assert isinstance(total, np.ndarray)
-    return rounded_quotient(total, counts, target, a.dtype) if rec.finish == "divide" else saturate(total, target)
+    if rec.finish == "divide":
+        return rounded_quotient(total, counts, target, a.dtype, inexact)
+    return saturate(total, target)
 
 
 def _norm_type(rec: Reduction, norm_type: object) -> float | None:
