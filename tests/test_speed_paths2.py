@@ -190,3 +190,133 @@ def test_same_padding_hand_worked_edges():
     assert got.tolist() == [[6, 7, 8, 8], [10, 11, 12, 12], [10, 11, 12, 12]]
     assert avg[:, 0].tolist() == [(1 + 2 + 5 + 6) / 4, (1 + 2 + 5 + 6 + 9 + 10) / 6, (5 + 6 + 9 + 10) / 4]
     assert avg[1, 1] == (1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11) / 9 and avg[2, 3] == (7 + 8 + 11 + 12) / 4
+
+
+# --------------------------------------------------------------------------- the image path's integer route
+
+
+@contextmanager
+def patched(module, name, value):
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
+
+
+def _written(src, dst, spec, float_route):
+    """The bytes ``run`` writes and its notes (or the error it raises), by the integer route or through float64."""
+    from poolcli import pipeline
+
+    notes = []
+    route = (lambda *args: None) if float_route else pipeline.image_rounding
+    try:
+        with patched(pipeline, "image_rounding", route):
+            pipeline.run(src, dst, spec, keep_values=False, on_note=notes.append)
+    except ValueError as exc:
+        return b"", [(str(exc), "error")]
+    with open(dst, "rb") as f:
+        return f.read(), [(str(n), n.kind) for n in notes]
+
+
+@st.composite
+def image_runs(draw):
+    """An 8- or 16-bit input of 1 to 4 channels and a run of pool on it: mostly averages, every kind of window."""
+    from poolcli.specs import OutputSpec, PoolSpec, WindowSpec
+
+    dtype = np.dtype(draw(st.sampled_from([np.uint8, np.uint16])))
+    shape = (draw(st.integers(1, 20)), draw(st.integers(1, 20))) + draw(st.sampled_from([(), (2,), (3,), (4,)]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    top = int(np.iinfo(dtype).max)
+    x = rng.integers(0, top + 1, shape, dtype=np.int64)
+    if draw(st.booleans()):  # runs of equal values and multiples of 4, so that some averages are whole numbers
+        x = (x // 4 * 4) if draw(st.booleans()) else np.full(shape, draw(st.integers(0, top)))
+    x = x.astype(dtype)
+    mode = draw(st.sampled_from(["avg", "avg", "avg", "mean", "sum", "max"]))
+    if draw(st.integers(0, 4)) == 0:
+        window = WindowSpec(mode=mode, output_size=(draw(st.integers(1, shape[0])), draw(st.integers(1, shape[1]))))
+    else:
+        k = draw(st.integers(1, 4))
+        padding = draw(st.sampled_from(["valid", "same", k // 2]))
+        count_pad = draw(st.sampled_from([None, False])) if padding not in ("valid", "same") else None
+        window = WindowSpec(
+            size=k,
+            stride=draw(st.one_of(st.none(), st.integers(1, 3))),
+            padding=padding,
+            mode=mode,
+            ceil_mode=draw(st.booleans()),
+            count_pad=count_pad,
+        )
+    spec = PoolSpec(
+        window=window,
+        output=OutputSpec(rescale=draw(st.sampled_from(["auto", "auto", "clip", "minmax"]))),
+        gray=draw(st.booleans()) and len(shape) == 3 and dtype == np.uint8,
+        channel=0 if draw(st.integers(0, 5)) == 0 and len(shape) == 3 else None,
+    )
+    fmt = draw(st.sampled_from(["png", "png", "tif", "jpg", "gif"]))
+    source = draw(st.sampled_from(["npy", "png"])) if dtype == np.uint8 and shape[2:] in ((), (3,), (4,)) else "npy"
+    return x, spec, fmt, source
+
+
+@settings(max_examples=120, deadline=None)
+@given(image_runs(), st.booleans())
+def test_averages_written_as_images_are_the_same_bytes_and_notes_by_the_integer_route(run_args, streamed):
+    """The route taken where it applies (avg of 8/16-bit values to PNG/TIFF of their depth) writes what the float64
+    route writes, byte for byte, with the same notes in the same order; elsewhere nothing changes."""
+    import tempfile
+
+    from PIL import Image
+
+    from poolcli.formats import imagestream
+
+    x, spec, fmt, source = run_args
+    with tempfile.TemporaryDirectory() as tmp:
+        src = f"{tmp}/in.{source}"
+        if source == "npy":
+            np.save(src, x)
+        else:
+            Image.fromarray(x).save(src)
+        # a PNG input of any size streamed through libvips, band by band, as large ones are
+        with patched(imagestream, "STREAM_PIXELS", 1 if streamed else imagestream.STREAM_PIXELS):
+            ours = _written(src, f"{tmp}/a.{fmt}", spec, float_route=False)
+            before = _written(src, f"{tmp}/b.{fmt}", spec, float_route=True)
+    assert ours[0] == before[0]
+    assert [(text.replace("/a.", "/?."), kind) for text, kind in ours[1]] == [
+        (text.replace("/b.", "/?."), kind) for text, kind in before[1]
+    ]
+
+
+def test_the_integer_route_is_taken_where_it_applies_and_nowhere_else():
+    from poolcli.pipeline import image_rounding
+    from poolcli.specs import OutputSpec, PoolSpec, WindowSpec
+
+    u8, u16, f64 = np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float64)
+    avg = PoolSpec(window=WindowSpec(mode="avg"))
+    assert image_rounding(avg, "png", u8, u8) == [] and image_rounding(avg, "tiff", u16, u16) == []
+    assert image_rounding(avg, "png", u16, u16) == []  # 16-bit PNG
+    assert image_rounding(avg, "jpeg", u16, u16) is None  # 8 bits: x*255/65535 of the float average
+    assert image_rounding(avg, "csv", u8, u8) is None and image_rounding(avg, "npy", u8, u8) is None
+    assert image_rounding(avg, "png", u8, f64) is None  # a filter made floats
+    assert image_rounding(PoolSpec(window=WindowSpec(mode="sum")), "png", u8, u8) is None  # sums pass 255
+    assert image_rounding(PoolSpec(window=WindowSpec(mode="avg", dtype="uint16")), "png", u8, u8) is None
+    assert image_rounding(PoolSpec(window=WindowSpec(mode="avg"), output=OutputSpec(rescale="minmax")), "png", u8, u8) is None
+
+
+def test_pool_rounded_says_whether_a_value_was_rounded():
+    from poolcli.engine.pooling import pool_rounded
+
+    whole = np.array([[1, 3], [3, 5]], np.uint8)  # sum 12: the average 3 is exact
+    values, rounded = pool_rounded(whole, ndim=2, mode="avg")
+    assert values.tolist() == [[3]] and values.dtype == np.uint8 and not rounded
+    values, rounded = pool_rounded(np.array([[1, 2], [3, 5]], np.uint8), ndim=2, mode="avg")
+    assert values.tolist() == [[3]] and rounded  # 11/4 = 2.75
+    big = np.kron(np.arange(64 * 64, dtype=np.uint8).reshape(64, 64), np.ones((2, 2), np.uint8))
+    assert not pool_rounded(big, ndim=2, mode="avg", size=2)[1]  # the 16-bit-word kernel: every window whole
+    big[100, 77] += 1
+    assert pool_rounded(big, ndim=2, mode="avg", size=2)[1]
+    assert pool_rounded(big.astype(np.uint16), ndim=2, mode="avg", size=3, stride=1, padding="same")[1]
+    with pytest.raises(ValueError, match="average of integers"):
+        pool_rounded(big, ndim=2, mode="max")
+    with pytest.raises(ValueError, match="average of integers"):
+        pool_rounded(big.astype(np.float32), ndim=2, mode="avg")
