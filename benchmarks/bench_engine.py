@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import timeit
 
@@ -98,7 +99,7 @@ def small_inputs(repeat: int) -> str:
 
     def us(fn) -> float:
         number = 2000
-        return min(timeit.repeat(fn, number=number, repeat=max(3, repeat))) / number * 1e6
+        return statistics.median(timeit.repeat(fn, number=number, repeat=max(5, repeat))) / number * 1e6
 
     for dtype in (np.float32, np.uint8):
         x = (rng.random((8, 8)) * 255).astype(dtype)
@@ -109,14 +110,22 @@ def small_inputs(repeat: int) -> str:
             ("avg 2x2/2", dict(size=2, mode="avg"), {"numpy reshape-mean": lambda: x.reshape(4, 2, 4, 2).mean(axis=(1, 3))}),
             ("max 3x3/1 same", dict(size=3, stride=1, padding="same"), {}),
             ("avg 3x3/1 valid", dict(size=3, stride=1, mode="avg"), {}),
+            ("avg 3x3/1 same", dict(size=3, stride=1, padding="same", mode="avg"), {}),
+            ("min 2x2/2", dict(size=2, mode="min"), {"numpy reshape-min": lambda: x.reshape(4, 2, 4, 2).min(axis=(1, 3))}),
+            ("sum 2x2/2", dict(size=2, mode="sum"), {"numpy reshape-sum": lambda: x.reshape(4, 2, 4, 2).sum(axis=(1, 3))}),
+            ("avg 2x2/2 dtype=same", dict(size=2, mode="avg", dtype="same"), {}),
+            ("max 3x3/2 same", dict(size=3, stride=2, padding="same"), {}),
         ]
         if torch is not None:
             cases[0][2]["torch"] = lambda: torch.nn.functional.max_pool2d(t, 2)
             cases[1][2]["torch"] = lambda: torch.nn.functional.avg_pool2d(t, 2)
             cases[2][2]["torch"] = lambda: torch.nn.functional.max_pool2d(t, 3, 1, 1)
+            cases[3][2]["torch"] = lambda: torch.nn.functional.avg_pool2d(t, 3, 1)
+            cases[4][2]["torch"] = lambda: torch.nn.functional.avg_pool2d(t, 3, 1, 1, count_include_pad=False)
         if cv2 is not None:
             cases[2][2]["OpenCV dilate"] = lambda: cv2.dilate(x, kern)
             cases[3][2]["OpenCV blur"] = lambda: cv2.blur(x, (3, 3))
+            cases[7][2]["OpenCV INTER_AREA"] = lambda: cv2.resize(x, (4, 4), interpolation=cv2.INTER_AREA)
         for name, kw, alts in cases:
             ours = us(lambda: pool2d(x, **kw))
             measured = {a: us(fn) for a, fn in alts.items()}
