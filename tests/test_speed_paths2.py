@@ -320,3 +320,33 @@ def test_pool_rounded_says_whether_a_value_was_rounded():
         pool_rounded(big, ndim=2, mode="max")
     with pytest.raises(ValueError, match="average of integers"):
         pool_rounded(big.astype(np.float32), ndim=2, mode="avg")
+
+
+# --------------------------------------------------------------------------- ties of 0.0 and -0.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_max_and_min_of_signed_zeros_equal_the_cell_the_index_points_at_but_for_the_sign(data):
+    """The documented rule: the index is the first best cell in row-major order (PyTorch, TF); the value equals it,
+    and may differ from it only in the sign of zero."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    shape = (data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9)))
+    x = rng.choice(np.array([0.0, -0.0, -1.0, 1.0], dtype), shape)
+    mode = data.draw(st.sampled_from(["max", "min"]))
+    k = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    kw = dict(size=k, stride=data.draw(st.integers(1, 2)), padding=data.draw(st.sampled_from(["valid", "same"])))
+    if reference_or_none(x, 2, dict(kw, mode=mode)) is None:
+        return
+    values, where = poolcli.pool2d(x, mode=mode, return_indices=True, **kw)
+    want_values, want_where = ref_pool(x, ndim=2, mode=mode, return_indices=True, **kw)
+    np.testing.assert_array_equal(where, want_where)
+    np.testing.assert_array_equal(values, x.reshape(-1)[where])  # equal: 0.0 == -0.0
+    np.testing.assert_array_equal(poolcli.pool2d(x, mode=mode, **kw), want_values)
+
+
+def test_a_window_of_both_zeros_hand_worked():
+    x = np.array([[-1.0, 0.0], [-0.0, -1.0]])
+    values, where = poolcli.pool2d(x, 2, return_indices=True)
+    assert where.tolist() == [[1]] and values.tolist() == [[0.0]]  # the first best is (0, 1); the value is a zero

@@ -8,7 +8,6 @@ only in ``ndim``, the number of spatial axes that lead the input's shape.
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from typing import Any, Literal, overload
 
@@ -31,15 +30,15 @@ from .results import (
 )
 from .small import small_recipe
 from .windows import (
+    check_window_args,
+    norm_type_of,
     AxisPlan,
     Ints,
     OutputSizes,
     Paddings,
     check_adaptive_alone,
     check_ndim,
-    ints,
     output_size_of,
-    pads,
     plans,
 )
 
@@ -180,6 +179,12 @@ def pool(
         PyTorch: ``n`` (1-D), ``h * W + w`` (2-D), ``d * H * W + h * W + w``
         (3-D). The first in row-major order on ties; in a window holding NaN,
         the last NaN (as PyTorch). :func:`unpool` puts the values back.
+        Equal values are equal but for the sign of zero: in a window whose
+        max (or min) is both 0.0 and -0.0, the value returned is one of the
+        two zeros, which one is not specified (numpy's ``maximum`` and
+        ``minimum`` do not say which of two equal operands they give), so it
+        may differ in sign from the cell the index points at (PyTorch returns
+        that cell's).
     dtype : None, "same" or a numpy type
         The type of the values returned. None keeps the rule under Returns;
         ``"same"`` means the input's type. An integer type (or bool) gets the
@@ -280,8 +285,8 @@ def _pool(
     rec = reduction(mode)
     if return_indices:
         beats(rec)  # refuses a mode that picks no cell
-    p = _norm_type(rec, norm_type)
-    _check_window_args(rec, padding, dilation, output_size, ndim)
+    p = norm_type_of(rec, norm_type)
+    check_window_args(rec, padding, dilation, output_size, ndim)
     if count_pad is True and isinstance(padding, str) and padding.lower() == "same":
         raise ValueError("count_pad=True cannot be used with padding 'same': Keras never counts its padding")
     target = target_type(dtype, a.dtype, was_bool)
@@ -372,34 +377,3 @@ def _rounded(
     if rec.finish == "divide":
         return rounded_quotient(total, counts, target, a.dtype, inexact)
     return saturate(total, target)
-
-
-def _norm_type(rec: Reduction, norm_type: object) -> float | None:
-    """The LP ``p`` as a float, checked; None for a mode that takes none."""
-    if rec.parameter != "norm_type":
-        if norm_type is not None:
-            takers = [r.name for r in REDUCTIONS.values() if r.parameter == "norm_type"]
-            raise ValueError(f"norm_type applies to {' and '.join(takers)} pooling, not {rec.name}")
-        return None
-    if norm_type is None:
-        raise ValueError(f"{rec.name} pooling needs norm_type, the p of (sum of x**p) ** (1/p)")
-    if not isinstance(norm_type, numbers.Real) or isinstance(norm_type, bool) or not float(norm_type) > 0:
-        raise ValueError(f"norm_type must be a number > 0 (inf for the largest |x|), got {norm_type!r}")
-    return float(norm_type)
-
-
-def _check_window_args(rec: Reduction, padding: object, dilation: object, output_size: object, ndim: int) -> None:
-    """Refuse padding, dilation or output_size that would act, for a mode that does not take them."""
-    for name, value in (("padding", padding), ("dilation", dilation), ("output_size", output_size)):
-        if name not in rec.window_args and _acts(name, value, ndim):
-            takes = ", ".join(("size", "stride") + rec.window_args)
-            raise ValueError(f"{rec.name} pooling takes only {takes}; got {name}={value!r}")
-
-
-def _acts(name: str, value: object, ndim: int) -> bool:
-    """Whether a window argument changes the windows (padding 0 and dilation 1 do not)."""
-    if name == "padding":
-        return pads(value, ndim)
-    if name == "dilation":
-        return ints(value, "dilation", ndim) != (1,) * ndim
-    return value is not None
