@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engine.py            # 4096^2 (the grid at 2048^2), a few minutes
     python benchmarks/bench_engine.py --quick    # 1024^2, fewer repeats
+    python benchmarks/bench_engine.py --only small --only padding   # the 8x8 calls; same/explicit padding
 
 Every alternative runs on one thread (torch.set_num_threads(1), cv2.setNumThreads(1)); poolcli runs on one
 thread unless a column says otherwise. Times are medians in milliseconds (microseconds for the 8x8 table).
@@ -203,11 +204,70 @@ def layouts(n: int, repeat: int) -> str:
     )
 
 
+def padding(n: int, repeat: int) -> str:
+    """Padded windows (Keras 'same', PyTorch's explicit padding) against unpadded ones, and against padded windows
+    computed as before (each band padded along the columns by a copy), in the same run."""
+    from poolcli.engine import banded
+
+    def padded_copies(x, axis, plan, ufunc, acc, fill, out):  # the way before: the whole band padded, then reduced
+        wide = banded.pad_axis(x, axis, plan.before, plan.after, fill)
+        return banded._window_reduce(wide, axis, plan.out, plan.k, plan.s, plan.d, ufunc, acc, out)
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.uint8):
+        x = (rng.random((n, n)) * 255).astype(dtype)
+        for mode in ("max", "avg"):
+            for k, s in ((3, 1), (3, 2)):
+                valid = median_ms(lambda: pool2d(x, k, s, "valid", mode), repeat)
+                same = median_ms(lambda: pool2d(x, k, s, "same", mode), repeat)
+                explicit = median_ms(lambda: pool2d(x, k, s, 1, mode), repeat)
+                edged = banded._edged_reduce
+                banded._edged_reduce = padded_copies
+                try:
+                    before = median_ms(lambda: pool2d(x, k, s, "same", mode), repeat)
+                finally:
+                    banded._edged_reduce = edged
+                rows.append(
+                    [f"{mode} {k}x{k}/{s} {np.dtype(dtype).name}", fmt(valid), fmt(same), times(same, valid),
+                     fmt(explicit), times(explicit, valid), fmt(before), times(before, valid)]
+                )
+    columns = ["case", "valid", "same", "same / valid", "padding 1", "padding 1 / valid", "same as before", "before / valid"]
+    return table(f"Padded windows, {n}x{n}, one thread (ms)", columns, rows)
+
+
+def image_route(n: int, repeat: int) -> str:
+    """An average of 8-bit pixels made into 8-bit pixels, as the image path does: pooled to float64 and rounded by
+    the image writer (before), or pooled as integers by the engine (dtype='same', the route taken now); the same
+    pixels, checked."""
+    from poolcli.formats.imagewrite import to_image_array
+    from poolcli.pipeline import apply_pool
+    from poolcli.specs import WindowSpec
+
+    window = WindowSpec(mode="avg")
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, shape in ((f"grey {n}^2", (n, n)), (f"grey {n - 1}^2", (n - 1, n - 1)), (f"RGB {n}^2", (n, n, 3))):
+        x = rng.integers(0, 256, shape, dtype=np.uint8)
+
+        def through_floats():
+            return to_image_array(apply_pool(x, window), bits=8, source_dtype=x.dtype)
+
+        def as_integers():
+            return to_image_array(apply_pool(x, window, rounded=[]), bits=8, source_dtype=x.dtype)
+
+        assert np.array_equal(through_floats()[0], as_integers()[0])
+        before, now = median_ms(through_floats, repeat), median_ms(as_integers, repeat)
+        rows.append([f"avg 2x2/2 {name}", fmt(before), fmt(now), times(before, now)])
+    columns = ["case", "float64, rounded by the writer", "integers (dtype='same')", "speed-up"]
+    return table("Averages of 8-bit images to 8-bit pixels, pooling and conversion (ms)", columns, rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1024x1024, fewer repeats")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--only", choices=["global", "indices", "small", "integer", "layouts"], action="append")
+    ap.add_argument("--only", choices=["global", "indices", "small", "integer", "layouts", "padding", "image"], action="append")
     args = ap.parse_args()
     n = 1024 if args.quick else 4096
     repeat = 3 if args.quick else args.repeat
@@ -219,6 +279,8 @@ def main() -> None:
         "small": lambda: small_inputs(repeat),
         "integer": lambda: integer_results(n, repeat),
         "layouts": lambda: layouts(n // 2, repeat),
+        "padding": lambda: padding(n, repeat),
+        "image": lambda: image_route(n, repeat),
     }
     for name in args.only or parts:
         print(parts[name](), flush=True)
