@@ -16,6 +16,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 import timeit
 
 import numpy as np
@@ -94,13 +95,16 @@ def indices(n: int, repeat: int) -> str:
     )
 
 
-def small_inputs(repeat: int) -> str:
+def small_inputs(repeat: int, cpu: bool = False) -> str:
+    """Per-call times on 8x8 inputs: wall time, or with ``cpu`` the process's CPU time (time.process_time),
+    which time spent waiting for a core shared with other processes does not inflate."""
     rows = []
     rng = np.random.default_rng(0)
 
     def us(fn) -> float:
         number = 2000
-        return statistics.median(timeit.repeat(fn, number=number, repeat=max(5, repeat))) / number * 1e6
+        timer = time.process_time if cpu else time.perf_counter
+        return statistics.median(timeit.repeat(fn, number=number, repeat=max(5, repeat), timer=timer)) / number * 1e6
 
     for dtype in (np.float32, np.uint8):
         x = (rng.random((8, 8)) * 255).astype(dtype)
@@ -132,7 +136,8 @@ def small_inputs(repeat: int) -> str:
             measured = {a: us(fn) for a, fn in alts.items()}
             best, theirs = best_of(measured)
             rows.append([f"{name} {np.dtype(dtype).name}", f"{ours:.1f}", best, "-" if theirs is None else f"{theirs:.1f}", times(ours, theirs)])
-    return table("8x8 input, per call (us)", ["case", "poolcli", "fastest alternative", "alt", "ratio"], rows)
+    title = f"8x8 input, per call (us{', CPU time' if cpu else ''})"
+    return table(title, ["case", "poolcli", "fastest alternative", "alt", "ratio"], rows)
 
 
 def integer_results(n: int, repeat: int) -> str:
@@ -213,21 +218,32 @@ def padding(n: int, repeat: int) -> str:
         wide = banded.pad_axis(x, axis, plan.before, plan.after, fill)
         return banded._window_reduce(wide, axis, plan.out, plan.k, plan.s, plan.d, ufunc, acc, out)
 
+    def as_before(fn):
+        edged = banded._edged_reduce
+        banded._edged_reduce = padded_copies
+        try:
+            return fn()
+        finally:
+            banded._edged_reduce = edged
+
     rows = []
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.uint8):
         x = (rng.random((n, n)) * 255).astype(dtype)
         for mode in ("max", "avg"):
             for k, s in ((3, 1), (3, 2)):
-                valid = median_ms(lambda: pool2d(x, k, s, "valid", mode), repeat)
-                same = median_ms(lambda: pool2d(x, k, s, "same", mode), repeat)
-                explicit = median_ms(lambda: pool2d(x, k, s, 1, mode), repeat)
-                edged = banded._edged_reduce
-                banded._edged_reduce = padded_copies
-                try:
-                    before = median_ms(lambda: pool2d(x, k, s, "same", mode), repeat)
-                finally:
-                    banded._edged_reduce = edged
+                runs = {
+                    "valid": lambda: pool2d(x, k, s, "valid", mode),
+                    "same": lambda: pool2d(x, k, s, "same", mode),
+                    "padding 1": lambda: pool2d(x, k, s, 1, mode),
+                    "before": lambda: as_before(lambda: pool2d(x, k, s, "same", mode)),
+                }
+                # interleaved rounds, so that the machine's drift touches every variant alike
+                spent: dict[str, list[float]] = {name: [] for name in runs}
+                for _ in range(repeat + 1):
+                    for name, fn in runs.items():
+                        spent[name].append(median_ms(fn, 1, warmup=0))
+                valid, same, explicit, before = (statistics.median(spent[name][1:]) for name in runs)
                 rows.append(
                     [f"{mode} {k}x{k}/{s} {np.dtype(dtype).name}", fmt(valid), fmt(same), times(same, valid),
                      fmt(explicit), times(explicit, valid), fmt(before), times(before, valid)]
@@ -267,6 +283,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1024x1024, fewer repeats")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--cpu", action="store_true", help="the 8x8 table in CPU time, for a machine shared with others")
     ap.add_argument("--only", choices=["global", "indices", "small", "integer", "layouts", "padding", "image"], action="append")
     args = ap.parse_args()
     n = 1024 if args.quick else 4096
@@ -276,7 +293,7 @@ def main() -> None:
     parts = {
         "global": lambda: global_and_adaptive(n, repeat),
         "indices": lambda: indices(n, repeat),
-        "small": lambda: small_inputs(repeat),
+        "small": lambda: small_inputs(repeat, args.cpu),
         "integer": lambda: integer_results(n, repeat),
         "layouts": lambda: layouts(n // 2, repeat),
         "padding": lambda: padding(n, repeat),
