@@ -307,6 +307,8 @@ def _pool(
     if sums is not None:
         assert target is not None
         return _rounded(a, every, adaptive, rec, sums, target, inexact)
+    if inexact is not None:  # only exact integer sums can say whether they were rounded
+        raise ValueError("pool_rounded takes an average of integers")
     result = _pooled(a, every, adaptive, rec, p, cells, return_indices)
     values = result[0] if return_indices else result
     if was_bool and rec.accumulate == "input":
