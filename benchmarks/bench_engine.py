@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engine.py            # 4096^2 (the grid at 2048^2), a few minutes
     python benchmarks/bench_engine.py --quick    # 1024^2, fewer repeats
+    python benchmarks/bench_engine.py --only small --only padding   # the 8x8 calls; same/explicit padding
 
 Every alternative runs on one thread (torch.set_num_threads(1), cv2.setNumThreads(1)); poolcli runs on one
 thread unless a column says otherwise. Times are medians in milliseconds (microseconds for the 8x8 table).
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
+import time
 import timeit
 
 import numpy as np
@@ -92,13 +95,16 @@ def indices(n: int, repeat: int) -> str:
     )
 
 
-def small_inputs(repeat: int) -> str:
+def small_inputs(repeat: int, cpu: bool = False) -> str:
+    """Per-call times on 8x8 inputs: wall time, or with ``cpu`` the process's CPU time (time.process_time),
+    which time spent waiting for a core shared with other processes does not inflate."""
     rows = []
     rng = np.random.default_rng(0)
 
     def us(fn) -> float:
         number = 2000
-        return min(timeit.repeat(fn, number=number, repeat=max(3, repeat))) / number * 1e6
+        timer = time.process_time if cpu else time.perf_counter
+        return statistics.median(timeit.repeat(fn, number=number, repeat=max(5, repeat), timer=timer)) / number * 1e6
 
     for dtype in (np.float32, np.uint8):
         x = (rng.random((8, 8)) * 255).astype(dtype)
@@ -109,20 +115,29 @@ def small_inputs(repeat: int) -> str:
             ("avg 2x2/2", dict(size=2, mode="avg"), {"numpy reshape-mean": lambda: x.reshape(4, 2, 4, 2).mean(axis=(1, 3))}),
             ("max 3x3/1 same", dict(size=3, stride=1, padding="same"), {}),
             ("avg 3x3/1 valid", dict(size=3, stride=1, mode="avg"), {}),
+            ("avg 3x3/1 same", dict(size=3, stride=1, padding="same", mode="avg"), {}),
+            ("min 2x2/2", dict(size=2, mode="min"), {"numpy reshape-min": lambda: x.reshape(4, 2, 4, 2).min(axis=(1, 3))}),
+            ("sum 2x2/2", dict(size=2, mode="sum"), {"numpy reshape-sum": lambda: x.reshape(4, 2, 4, 2).sum(axis=(1, 3))}),
+            ("avg 2x2/2 dtype=same", dict(size=2, mode="avg", dtype="same"), {}),
+            ("max 3x3/2 same", dict(size=3, stride=2, padding="same"), {}),
         ]
         if torch is not None:
             cases[0][2]["torch"] = lambda: torch.nn.functional.max_pool2d(t, 2)
             cases[1][2]["torch"] = lambda: torch.nn.functional.avg_pool2d(t, 2)
             cases[2][2]["torch"] = lambda: torch.nn.functional.max_pool2d(t, 3, 1, 1)
+            cases[3][2]["torch"] = lambda: torch.nn.functional.avg_pool2d(t, 3, 1)
+            cases[4][2]["torch"] = lambda: torch.nn.functional.avg_pool2d(t, 3, 1, 1, count_include_pad=False)
         if cv2 is not None:
             cases[2][2]["OpenCV dilate"] = lambda: cv2.dilate(x, kern)
             cases[3][2]["OpenCV blur"] = lambda: cv2.blur(x, (3, 3))
+            cases[7][2]["OpenCV INTER_AREA"] = lambda: cv2.resize(x, (4, 4), interpolation=cv2.INTER_AREA)
         for name, kw, alts in cases:
             ours = us(lambda: pool2d(x, **kw))
             measured = {a: us(fn) for a, fn in alts.items()}
             best, theirs = best_of(measured)
             rows.append([f"{name} {np.dtype(dtype).name}", f"{ours:.1f}", best, "-" if theirs is None else f"{theirs:.1f}", times(ours, theirs)])
-    return table("8x8 input, per call (us)", ["case", "poolcli", "fastest alternative", "alt", "ratio"], rows)
+    title = f"8x8 input, per call (us{', CPU time' if cpu else ''})"
+    return table(title, ["case", "poolcli", "fastest alternative", "alt", "ratio"], rows)
 
 
 def integer_results(n: int, repeat: int) -> str:
@@ -194,11 +209,82 @@ def layouts(n: int, repeat: int) -> str:
     )
 
 
+def padding(n: int, repeat: int) -> str:
+    """Padded windows (Keras 'same', PyTorch's explicit padding) against unpadded ones, and against padded windows
+    computed as before (each band padded along the columns by a copy), in the same run."""
+    from poolcli.engine import banded
+
+    def padded_copies(x, axis, plan, ufunc, acc, fill, out):  # the way before: the whole band padded, then reduced
+        wide = banded.pad_axis(x, axis, plan.before, plan.after, fill)
+        return banded._window_reduce(wide, axis, plan.out, plan.k, plan.s, plan.d, ufunc, acc, out)
+
+    def as_before(fn):
+        edged = banded._edged_reduce
+        banded._edged_reduce = padded_copies
+        try:
+            return fn()
+        finally:
+            banded._edged_reduce = edged
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.uint8):
+        x = (rng.random((n, n)) * 255).astype(dtype)
+        for mode in ("max", "avg"):
+            for k, s in ((3, 1), (3, 2)):
+                runs = {
+                    "valid": lambda: pool2d(x, k, s, "valid", mode),
+                    "same": lambda: pool2d(x, k, s, "same", mode),
+                    "padding 1": lambda: pool2d(x, k, s, 1, mode),
+                    "before": lambda: as_before(lambda: pool2d(x, k, s, "same", mode)),
+                }
+                # interleaved rounds, so that the machine's drift touches every variant alike
+                spent: dict[str, list[float]] = {name: [] for name in runs}
+                for _ in range(repeat + 1):
+                    for name, fn in runs.items():
+                        spent[name].append(median_ms(fn, 1, warmup=0))
+                valid, same, explicit, before = (statistics.median(spent[name][1:]) for name in runs)
+                rows.append(
+                    [f"{mode} {k}x{k}/{s} {np.dtype(dtype).name}", fmt(valid), fmt(same), times(same, valid),
+                     fmt(explicit), times(explicit, valid), fmt(before), times(before, valid)]
+                )
+    columns = ["case", "valid", "same", "same / valid", "padding 1", "padding 1 / valid", "same as before", "before / valid"]
+    return table(f"Padded windows, {n}x{n}, one thread (ms)", columns, rows)
+
+
+def image_route(n: int, repeat: int) -> str:
+    """An average of 8-bit pixels made into 8-bit pixels, as the image path does: pooled to float64 and rounded by
+    the image writer (before), or pooled as integers by the engine (dtype='same', the route taken now); the same
+    pixels, checked."""
+    from poolcli.formats.imagewrite import to_image_array
+    from poolcli.pipeline import apply_pool
+    from poolcli.specs import WindowSpec
+
+    window = WindowSpec(mode="avg")
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, shape in ((f"grey {n}^2", (n, n)), (f"grey {n - 1}^2", (n - 1, n - 1)), (f"RGB {n}^2", (n, n, 3))):
+        x = rng.integers(0, 256, shape, dtype=np.uint8)
+
+        def through_floats():
+            return to_image_array(apply_pool(x, window), bits=8, source_dtype=x.dtype)
+
+        def as_integers():
+            return to_image_array(apply_pool(x, window, rounded=[]), bits=8, source_dtype=x.dtype)
+
+        assert np.array_equal(through_floats()[0], as_integers()[0])
+        before, now = median_ms(through_floats, repeat), median_ms(as_integers, repeat)
+        rows.append([f"avg 2x2/2 {name}", fmt(before), fmt(now), times(before, now)])
+    columns = ["case", "float64, rounded by the writer", "integers (dtype='same')", "speed-up"]
+    return table("Averages of 8-bit images to 8-bit pixels, pooling and conversion (ms)", columns, rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1024x1024, fewer repeats")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--only", choices=["global", "indices", "small", "integer", "layouts"], action="append")
+    ap.add_argument("--cpu", action="store_true", help="the 8x8 table in CPU time, for a machine shared with others")
+    ap.add_argument("--only", choices=["global", "indices", "small", "integer", "layouts", "padding", "image"], action="append")
     args = ap.parse_args()
     n = 1024 if args.quick else 4096
     repeat = 3 if args.quick else args.repeat
@@ -207,9 +293,11 @@ def main() -> None:
     parts = {
         "global": lambda: global_and_adaptive(n, repeat),
         "indices": lambda: indices(n, repeat),
-        "small": lambda: small_inputs(repeat),
+        "small": lambda: small_inputs(repeat, args.cpu),
         "integer": lambda: integer_results(n, repeat),
         "layouts": lambda: layouts(n // 2, repeat),
+        "padding": lambda: padding(n, repeat),
+        "image": lambda: image_route(n, repeat),
     }
     for name in args.only or parts:
         print(parts[name](), flush=True)

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_png.py              # 5 interleaved rounds
     python benchmarks/bench_png.py --rounds 9
+    python benchmarks/bench_png.py --avg        # avg 2x2 of grey and RGB: the integer route against float64
 
 The input is made here: smooth gradients plus Gaussian noise (sigma 6), saved by Pillow at its default level 6.
 Every contender is a fresh process (start-up counted, as a user pays it) and writes a PNG at zlib level 1:
@@ -10,6 +11,11 @@ Every contender is a fresh process (start-up counted, as a user pays it) and wri
 - pyvips: decode, max 2x2/2 in libvips itself (the four pixels of each window taken by crop + subsample of
   the four shifted images, their maximum by `bandrank`), `pngsave(compression=1)` with libvips' default row filter;
 - Pillow + numpy: `Image.open` + `np.asarray`, max 2x2/2 by reshape, `save(compress_level=1)`.
+
+With ``--avg``: `poolcli pool -m avg -k 2` on grey and RGB (an average of 8-bit pixels written as 8-bit pixels
+is pooled as integers, rounded half up), against the same with `--dtype float64` (the float64 average rounded
+by the image writer: the route every average took before, the same pixels) and Pillow's `reduce(2)` (which
+rounds half up too: the same pixels).
 
 Each round runs every contender once, in turn, so that the machine's drift touches them alike; each gets the
 median of its rounds. Every output is checked to hold the same pixels. The table is Markdown, for RESULTS.md.
@@ -24,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -51,6 +58,12 @@ m = a[:h, :w].reshape(h // 2, 2, w // 2, 2, -1).max(axis=(1, 3))
 Image.fromarray(m).save(sys.argv[2], compress_level=1)
 """
 
+PILLOW_REDUCE = """
+import sys
+from PIL import Image
+Image.open(sys.argv[1]).reduce(2).save(sys.argv[2], compress_level=1)
+"""
+
 
 def make_input(path: str, n: int = 4096) -> None:
     from PIL import Image
@@ -66,22 +79,46 @@ def make_input(path: str, n: int = 4096) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--avg", action="store_true", help="avg 2x2 of grey and RGB, integer route and float64")
     args = parser.parse_args()
+    if args.avg:
+        for grey in (True, False):
+            compare(args.rounds, grey)
+        return
+    compare(args.rounds)
+
+
+def compare(rounds: int, grey: bool | None = None) -> None:
+    """The contenders of max 2x2 on RGB (``grey`` None), or of avg 2x2 on grey or RGB, in interleaved rounds."""
     from PIL import Image
 
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "rgb.png")
         make_input(src)
-        runs = {
-            "poolcli pool -k 2": lambda out: [PY, "-m", "poolcli", "pool", src, "-k", "2", "-o", out],
-            "pyvips script": lambda out: [PY, "-c", VIPS, src, out],
-            "Pillow + numpy script": lambda out: [PY, "-c", PILLOW, src, out],
-        }
+        if grey is None:
+            ours = "poolcli pool -k 2"
+            runs = {
+                ours: lambda out: [PY, "-m", "poolcli", "pool", src, "-k", "2", "-o", out],
+                "pyvips script": lambda out: [PY, "-c", VIPS, src, out],
+                "Pillow + numpy script": lambda out: [PY, "-c", PILLOW, src, out],
+            }
+            title = "RGB 4096x4096 PNG, max 2x2/2, PNG out at zlib level 1 (ms, fresh process)"
+        else:
+            if grey:
+                Image.open(src).convert("L").save(src)
+            avg = [PY, "-m", "poolcli", "pool", src, "-k", "2", "-m", "avg"]
+            ours = "poolcli pool -m avg -k 2"
+            runs = {
+                ours: lambda out: avg + ["-o", out],
+                "poolcli ... --dtype float64 (as before)": lambda out: avg + ["--dtype", "float64", "-o", out],
+                "Pillow reduce(2) script": lambda out: [PY, "-c", PILLOW_REDUCE, src, out],
+            }
+            title = f"{'grey' if grey else 'RGB'} 4096x4096 PNG, avg 2x2/2, PNG out at zlib level 1 (ms, fresh process)"
         times: dict[str, list[float]] = {name: [] for name in runs}
         outs = {name: os.path.join(tmp, f"out{i}.png") for i, name in enumerate(runs)}
         for name, cmd in runs.items():  # a warm-up round: the file cache, the bytecode
             subprocess.run(cmd(outs[name]), check=True)
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for name, cmd in runs.items():
                 t0 = time.perf_counter()
                 subprocess.run(cmd(outs[name]), check=True)
@@ -89,16 +126,17 @@ def main() -> None:
         pixels = {name: np.asarray(Image.open(path)) for name, path in outs.items()}
         first = next(iter(pixels.values()))
         assert all(np.array_equal(first, p) for p in pixels.values()), "the outputs differ"
-        ours = statistics.median(times["poolcli pool -k 2"])
+        written = {name: Path(path).read_bytes() for name, path in outs.items() if name.startswith("poolcli")}
+        assert len(set(written.values())) == 1, "poolcli's two routes wrote different files"
+        base = statistics.median(times[ours])
         rows = []
         for name in runs:
             med = statistics.median(times[name])
             spread = f"{fmt(min(times[name]) * 1000)}-{fmt(max(times[name]) * 1000)}"
             size = os.path.getsize(outs[name]) / 2**20
-            rows.append([name, fmt(med * 1000), spread, f"{med / ours:.2f}", f"{size:.1f}"])
+            rows.append([name, fmt(med * 1000), spread, f"{med / base:.2f}", f"{size:.1f}"])
         print(machine())
-        print(f"input {os.path.getsize(src) / 2**20:.1f} MiB, {args.rounds} interleaved rounds\n")
-        title = "RGB 4096x4096 PNG, max 2x2/2, PNG out at zlib level 1 (ms, fresh process)"
+        print(f"input {os.path.getsize(src) / 2**20:.1f} MiB, {rounds} interleaved rounds\n")
         columns = ["contender", "median", "range", "time / poolcli", "output MiB"]
         print(table(title, columns, rows))
 

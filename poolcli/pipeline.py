@@ -18,10 +18,12 @@ import numpy as np
 
 from . import formats
 from .engine import conv2d, pool, reduction
+from .engine.pooling import pool_rounded
 from .filters import is_filter_name, parse_filter
 from .formats.errors import InputError, OutputError
 from .formats.files import Loaded, read_input, write_output
 from .formats.images import gray
+from .formats.imagewrite import ROUNDED, image_bits
 from .formats.volumes import input_size, read_volume
 from .plan import OutputPlan, plan_outputs, resolve_format
 from .shapes import WHAT, check_result_size, spatial_ndim
@@ -170,10 +172,15 @@ def run(
     say([Note.about(loaded.name, n, "input") for n in loaded.notes] + prepared)
     ndim = spatial_ndim(arr.shape, spec)
     pooled = apply_filter(arr, spec.filter)
+    # values kept or shown are the float average, as before; written only, they may be pooled as integers
+    rounded = None
+    if destination is not None and not keep_values and on_pooled is None:
+        out_fmt = fmt or resolve_format(destination, None)
+        rounded = image_rounding(spec, out_fmt, value_type(loaded), pooled.dtype)
     values, idx = (
         apply_pool(pooled, spec.window, indices=True, ndim=ndim)
         if indices is not None
-        else (apply_pool(pooled, spec.window, ndim=ndim), None)
+        else (apply_pool(pooled, spec.window, ndim=ndim, rounded=rounded), None)
     )
     say(dtype_notes(loaded.name, pooled.dtype, spec.window))
     if on_pooled is not None:
@@ -185,6 +192,7 @@ def run(
         write, encoded = encode(
             values, fmt or resolve_format(destination, None), spec, source_dtype=value_type(loaded), name=name
         )
+        encoded = rounding_notes(name, rounded) + encoded
         writes.append((destination, write))
     if idx is not None and indices is not None:
         idx_fmt = indices_fmt or (formats.format_for_path(indices) if indices != "-" else None) or "csv"
@@ -354,12 +362,17 @@ def apply_filter(arr: np.ndarray, spec: FilterSpec) -> np.ndarray:
     return out
 
 
-def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False, ndim: int = 2) -> Any:
+def apply_pool(
+    arr: np.ndarray, spec: WindowSpec, indices: bool = False, ndim: int = 2, rounded: list[bool] | None = None
+) -> Any:
     """Return the pooled array (and the indices when asked, as a pair), pooled along its first ``ndim`` axes.
 
     A signal (``ndim`` 1) given as a row (1, N[, C]) or a column (N, 1[, C]) is pooled along its length and
     returned in the same orientation; its indices, counted along it, are those of the row or column too.
+    With ``rounded`` (from :func:`image_rounding`) an average comes back in the input's integer type, rounded
+    half up, and True is appended to ``rounded`` when a value was rounded.
     """
+    pooler: Callable[..., Any] = pool if rounded is None else functools.partial(_pool_rounded, rounded=rounded)
     if spec.fractional is not None:
         from .engine import fractional_max_pool2d, fractional_max_pool3d
 
@@ -368,11 +381,45 @@ def apply_pool(arr: np.ndarray, spec: WindowSpec, indices: bool = False, ndim: i
         return fractional(arr, spec.size, f.output_size, f.output_ratio, seed=f.seed, return_indices=indices)
     if ndim == 1 and arr.ndim >= 2:
         row = arr.shape[0] == 1
-        got = pool(arr[0] if row else arr[:, 0], ndim=1, return_indices=indices, **spec.pool_kwargs())
+        got = pooler(arr[0] if row else arr[:, 0], ndim=1, return_indices=indices, **spec.pool_kwargs())
         parts: tuple[np.ndarray, ...] = got if isinstance(got, tuple) else (got,)
         back = tuple(part[np.newaxis] if row else part[:, np.newaxis] for part in parts)
         return back if indices else back[0]
-    return pool(arr, ndim=ndim, return_indices=indices, **spec.pool_kwargs())
+    return pooler(arr, ndim=ndim, return_indices=indices, **spec.pool_kwargs())
+
+
+def image_rounding(spec: PoolSpec, fmt: str, source: np.dtype, pooled: np.dtype) -> list[bool] | None:
+    """An empty list where an average of 8- or 16-bit values is written as PNG or TIFF pixels of the same depth,
+    for :func:`apply_pool` to say in whether it rounded a value; None elsewhere.
+
+    The writer would round the float64 average half up into the input's type: the engine's ``dtype="same"``
+    is that (the exact average rounded half up, from integer sums), without the float64 array and the
+    writer's passes over it. The bytes are the same: a quotient of integers (of fewer than 2**40 cells) is a
+    whole number, or lies on a half, exactly when its float64 value does. The writer's note that values were
+    rounded is said by :func:`rounding_notes` from the list.
+    """
+    window = spec.window
+    if spec.volume or window.dtype is not None or window.fractional is not None or spec.output.rescale == "minmax":
+        return None
+    if reduction(window.mode).finish != "divide" or pooled != source or pooled not in (np.uint8, np.uint16):
+        return None
+    codec = formats.writer_for(fmt).codec
+    if codec == "TIFF" or (codec == "PNG" and image_bits(fmt, source) == 8 * source.itemsize):
+        return []
+    return None
+
+
+def _pool_rounded(arr: np.ndarray, *, rounded: list[bool], **kwargs: Any) -> np.ndarray:
+    """:func:`pool_rounded` with ``pool``'s arguments, its answer kept in ``rounded``."""
+    values, inexact = pool_rounded(arr, **kwargs)
+    if inexact and not rounded:
+        rounded.append(True)
+    return values
+
+
+def rounding_notes(name: str, rounded: list[bool] | None) -> list[Note]:
+    """The note the image writer gives when it rounds averages (see :func:`image_rounding`)."""
+    return [Note(name, ROUNDED, "values")] if rounded else []
 
 
 def dtype_notes(name: str, source: np.dtype, window: WindowSpec) -> list[Note]:

@@ -4,6 +4,7 @@
     windows     argument checks and window placement (plain Python)
     shapes      output shapes and the cells of every window (plain Python)
     banded      the separable banded passes
+    passes      the strided passes along one axis that banded runs
     threads     how many threads, and which passes run on them
     small       cached recipes for small inputs
     results     results in a type the caller names (dtype=)

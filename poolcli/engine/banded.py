@@ -20,6 +20,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from .passes import _edged_reduce, _window_reduce, pad_axis, take  # noqa: F401 (indices imports take from here)
 from .reductions import Reduction
 from .threads import run_bands, threads_pay
 from .windows import LAYOUTS, AxisPlan, pieces
@@ -28,8 +29,6 @@ Array = npt.NDArray[Any]
 
 #: Input bytes per band of rows: small enough that a band and its intermediate stay in cache.
 _BAND_BYTES = 1 << 19
-#: Interleaved channels up to this many are pooled one by one along a strided axis (see _window_reduce).
-_SPLIT_CHANNELS = 8
 
 
 # --------------------------------------------------------------------------- bands
@@ -142,7 +141,7 @@ def count_dtype(acc: np.dtype[Any], result: np.dtype[Any]) -> np.dtype[Any]:
 def neutral(dtype: np.dtype[Any], rec: Reduction) -> int | float:
     """The value a padded cell holds so that it never wins (max/min) or adds nothing (sums)."""
     if rec.pad == "zero":
-        return 0
+        return -0.0 if dtype.kind == "f" else 0  # x + -0.0 is x for every x, -0.0 included (x + 0.0 is not)
     if dtype.kind == "f":
         return -math.inf if rec.pad == "lowest" else math.inf
     info = np.iinfo(dtype)
@@ -187,95 +186,6 @@ class Counts(NamedTuple):
     first: AxisPlan  # the first axis's plan, and where its piece starts among its windows
     offset: int
     rest: list[Array]
-
-
-def pad_axis(x: Array, axis: int, before: int, after: int, value: int | float) -> Array:
-    """``x`` with ``before`` and ``after`` cells of ``value`` along ``axis``: one allocation, the margins filled and
-    the middle assigned (``np.pad`` costs tens of microseconds more per call, once per band)."""
-    if before == 0 and after == 0:
-        return x
-    shape = list(x.shape)
-    shape[axis] += before + after
-    out = np.empty(shape, x.dtype)
-    lead = (slice(None),) * axis
-    out[lead + (slice(0, before),)] = value
-    out[lead + (slice(before + x.shape[axis], None),)] = value
-    out[lead + (slice(before, before + x.shape[axis]),)] = x
-    return out
-
-
-def take(x: Array, axis: int, start: int, stop: int, step: int) -> Array:
-    index: list[slice] = [slice(None)] * x.ndim
-    index[axis] = slice(start, stop, step)
-    return x[tuple(index)]
-
-
-# --------------------------------------------------------------------------- passes
-
-
-def _window_reduce(
-    xp: Array, axis: int, o: int, k: int, s: int, d: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Array | None = None
-) -> Array:
-    """Reduce ``o`` windows along ``axis`` of an already padded array: window i covers ``xp[i*s + j*d]``, j < k.
-
-    Strided slices and in-place ufuncs; for stride 1 and wide windows the
-    window is built by doubling (2, 4, 8 ... cells), so a 7-wide max takes 3
-    passes instead of 6.
-    """
-    span = (o - 1) * s + 1
-
-    def sl(off: int) -> Array:
-        return take(xp, axis, off, off + span, s)
-
-    if k == 1:
-        if out is None:
-            return np.array(sl(0), dtype=acc, copy=True)
-        np.copyto(out, sl(0), casting="unsafe")
-        return out
-    if s == 1 and d == 1 and k >= 5:
-        return _doubling(xp, axis, o, k, ufunc, acc, out)
-    if s > 1 and xp.ndim == axis + 2 and 1 < xp.shape[-1] <= _SPLIT_CHANNELS:
-        # strided windows over interleaved channels (RGB): numpy would loop over the few channels innermost,
-        # one short loop per pixel; channel by channel its inner loop runs along the row instead (~5x faster)
-        shape = list(xp.shape)
-        shape[axis] = o
-        split = np.empty(shape, acc) if out is None else out
-        for c in range(xp.shape[-1]):
-            _window_reduce(xp[..., c], axis, o, k, s, d, ufunc, acc, split[..., c])
-        return split
-    result: Array = ufunc(sl(0), sl(d), dtype=acc, out=out)
-    for j in range(2, k):
-        ufunc(result, sl(j * d), out=result)
-    return result
-
-
-def _doubling(
-    xp: Array, axis: int, o: int, k: int, ufunc: np.ufunc, acc: np.dtype[Any], out: Array | None = None
-) -> Array:
-    """Stride-1 windows of k cells from runs of 1, 2, 4 ... cells (a sparse table)."""
-    levels = {1: xp}
-    m = 1
-    # r_2m[t] = r_m[t] (op) r_m[t + m], as long as needed for windows of k cells
-    while 2 * m <= k:
-        prev = levels[m]
-        length = o + k - 2 * m  # positions needed at this level
-        levels[2 * m] = ufunc(take(prev, axis, 0, length, 1), take(prev, axis, m, m + length, 1), dtype=acc)
-        m *= 2
-    if ufunc is not np.add:
-        # max/min are idempotent: two overlapping runs of m cells cover the window
-        top = levels[m]
-        pick: Array = ufunc(take(top, axis, 0, o, 1), take(top, axis, k - m, k - m + o, 1), dtype=acc, out=out)
-        return pick
-    # a sum takes the binary digits of k, each run once, the largest (m) first
-    result = np.array(take(levels[m], axis, 0, o, 1), dtype=acc, copy=True) if out is None else out
-    if out is not None:
-        np.copyto(result, take(levels[m], axis, 0, o, 1), casting="unsafe")
-    offset = m
-    for size in sorted(levels, reverse=True)[1:]:
-        if k - offset >= size:
-            np.add(result, take(levels[size], axis, offset, offset + o, 1), out=result, casting="unsafe")
-            offset += size
-    return result
 
 
 def pool_windows(
@@ -349,11 +259,11 @@ def _pool_banded(
         target = out[i0:i1]
         total = part
         for axis, plan in enumerate(every):
-            if axis:
-                total = pad_axis(total, axis, plan.before, plan.after, fill)
             into = target if axis == last and acc == out.dtype else None
-            windows = i1 - i0 if axis == 0 else plan.out
-            total = _window_reduce(total, axis, windows, plan.k, plan.s, plan.d, ufunc, acc, into)
+            if axis:
+                total = _edged_reduce(total, axis, plan, ufunc, acc, fill, into)
+            else:  # the band's rows are padded already (only the first and last band have any)
+                total = _window_reduce(total, 0, i1 - i0, plan.k, plan.s, plan.d, ufunc, acc, into)
         counted: Any = None
         if counts is not None:
             a, b = counts.offset + i0, counts.offset + i1

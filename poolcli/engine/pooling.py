@@ -8,7 +8,6 @@ only in ``ndim``, the number of spatial axes that lead the input's shape.
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from typing import Any, Literal, overload
 
@@ -31,19 +30,19 @@ from .results import (
 )
 from .small import small_recipe
 from .windows import (
+    check_window_args,
+    norm_type_of,
     AxisPlan,
     Ints,
     OutputSizes,
     Paddings,
     check_adaptive_alone,
     check_ndim,
-    ints,
     output_size_of,
-    pads,
     plans,
 )
 
-__all__ = ["ResultType", "pool"]
+__all__ = ["ResultType", "pool", "pool_rounded"]
 
 Array = npt.NDArray[Any]
 
@@ -180,6 +179,12 @@ def pool(
         PyTorch: ``n`` (1-D), ``h * W + w`` (2-D), ``d * H * W + h * W + w``
         (3-D). The first in row-major order on ties; in a window holding NaN,
         the last NaN (as PyTorch). :func:`unpool` puts the values back.
+        Equal values are equal but for the sign of zero: in a window whose
+        max (or min) is both 0.0 and -0.0, the value returned is one of the
+        two zeros, which one is not specified (numpy's ``maximum`` and
+        ``minimum`` do not say which of two equal operands they give), so it
+        may differ in sign from the cell the index points at (PyTorch returns
+        that cell's).
     dtype : None, "same" or a numpy type
         The type of the values returned. None keeps the rule under Returns;
         ``"same"`` means the input's type. An integer type (or bool) gets the
@@ -229,13 +234,59 @@ def pool(
         done = None if recipe is None else recipe(x)
         if done is not None:
             return done  # type: ignore[no-any-return]
+    return _pool(
+        x,
+        size,
+        stride,
+        padding,
+        mode,
+        ndim,
+        dilation,
+        ceil_mode,
+        count_pad,
+        output_size,
+        norm_type,
+        return_indices,
+        dtype,
+    )
+
+
+def pool_rounded(x: npt.ArrayLike, **kwargs: Any) -> tuple[Array, bool]:
+    """``pool(x, dtype="same", **kwargs)`` for an average of integers, and whether a value was rounded (the exact
+    average of some window is not a whole number): what writing the float average as pixels of the input's
+    type does (rounded half up, and said when a value changed), computed in integers."""
+    if reduction(kwargs.get("mode", "max")).finish != "divide" or np.asarray(x).dtype.kind not in "iu":
+        raise ValueError("pool_rounded takes an average of integers")
+    inexact: list[bool] = []
+    values = _pool(x, **{**kwargs, "dtype": "same"}, inexact=inexact)
+    assert isinstance(values, np.ndarray)
+    return values, bool(inexact)
+
+
+def _pool(
+    x: npt.ArrayLike,
+    size: Ints | None = None,
+    stride: Ints | None = None,
+    padding: Paddings = "valid",
+    mode: str = "max",
+    ndim: int = 2,
+    dilation: Ints = 1,
+    ceil_mode: bool = False,
+    count_pad: bool | None = None,
+    output_size: OutputSizes | None = None,
+    norm_type: float | None = None,
+    return_indices: bool = False,
+    dtype: ResultType = None,
+    inexact: list[bool] | None = None,
+) -> Array | tuple[Array, Array]:
+    """:func:`pool` without the small inputs' recipes; ``inexact`` as for :func:`.results.rounded_quotient`."""
     ndim = check_ndim(ndim)
     a, was_bool = check_array(x, ndim)
     rec = reduction(mode)
     if return_indices:
         beats(rec)  # refuses a mode that picks no cell
-    p = _norm_type(rec, norm_type)
-    _check_window_args(rec, padding, dilation, output_size, ndim)
+    p = norm_type_of(rec, norm_type)
+    check_window_args(rec, padding, dilation, output_size, ndim)
     if count_pad is True and isinstance(padding, str) and padding.lower() == "same":
         raise ValueError("count_pad=True cannot be used with padding 'same': Keras never counts its padding")
     target = target_type(dtype, a.dtype, was_bool)
@@ -252,10 +303,12 @@ def pool(
         cells = math.prod(min(plan.k, plan.n) for plan in every)
     sums = integer_sums(target, a.dtype, rec, cells)
     if sums is not None and _is_avg_2x2_uint8(a, every, rec, target):
-        return avg_2x2_uint8(a)
+        return avg_2x2_uint8(a, inexact)
     if sums is not None:
         assert target is not None
-        return _rounded(a, every, adaptive, rec, sums, target)
+        return _rounded(a, every, adaptive, rec, sums, target, inexact)
+    if inexact is not None:  # only exact integer sums can say whether they were rounded
+        raise ValueError("pool_rounded takes an average of integers")
     result = _pooled(a, every, adaptive, rec, p, cells, return_indices)
     values = result[0] if return_indices else result
     if was_bool and rec.accumulate == "input":
@@ -311,6 +364,7 @@ def _rounded(
     rec: Reduction,
     sums: np.dtype[Any],
     target: np.dtype[Any],
+    inexact: list[bool] | None,
 ) -> Array:
     """An integer result of avg or sum of integers: exact integer sums, then rounded half up and saturated."""
     channels = a.ndim - (len(every) if every is not None else len(adaptive or ()))
@@ -322,35 +376,6 @@ def _rounded(
         total = pool_windows(a, every, REDUCTIONS["sum"], sums)
         counts = plan_counts(every, channels)
     assert isinstance(total, np.ndarray)
-    return rounded_quotient(total, counts, target, a.dtype) if rec.finish == "divide" else saturate(total, target)
-
-
-def _norm_type(rec: Reduction, norm_type: object) -> float | None:
-    """The LP ``p`` as a float, checked; None for a mode that takes none."""
-    if rec.parameter != "norm_type":
-        if norm_type is not None:
-            takers = [r.name for r in REDUCTIONS.values() if r.parameter == "norm_type"]
-            raise ValueError(f"norm_type applies to {' and '.join(takers)} pooling, not {rec.name}")
-        return None
-    if norm_type is None:
-        raise ValueError(f"{rec.name} pooling needs norm_type, the p of (sum of x**p) ** (1/p)")
-    if not isinstance(norm_type, numbers.Real) or isinstance(norm_type, bool) or not float(norm_type) > 0:
-        raise ValueError(f"norm_type must be a number > 0 (inf for the largest |x|), got {norm_type!r}")
-    return float(norm_type)
-
-
-def _check_window_args(rec: Reduction, padding: object, dilation: object, output_size: object, ndim: int) -> None:
-    """Refuse padding, dilation or output_size that would act, for a mode that does not take them."""
-    for name, value in (("padding", padding), ("dilation", dilation), ("output_size", output_size)):
-        if name not in rec.window_args and _acts(name, value, ndim):
-            takes = ", ".join(("size", "stride") + rec.window_args)
-            raise ValueError(f"{rec.name} pooling takes only {takes}; got {name}={value!r}")
-
-
-def _acts(name: str, value: object, ndim: int) -> bool:
-    """Whether a window argument changes the windows (padding 0 and dilation 1 do not)."""
-    if name == "padding":
-        return pads(value, ndim)
-    if name == "dilation":
-        return ints(value, "dilation", ndim) != (1,) * ndim
-    return value is not None
+    if rec.finish == "divide":
+        return rounded_quotient(total, counts, target, a.dtype, inexact)
+    return saturate(total, target)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -65,35 +65,69 @@ def integer_sums(
     return acc if acc.kind in "iu" else None
 
 
-def rounded_quotient(total: Array, counts: int | Array, target: np.dtype[Any], within: np.dtype[Any]) -> Array:
+def rounded_quotient(
+    total: Array, counts: int | Array, target: np.dtype[Any], within: np.dtype[Any], inexact: list[bool] | None = None
+) -> Array:
     """``total / counts`` rounded half up, exactly (``floor((total + counts // 2) / counts)``), saturated.
 
     ``total`` (the sums, which this may overwrite) averages cells of type ``within``: the quotient lies in its
-    range, so no clipping is needed when ``target`` holds that range.
+    range, so no clipping is needed when ``target`` holds that range. ``inexact``, when given, gets True
+    appended if a quotient is not a whole number (a value was rounded).
     """
-    if isinstance(counts, int):
-        if counts > 1:
-            total += total.dtype.type(counts // 2)
-            if counts & (counts - 1) == 0:
-                total >>= total.dtype.type(counts.bit_length() - 1)
-            else:
-                total //= total.dtype.type(counts)
-    else:
-        counts = counts.astype(np.int64)
-        total = (total + counts // 2) // counts
-    return saturate(total, target, within)
+    if inexact is not None and not inexact:
+        if isinstance(counts, int):
+            remainder = total & (counts - 1) if counts & (counts - 1) == 0 else total % counts
+        else:
+            remainder = total % counts
+        if remainder.any():
+            inexact.append(True)
+    return quotient_rounder(counts, target, within)(total)
+
+
+def quotient_rounder(counts: int | Array, target: np.dtype[Any], within: np.dtype[Any]) -> Callable[[Array], Array]:
+    """:func:`rounded_quotient` with ``counts``, ``target`` and ``within`` fixed: what depends on them worked out once."""
+    done = saturator(target, within)
+    if not isinstance(counts, int):
+        wide = counts.astype(np.int64)
+        half = wide // 2
+        return lambda total: done((total + half) // wide)
+    if counts <= 1:
+        return done
+    shift = counts.bit_length() - 1 if counts & (counts - 1) == 0 else None
+
+    def rounded(total: Array) -> Array:
+        total += total.dtype.type(counts // 2)
+        if shift is not None:
+            total >>= total.dtype.type(shift)
+        else:
+            total //= total.dtype.type(counts)
+        return done(total)
+
+    return rounded
 
 
 def saturate(v: Array, target: np.dtype[Any], within: np.dtype[Any] | None = None) -> Array:
     """Integers (of ``within``'s range, when given, else of their type's) into ``target``'s range (bool: 0..1),
     then cast to it."""
+    return saturator(target, within if within is not None and within.kind in "iu" else v.dtype)(v)
+
+
+def saturator(target: np.dtype[Any], within: np.dtype[Any]) -> Callable[[Array], Array]:
+    """:func:`saturate` for integers of ``within``'s range (an integer type; bool, viewed as uint8, 0..255), its
+    bounds worked out once."""
     lo, hi = _range(target)
-    if v.dtype == np.bool_:
-        v = v.view(np.uint8)
-    have = np.iinfo(within if within is not None and within.kind in "iu" else v.dtype)
-    if have.min < lo or have.max > hi:
-        v = np.clip(v, max(lo, have.min), min(hi, have.max))
-    return v.astype(target, copy=False)
+    have = _range(np.dtype(np.uint8) if within.kind == "b" else within)
+    low, high = max(lo, have[0]), min(hi, have[1])
+    clip = have[0] < lo or have[1] > hi
+
+    def done(v: Array) -> Array:
+        if v.dtype == np.bool_:
+            v = v.view(np.uint8)
+        if clip:
+            v = np.clip(v, low, high)
+        return v.astype(target, copy=False)
+
+    return done
 
 
 def convert(result: Array, target: np.dtype[Any]) -> Array:
@@ -147,13 +181,14 @@ def plan_counts(every: Sequence[AxisPlan], channels: int) -> int | Array:
     return window_counts([cells_in(plan, 0, plan.out).astype(np.int64) for plan in every], channels)
 
 
-def avg_2x2_uint8(x: Array) -> Array:
+def avg_2x2_uint8(x: Array, inexact: list[bool] | None = None) -> Array:
     """avg 2x2/2 of a C-contiguous uint8 image of even width into uint8, rounded half up: ``(a+b+c+d+2) >> 2``.
 
     The 8-bit image's commonest reduction (Pillow's ``reduce(2)``), at integer
     speed: each row read as 16-bit words holds two neighbours, so a mask and a
     shift add the pairs of a row without a widening copy; then the two rows of
-    a band add, and the half divisor and shift finish it; band by band in cache.
+    a band add, and the half divisor and shift finish it; band by band in cache. ``inexact``: as for
+    :func:`rounded_quotient` (looked for band by band until one is found).
     """
     oh, ow = x.shape[0] // 2, x.shape[1] // 2
     out = np.empty((oh, ow), np.uint8)
@@ -168,6 +203,8 @@ def avg_2x2_uint8(x: Array) -> Array:
         np.right_shift(band, np.uint16(8), out=hi)
         lo += hi  # each word: the sum of its two cells
         pair = np.add(lo[0::2], lo[1::2], out=hi[:n])  # two rows: the sum of the 2x2 window, at most 1020
+        if inexact is not None and not inexact and np.bitwise_and(pair, np.uint16(3), out=lo[:n]).any():
+            inexact.append(True)
         pair += two
         pair >>= two
         np.copyto(out[i : i + n], pair, casting="unsafe")

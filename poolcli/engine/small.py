@@ -5,7 +5,7 @@ checking the arguments would cost ten times that on every call. So the
 checks and plans run once per set of arguments (``functools.lru_cache``),
 and a call replays the strided ufunc passes: the same passes, in the same
 order, as the banded engine (so the values are bit for bit the same), but
-for one band, with no threads, and padding made by one ``np.full``. Anything
+for one band, with no threads, and padding made by copying a padded template. Anything
 else (bool, float16, LP, adaptive, indices, a large input) returns None and
 takes the general path, which also raises every error.
 """
@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .banded import _window_reduce, accumulator, neutral, result_dtype, ufunc_of
-from .reductions import reduction
-from .results import convert, integer_sums, plan_counts, rounded_quotient, saturate, target_type
+from .reductions import Reduction, reduction
+from .results import convert, integer_sums, plan_counts, quotient_rounder, saturator, target_type
 from .windows import check_ndim, plans
 
 Array = npt.NDArray[Any]
@@ -94,38 +94,72 @@ def _recipe(
             divisor = divisor.astype(acc if dtype.kind == "f" else np.float64)
     inner = tuple(slice(plan.before, plan.before + plan.n) for plan in every)
     fill = neutral(dtype, rec)
+    finish = _finisher(rec, dtype, acc, out_dtype, target, sums, divisor)
+
+    # the input in the accumulator's type before the passes: numpy's ufuncs on mixed types buffer and cast, which
+    # costs a microsecond a call on small arrays, more than the one conversion
+    template = np.full(padded, fill, acc) if padded != shape else None
 
     def reduce(x: Array) -> Array:
-        if padded != shape:
-            # a padded copy in one allocation and one assignment (np.pad costs ten times that on small arrays)
-            xp = np.full(padded, fill, dtype)
+        if template is not None:
+            # a copy of the padded template and one assignment (np.pad costs ten times that on small arrays)
+            xp = template.copy()
             xp[inner] = x
             x = xp
+        elif x.dtype != acc:
+            x = x.astype(acc)
         for one in passes:
             x = one(x)
-        return x
+        return finish(x)
+
+    if not float_sums:
+        return reduce
+    # inf - inf is NaN and a tiny avg may be subnormal, as in the general path; an overflow is not. The
+    # decorator's form of errstate: half the cost of the with statement, and safe across threads
+    quiet = np.errstate(all="ignore", over="raise")(reduce)
 
     def run(x: Array) -> Array | None:
-        if float_sums:
-            try:
-                # inf - inf is NaN and a tiny avg may be subnormal, as in the general path; an overflow is not
-                with np.errstate(all="ignore", over="raise"):
-                    return finish(reduce(x))
-            except FloatingPointError:
-                return None  # a sum of finite values overflowed: the general path computes it again, scaled
-        return finish(reduce(x))
+        try:
+            return quiet(x)  # type: ignore[no-any-return]
+        except FloatingPointError:
+            return None  # a sum of finite values overflowed: the general path computes it again, scaled
+
+    return run
+
+
+def _finisher(
+    rec: Reduction,
+    dtype: np.dtype[Any],
+    acc: np.dtype[Any],
+    out_dtype: np.dtype[Any],
+    target: np.dtype[Any] | None,
+    sums: np.dtype[Any] | None,
+    divisor: int | Array,
+) -> Recipe:
+    """The last steps of a recipe (divide, round, cast), everything that depends only on the arguments worked out
+    once: a call on 8x8 costs a microsecond per numpy call, so each one left out counts."""
+    if sums is not None:
+        assert target is not None
+        if rec.finish:
+            return quotient_rounder(divisor, target, dtype)
+        return saturator(target, sums)
+    cast = (lambda v: convert(v, target)) if target is not None else None
+    if rec.finish == "divide" and dtype.kind == "f" and acc == out_dtype:
+        # float sums in the result's type: divided in place, the same operation as into a new array
+        def divide_in_place(total: Array) -> Array:
+            np.divide(total, divisor, out=total)
+            return total if cast is None else cast(total)
+
+        return divide_in_place
 
     def finish(total: Array) -> Array:
-        if sums is not None:
-            assert target is not None
-            return rounded_quotient(total, divisor, target, dtype) if rec.finish else saturate(total, target)
         if rec.finish == "divide":
             total = np.divide(total, divisor, dtype=out_dtype if dtype.kind != "f" else acc)
         if total.dtype != out_dtype:
             total = total.astype(out_dtype)
-        return total if target is None else convert(total, target)
+        return total if cast is None else cast(total)
 
-    return run
+    return finish
 
 
 def _axis_pass(axis: int, o: int, k: int, s: int, d: int, ufunc: np.ufunc, acc: np.dtype[Any]) -> Recipe:

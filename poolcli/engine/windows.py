@@ -14,6 +14,8 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Union
 
+from .reductions import REDUCTIONS, Reduction
+
 __all__ = [
     "DEFAULT_SIZE",
     "IntPair",
@@ -163,6 +165,37 @@ def check_adaptive_alone(
         given.append("ceil_mode")
     if given:
         raise ValueError(f"output_size sets the windows itself; it cannot be combined with {', '.join(given)}")
+
+
+def norm_type_of(rec: Reduction, norm_type: object) -> float | None:
+    """The LP ``p`` as a float, checked; None for a mode that takes none."""
+    if rec.parameter != "norm_type":
+        if norm_type is not None:
+            takers = [r.name for r in REDUCTIONS.values() if r.parameter == "norm_type"]
+            raise ValueError(f"norm_type applies to {' and '.join(takers)} pooling, not {rec.name}")
+        return None
+    if norm_type is None:
+        raise ValueError(f"{rec.name} pooling needs norm_type, the p of (sum of x**p) ** (1/p)")
+    if not isinstance(norm_type, numbers.Real) or isinstance(norm_type, bool) or not float(norm_type) > 0:
+        raise ValueError(f"norm_type must be a number > 0 (inf for the largest |x|), got {norm_type!r}")
+    return float(norm_type)
+
+
+def check_window_args(rec: Reduction, padding: object, dilation: object, output_size: object, ndim: int) -> None:
+    """Refuse padding, dilation or output_size that would act, for a mode that does not take them."""
+    for name, value in (("padding", padding), ("dilation", dilation), ("output_size", output_size)):
+        if name not in rec.window_args and _acts(name, value, ndim):
+            takes = ", ".join(("size", "stride") + rec.window_args)
+            raise ValueError(f"{rec.name} pooling takes only {takes}; got {name}={value!r}")
+
+
+def _acts(name: str, value: object, ndim: int) -> bool:
+    """Whether a window argument changes the windows (padding 0 and dilation 1 do not)."""
+    if name == "padding":
+        return pads(value, ndim)
+    if name == "dilation":
+        return ints(value, "dilation", ndim) != (1,) * ndim
+    return value is not None
 
 
 # --------------------------------------------------------------------------- plans

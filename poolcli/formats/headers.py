@@ -159,6 +159,8 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
     if ifd.get(259) in (8, 32946):
         try:
             _check_deflate(f, ifd, channels, bits[0])
+        except Damaged:
+            raise
         except (ValueError, TypeError) as exc:  # tags of the wrong type: a string where a number belongs
             raise Damaged(f"TIFF: its strip or tile tags make no sense ({exc})") from None
     plural = "s" if channels > 1 else ""

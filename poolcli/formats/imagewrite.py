@@ -14,7 +14,10 @@ from .errors import OutputError
 from . import codecs
 from .headers import ImageError
 
-__all__ = ["DEFAULT_JPEG_QUALITY", "encode", "image_bits", "image_writer", "to_image_array", "to_tiff_array"]
+__all__ = ["DEFAULT_JPEG_QUALITY", "ROUNDED", "encode", "image_bits", "image_writer", "to_image_array", "to_tiff_array"]
+
+#: The note for values rounded to whole pixel values (also said by the pipeline when it pools them whole).
+ROUNDED = "values rounded half up to integers"
 
 
 def to_image_array(
@@ -63,7 +66,7 @@ def to_image_array(
             if scaled is not None:
                 note = _join(note, scaled)
             elif rounded:
-                note = _join(note, "values rounded half up to integers")
+                note = _join(note, ROUNDED)
             return r.astype(target), note
     finite = a[np.isfinite(a)]
     low = float(finite.min()) if finite.size else 0.0
@@ -155,7 +158,7 @@ def _round_into(arr: np.ndarray, target: np.dtype, rescale: str) -> tuple[np.nda
             if not fits:
                 note = _join(note, f"values outside {unit} clipped")
             elif bool((r != a).any()):
-                note = _join(note, "values rounded half up to integers")
+                note = _join(note, ROUNDED)
             return np.clip(r, lo, hi).astype(target), note
     finite = a[np.isfinite(a)]
     low = float(finite.min()) if finite.size else 0.0

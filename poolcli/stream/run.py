@@ -49,9 +49,11 @@ def _along(v: Any, axis: int) -> int:
     return int(v[axis] if isinstance(v, tuple) else v)
 
 
-def _pool_stage(spec: PoolSpec, width: int, height: int | None, with_indices: bool) -> Stage:
+def _pool_stage(
+    spec: PoolSpec, width: int, height: int | None, with_indices: bool, rounded: list[bool] | None = None
+) -> Stage:
     """The pooling, down the rows; ``height`` (the rows pooled, after the filter) is needed for Keras ``same``
-    and adaptive pooling."""
+    and adaptive pooling; ``rounded`` as for :func:`poolcli.pipeline.apply_pool`."""
     from ..pipeline import apply_pool
 
     window = spec.window
@@ -62,7 +64,7 @@ def _pool_stage(spec: PoolSpec, width: int, height: int | None, with_indices: bo
 
         def rows_op(band: np.ndarray, t: int) -> tuple[np.ndarray, ...]:
             if not with_indices:
-                return (apply_pool(band, one_row),)
+                return (apply_pool(band, one_row, rounded=rounded),)
             values, idx = apply_pool(band, one_row, indices=True)
             return values, idx + t * band.shape[1]
 
@@ -84,7 +86,7 @@ def _pool_stage(spec: PoolSpec, width: int, height: int | None, with_indices: bo
 
     def op(band: np.ndarray, t: int) -> tuple[np.ndarray, ...]:
         if not with_indices:
-            return (apply_pool(band, window),)
+            return (apply_pool(band, window, rounded=rounded),)
         values, idx = apply_pool(band, window, indices=True)
         return values, idx + t * band.shape[1]  # flat indices in the band, made the whole input's
 
@@ -127,6 +129,8 @@ def pool_bands(
         apply_filter,
         check_result_size,
         dtype_notes,
+        image_rounding,
+        rounding_notes,
         select_channels,
         to_hwc,
         value_type,
@@ -180,11 +184,14 @@ def pool_bands(
         check_result_size((rows,) + x0.shape[1:], spec, name)
     filtered = spec.filter.kernel is not None
     kernel = np.zeros(spec.filter.shape + x0.shape[2:], x0.dtype) if filtered else x0[:0]
-    job.say(dtype_notes(name, apply_filter(kernel, spec.filter).dtype, spec.window))
+    pooled_dtype = apply_filter(kernel, spec.filter).dtype
+    job.say(dtype_notes(name, pooled_dtype, spec.window))
+    typed = formats.reader_named(kind).typed  # text's value type is known only at the end
+    rounded = image_rounding(spec, job.fmt, first.dtype, pooled_dtype) if typed else None
     width = x0.shape[1] - (spec.filter.shape[1] - 1 if filtered and spec.filter.padding == "valid" else 0)
     valid_filter = filtered and spec.filter.padding == "valid"
     pooled_height = None if height is None else height - (spec.filter.shape[0] - 1 if valid_filter else 0)
-    pool = _pool_stage(spec, width, pooled_height, job.indices is not None)
+    pool = _pool_stage(spec, width, pooled_height, job.indices is not None, rounded)
     if job.watch is not None:
         pool = _Watched(pool, job.watch)
     step: Callable[[Any], Any]
@@ -232,6 +239,7 @@ def pool_bands(
                 break
             band = next(bands, None)
             x = None if band is None else prepared(band)
+        sinks[0].note(rounding_notes(sinks[0].name, rounded))
         sinks[0].close(source_dtype)
         for sink in sinks[1:]:  # the indices: their own type decides, as in the whole path
             sink.close(lambda: last[1].dtype)
