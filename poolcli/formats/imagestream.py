@@ -15,7 +15,7 @@ the files whose values and notes are certainly those :mod:`.images` gives are ta
   other than the first or more pages: the whole path reads and notes those as it does.
 
 Anything else returns None and is read whole. A file that fails while its rows are read is refused with the
-whole path's own message.
+whole path's own message (a TIFF libtiff only warns about while decoding, which Pillow reads, is refused).
 """
 
 from __future__ import annotations
@@ -168,8 +168,11 @@ def open_tiff(path: str, max_pixels: int, band_bytes: int) -> VipsBands | None:
         return None
     import pyvips  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
+    # libvips hears libtiff's errors as warnings: where the whole path reads with Pillow, which refuses them (a
+    # corrupt LZW strip), they fail the read; where it reads with libvips, they are taken as it takes them
+    fail = "warning" if header.reader == "pillow" else "error"
     try:
-        image = pyvips.Image.new_from_file(path, access="sequential", fail_on="error", revalidate=True)
+        image = pyvips.Image.new_from_file(path, access="sequential", fail_on=fail, revalidate=True)
     except pyvips.Error:
         return None  # the whole path says what is wrong
     decoded = "float32" if header.dtype == np.float16 else header.dtype.name  # libvips widens half floats

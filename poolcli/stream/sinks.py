@@ -1,4 +1,5 @@
-"""Where a streamed result goes: rows written as they come (text, NPY), or gathered and encoded at the end.
+"""Where a streamed result goes: rows written as they come (text, NPY, PNG of pixels kept as they are), or
+gathered and encoded at the end.
 
 Each sink is opened before the first row and finished after the last; an error in between leaves no file
 (the atomic writer), while rows sent to standard output stay sent.
@@ -9,14 +10,16 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from typing import IO, Any, Callable, cast
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from .. import formats
+from ..formats import codecs
 from ..formats.files import _named, atomic_writer, write_output
+from ..formats.imagewrite import image_bits
 from ..specs import PoolSpec
 
 Say = Callable[[list[Any]], None]
@@ -162,14 +165,101 @@ class WholeSink(Sink):
         self.bytes = write_output(self.path, write)
 
 
+class PngSink(WholeSink):
+    """PNG: where the result's values are the pixels as they are, its rows are encoded as they come, by the PNG
+    writer's own encoder (:class:`poolcli.formats.codecs.PngRows`) in its blocks of rows, so the file is the
+    whole path's byte for byte; else (values to be scaled, rounded, clipped or stretched: a rule over every
+    value), gathered as any image.
+
+    The pixels are the values as they are where the input's type is known before the first row (an image or
+    NPY input, not text), the result is of the pixel type the whole path chooses for it (uint8 from 8-bit
+    input, uint16 from 16-bit input: max and min pooling), ``--rescale`` is not ``minmax``, and the number of
+    rows is known (the header comes first).
+    """
+
+    def __init__(self, *args: Any, source: np.dtype | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.source = source
+        self.encoder: codecs.PngRows | None = None
+        self.block: list[np.ndarray] = []
+        self.out: _Counter | None = None
+
+    def add(self, rows: np.ndarray) -> None:
+        if rows.ndim == 3 and rows.shape[2] == 1:
+            rows = rows[:, :, 0]  # as the whole path writes it
+        if self.encoder is None and not self.rows and not self.parts and self.buffer is None:
+            self.encoder = self._direct(rows)
+        if self.encoder is None:
+            super().add(rows)
+            return
+        self.block.append(rows)
+        self.rows += len(rows)
+        while sum(len(b) for b in self.block) >= codecs.PNG_BLOCK_ROWS:
+            joined = np.concatenate(self.block)
+            self._encode(joined[: codecs.PNG_BLOCK_ROWS])
+            self.block = [joined[codecs.PNG_BLOCK_ROWS :]]
+
+    def _direct(self, rows: np.ndarray) -> codecs.PngRows | None:
+        """The encoder for rows that are the pixels as they are, or None (gathered)."""
+        from ..pipeline import encode
+
+        if self.source is None or self.expected is None or self.spec.output.rescale == "minmax" or not len(rows):
+            return None
+        bits = image_bits(self.fmt, self.source)
+        if rows.dtype != (np.uint8 if bits == 8 else np.uint16):
+            return None
+        try:
+            _, notes = encode(rows, self.fmt, self.spec, source_dtype=self.source, name=self.name)
+        except (ValueError, OSError):
+            return None  # refused: said at the end, as the whole path says it
+        if notes:
+            return None  # not the pixels as they are after all
+        self.out = _Counter(self.open())
+        with _named(self.name) if self.path == "-" else nullcontext():
+            return codecs.PngRows(
+                cast(IO[bytes], self.out), rows.shape[1:], self.expected, rows.dtype, self.spec.output.compress_level
+            )
+
+    def _encode(self, block: np.ndarray | None) -> None:
+        assert self.encoder is not None and self.out is not None
+        with _named(self.name) if self.path == "-" else nullcontext():
+            if block is None:
+                self.encoder.end()
+            else:
+                self.encoder.add(block)
+            if self.path == "-":
+                self.out.f.flush()
+
+    def close(self, source_dtype: Callable[[], np.dtype]) -> None:
+        if self.encoder is None:
+            super().close(source_dtype)
+            return
+        assert self.rows == self.expected  # the header said as many
+        rest = np.concatenate(self.block)
+        if len(rest):
+            self._encode(rest)
+        self._encode(None)
+        assert self.out is not None
+        self.bytes = self.out.count
+
+
 def make_sink(
-    path: str, fmt: str, spec: PoolSpec, channels: int, stack: ExitStack, say: Say, rows: int | None = None
+    path: str,
+    fmt: str,
+    spec: PoolSpec,
+    channels: int,
+    stack: ExitStack,
+    say: Say,
+    rows: int | None = None,
+    source: np.dtype | None = None,
 ) -> Sink:
     """The sink for writing ``fmt`` to ``path``: rows as they come where the format allows; ``rows`` is the
-    number of result rows, where known."""
-    kind = formats.writer_for(fmt).kind
-    if kind == "text":
+    number of result rows, where known; ``source`` the input's value type, where known before its values."""
+    writer = formats.writer_for(fmt)
+    if writer.kind == "text":
         return TextSink(path, fmt, spec, stack, say)
-    if kind == "npy" and not (spec.layout == "chw" and channels > 1):
+    if writer.kind == "npy" and not (spec.layout == "chw" and channels > 1):
         return NpySink(path, fmt, spec, stack, say)
+    if writer.codec == "PNG":
+        return PngSink(path, fmt, spec, stack, say, rows=rows, source=source)
     return WholeSink(path, fmt, spec, stack, say, rows=rows)
