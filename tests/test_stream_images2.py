@@ -256,24 +256,46 @@ def test_a_png_result_of_pixels_as_they_are_is_written_as_it_comes(tmp_path, sma
 
 
 @vips
-def test_png_results_that_need_every_value_are_gathered(tmp_path, small, monkeypatch):
-    made = []
-    original = sinks.PngSink._direct
-    monkeypatch.setattr(sinks.PngSink, "_direct", lambda self, rows: made.append(original(self, rows)) or made[-1])
-    pixels = np.random.default_rng(11).integers(0, 255, (30, 20, 3), endpoint=True).astype(np.uint8)
-    src = str(tmp_path / "in.tif")
-    tifffile.imwrite(src, pixels, photometric="rgb")
+@pytest.mark.parametrize("rescale", ["auto", "clip", "minmax"])
+def test_png_results_the_rule_converts_by_every_value_are_held_then_written_as_whole(
+    tmp_path, small, monkeypatch, rescale
+):
+    chosen = []
+    monkeypatch.setattr(codecs, "PNG_BLOCK_ROWS", 4)
+    choose = sinks.PngSink._choose
+    monkeypatch.setattr(sinks.PngSink, "_choose", lambda self, rows: chosen.append(choose(self, rows)) or chosen[-1])
+    rng = np.random.default_rng(11)
+    rgb = rng.integers(0, 255, (30, 20, 3), endpoint=True).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")
+    grey16 = rng.integers(0, 65535, (30, 20), endpoint=True).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "grey16.tif", grey16)
+    floats = rng.uniform(-0.5, 1.5, (30, 20)).astype(np.float32)
+    floats[3, 4], floats[17, 2], floats[25, 9], floats[28, 1] = np.nan, np.inf, -np.inf, np.nan
+    tifffile.imwrite(tmp_path / "floats.tif", floats)
+    tifffile.imwrite(tmp_path / "unit.tif", floats.clip(0, 1).astype(np.float32))
     dst = str(tmp_path / "out.png")
-    gathered = [SPECS[1], SPECS[2], SPECS[5], PoolSpec(window=WindowSpec(size=2, mode="sum"))]
-    for spec in gathered:  # averages rounded, sums stretched, --rescale minmax: a rule over every value
-        made.clear()
-        assert _outcome(src, dst, spec, True) == _outcome(src, dst, spec, False)
-        assert made == [None]
+    out = OutputSpec(rescale=rescale)
+    specs = [  # averages rounded, sums and LP stretched or clipped, a filter's negative values, float input scaled
+        PoolSpec(window=WindowSpec(size=(3, 2), stride=(2, 1), padding="same", mode="avg"), output=out),
+        PoolSpec(window=WindowSpec(size=2, mode="sum"), output=out),
+        PoolSpec(window=WindowSpec(size=2, mode="lp", norm_type=3.0), output=out),
+        PoolSpec(window=WindowSpec(size=2), filter=FilterSpec(kernel=((1, -2), (0, 1))), output=out),
+        PoolSpec(window=WindowSpec(size=2, mode="max"), output=out),
+        PoolSpec(window=WindowSpec(size=2, mode="avg"), gray=True, output=out),
+    ]
+    for name in ("rgb", "grey16", "floats", "unit"):
+        src = str(tmp_path / f"{name}.tif")
+        for spec in specs:
+            whole = _outcome(src, dst, spec, True)
+            chosen.clear()
+            assert _outcome(src, dst, spec, False) == whole, (name, spec)
+            as_they_are = name in ("rgb", "grey16") and spec is specs[4] and rescale != "minmax"  # max of integers
+            assert chosen == ["direct" if as_they_are else "spooled"], (name, spec)
     text = tmp_path / "in.csv"
     text.write_text("1,2,3,4\n5,6,7,8\n")  # text's values decide their type at the end
-    made.clear()
-    assert _outcome(str(text), dst, SPECS[0], True) == _outcome(str(text), dst, SPECS[0], False)
-    assert made == [None]
+    chosen.clear()
+    assert _outcome(str(text), dst, specs[0], True) == _outcome(str(text), dst, specs[0], False)
+    assert chosen == ["gathered"]
 
 
 def test_the_png_encoder_by_blocks_is_the_whole_writers(tmp_path):

@@ -19,7 +19,7 @@ from numpy.lib import format as npy_format
 from .. import formats
 from ..formats import codecs
 from ..formats.files import _named, atomic_writer, write_output
-from ..formats.imagewrite import image_bits
+from ..formats.imagewrite import image_bits, round_half_up, to_image_array
 from ..specs import PoolSpec
 
 Say = Callable[[list[Any]], None]
@@ -166,81 +166,163 @@ class WholeSink(Sink):
 
 
 class PngSink(WholeSink):
-    """PNG: where the result's values are the pixels as they are, its rows are encoded as they come, by the PNG
-    writer's own encoder (:class:`poolcli.formats.codecs.PngRows`) in its blocks of rows, so the file is the
-    whole path's byte for byte; else (values to be scaled, rounded, clipped or stretched: a rule over every
-    value), gathered as any image.
+    """PNG: its rows encoded by the PNG writer's own encoder (:class:`poolcli.formats.codecs.PngRows`) in its
+    blocks of rows, so the file is the whole path's byte for byte, with never more than a block of pixels held.
 
-    The pixels are the values as they are where the input's type is known before the first row (an image or
-    NPY input, not text), the result is of the pixel type the whole path chooses for it (uint8 from 8-bit
-    input, uint16 from 16-bit input: max and min pooling), ``--rescale`` is not ``minmax``, and the number of
-    rows is known (the header comes first).
+    Where the input's type is known before its values (an image or NPY, not text) and the number of rows is
+    known (the header comes first), the result is either the pixels as they are (uint8 from 8-bit input, uint16
+    from 16-bit input: max and min pooling; not ``--rescale minmax``), written as its rows come; or values that
+    the rule of :func:`poolcli.formats.imagewrite.to_image_array` scales, rounds, clips or stretches by what
+    every value is (averages, sums, float input): those are held in a temporary file as they come, then
+    converted block by block with the extremes of the whole result and written. Else gathered, as any image.
     """
 
     def __init__(self, *args: Any, source: np.dtype | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.source = source
+        self.how = ""  # "direct", "spooled" or "gathered", once the first rows have come
         self.encoder: codecs.PngRows | None = None
         self.block: list[np.ndarray] = []
         self.out: _Counter | None = None
+        self.spool: IO[bytes] | None = None
+        self.extremes = _Extremes()
 
     def add(self, rows: np.ndarray) -> None:
         if rows.ndim == 3 and rows.shape[2] == 1:
             rows = rows[:, :, 0]  # as the whole path writes it
-        if self.encoder is None and not self.rows and not self.parts and self.buffer is None:
-            self.encoder = self._direct(rows)
-        if self.encoder is None:
+        if not self.how:
+            self.how = self._choose(rows)
+        if self.how == "gathered":
             super().add(rows)
             return
-        self.block.append(rows)
         self.rows += len(rows)
-        while sum(len(b) for b in self.block) >= codecs.PNG_BLOCK_ROWS:
-            joined = np.concatenate(self.block)
-            self._encode(joined[: codecs.PNG_BLOCK_ROWS])
-            self.block = [joined[codecs.PNG_BLOCK_ROWS :]]
+        if self.how == "direct":
+            self._push(rows)
+            return
+        assert self.spool is not None
+        self.extremes.add(rows)
+        self.spool.write(np.ascontiguousarray(rows).data)
 
-    def _direct(self, rows: np.ndarray) -> codecs.PngRows | None:
-        """The encoder for rows that are the pixels as they are, or None (gathered)."""
+    def _choose(self, rows: np.ndarray) -> str:
         from ..pipeline import encode
 
-        if self.source is None or self.expected is None or self.spec.output.rescale == "minmax" or not len(rows):
-            return None
-        bits = image_bits(self.fmt, self.source)
-        if rows.dtype != (np.uint8 if bits == 8 else np.uint16):
-            return None
+        if self.source is None or self.expected is None or not len(rows):
+            return "gathered"
         try:
             _, notes = encode(rows, self.fmt, self.spec, source_dtype=self.source, name=self.name)
         except (ValueError, OSError):
-            return None  # refused: said at the end, as the whole path says it
-        if notes:
-            return None  # not the pixels as they are after all
+            return "gathered"  # refused: said at the end, as the whole path says it
+        self.row_shape, self.dtype = rows.shape[1:], rows.dtype
+        self.pixel = np.dtype(np.uint8 if image_bits(self.fmt, self.source) == 8 else np.uint16)
+        if rows.dtype == self.pixel and self.spec.output.rescale != "minmax" and not notes:
+            self._start()
+            return "direct"
+        self.spool = self.stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
+        return "spooled"
+
+    def _start(self) -> None:
         self.out = _Counter(self.open())
         with _named(self.name) if self.path == "-" else nullcontext():
-            return codecs.PngRows(
-                cast(IO[bytes], self.out), rows.shape[1:], self.expected, rows.dtype, self.spec.output.compress_level
+            level = self.spec.output.compress_level
+            self.encoder = codecs.PngRows(
+                cast(IO[bytes], self.out), self.row_shape, self.rows_expected, self.pixel, level
             )
 
-    def _encode(self, block: np.ndarray | None) -> None:
+    @property
+    def rows_expected(self) -> int:
+        assert self.expected is not None
+        return self.expected
+
+    def _push(self, rows: np.ndarray | None) -> None:
+        """Encode whole blocks of rows as they fill; None: the last rows, and the end of the file."""
         assert self.encoder is not None and self.out is not None
+        if rows is not None:
+            self.block.append(rows)
         with _named(self.name) if self.path == "-" else nullcontext():
-            if block is None:
+            while sum(len(b) for b in self.block) >= codecs.PNG_BLOCK_ROWS or (rows is None and self.block):
+                joined = np.concatenate(self.block)
+                self.encoder.add(joined[: codecs.PNG_BLOCK_ROWS])
+                self.block = [joined[codecs.PNG_BLOCK_ROWS :]] if len(joined) > codecs.PNG_BLOCK_ROWS else []
+            if rows is None:
                 self.encoder.end()
-            else:
-                self.encoder.add(block)
             if self.path == "-":
                 self.out.f.flush()
 
+    def _convert(self) -> list[Any]:
+        """The held values made pixels a part at a time by the whole path's rule, as if it saw every value
+        (the extremes ride along with each part), pushed as they are made; the whole path's notes."""
+        from ..pipeline import encode
+
+        assert self.spool is not None
+        self.spool.seek(0)
+        rescale, cells = self.spec.output.rescale, int(np.prod(self.row_shape, dtype=np.int64))
+        decisive = self.extremes.decisive(self.dtype)
+        step = max(1, (1 << 17) // cells)  # a part of about a megabyte of float64: the rule makes a few copies
+        self._start()
+        for r0 in range(0, self.rows_expected, step):
+            n = min(step, self.rows_expected - r0)
+            part = np.fromfile(self.spool, self.dtype, count=n * cells)
+            pixels, _ = to_image_array(
+                np.concatenate([part, decisive]),
+                bits=8 * self.pixel.itemsize,
+                rescale=rescale,
+                source_dtype=self.source,
+            )
+            self._push(pixels[: part.size].reshape((n,) + self.row_shape))
+        _, notes = encode(
+            self.extremes.telling(self.dtype), self.fmt, self.spec, source_dtype=self.source, name=self.name
+        )
+        return notes
+
     def close(self, source_dtype: Callable[[], np.dtype]) -> None:
-        if self.encoder is None:
+        if self.how == "gathered":
             super().close(source_dtype)
             return
         assert self.rows == self.expected  # the header said as many
-        rest = np.concatenate(self.block)
-        if len(rest):
-            self._encode(rest)
-        self._encode(None)
+        notes = self._convert() if self.how == "spooled" else []
+        self._push(None)
+        self.note(notes)
         assert self.out is not None
         self.bytes = self.out.count
+
+
+class _Extremes:
+    """What the rule making values pixels reads of all of them, gathered part by part: the least and greatest
+    finite value, infinities, the NaNs, and one value that is not whole."""
+
+    def __init__(self) -> None:
+        self.lo: Any = None
+        self.hi: Any = None
+        self.infinite: set[float] = set()
+        self.nans = 0
+        self.fraction: Any = None
+
+    def add(self, rows: np.ndarray) -> None:
+        values = rows.ravel()
+        if rows.dtype.kind == "f":
+            finite = values[np.isfinite(values)]
+            self.nans += int(np.isnan(values).sum())
+            self.infinite.update(float(v) for v in np.unique(values[np.isinf(values)]))
+            if self.fraction is None:
+                broken = finite[round_half_up(finite) != finite]
+                self.fraction = broken[0] if broken.size else None
+            values = finite
+        if values.size:
+            lo, hi = values.min(), values.max()
+            self.lo = lo if self.lo is None else min(self.lo, lo)
+            self.hi = hi if self.hi is None else max(self.hi, hi)
+
+    def decisive(self, dtype: np.dtype) -> np.ndarray:
+        """Values that, added to any part, make the rule decide as it does for the whole result."""
+        ends = [] if self.lo is None else [self.lo, self.hi]
+        return np.array(ends + sorted(self.infinite) + ([np.nan] if self.nans else []), dtype)
+
+    def telling(self, dtype: np.dtype) -> np.ndarray:
+        """Values of which the rule says what it says of the whole result: the decisive ones, every NaN (it
+        counts them), and a value it rounds, if any."""
+        ends = [] if self.lo is None else [self.lo, self.hi]
+        fraction = [] if self.fraction is None else [self.fraction]
+        return np.array(ends + sorted(self.infinite) + fraction + [np.nan] * self.nans, dtype)
 
 
 def make_sink(
