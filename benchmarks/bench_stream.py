@@ -186,8 +186,9 @@ def _write_ppm(path, side):
 
 
 def big_images(side, tmp):
-    """Large images pooled 2x2 to a PNG, streamed: a grey TIFF in strips and in tiles, an RGB PNG, an RGB PPM;
-    and the RGB PNG read whole (the library's run, values kept) for comparison."""
+    """Large images pooled 2x2 to a PNG, streamed: a grey TIFF in strips and in tiles, an RGB PNG (max, whose
+    pixels are written as they come, and avg, whose values are held in a temporary file until their extremes
+    are known), an RGB PPM; and the RGB PNG read whole (the library's run, values kept) for comparison."""
     made = {
         "grey TIFF, strips of 64 rows": ("big.tif", lambda p: _write_tiff(p, side, False)),
         "grey TIFF, tiles of 256x256": ("big_tiles.tif", lambda p: _write_tiff(p, side, True)),
@@ -203,7 +204,9 @@ def big_images(side, tmp):
         size = os.path.getsize(path)
         runs = [("streamed", POOLCLI + ["pool", path, "-k", "2", "-o", out, "--max-pixels", limit])]
         if label == "RGB PNG":
-            runs.append(("whole (library run)", [PY, "-c", WHOLE, path, out]))
+            avg = POOLCLI + ["pool", path, "-k", "2", "-m", "avg", "-o", out, "--max-pixels", limit]
+            runs += [("streamed, `-m avg` (values held in a temporary file)", avg),
+                     ("whole (library run)", [PY, "-c", WHOLE, path, out])]
         for how, cmd in runs:
             wall, rss = measure(cmd)
             rows.append([f"{label} {side}x{side} ({size / 1e6:.0f} MB) to PNG, `-k 2`, {how}", f"{rss:.0f}",

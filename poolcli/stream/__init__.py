@@ -3,9 +3,10 @@
 :func:`try_stream` is the streamed form of :func:`poolcli.pipeline.run` for text matrices (files and standard
 input), NPY files (memory-mapped), large PNG and TIFF files (decoded by libvips, the codecs extra, see
 :mod:`poolcli.formats.imagestream`) and large raw PGM/PPM/PAM files (:mod:`poolcli.formats.pnmstream`). It
-holds a band of input rows and the rows later windows still need, never the input: memory is O(window rows x width) whatever the number of rows. The values, the notes and
-the bytes written are the whole-array path's: each band is filtered and pooled by the engine's public
-functions (see :mod:`.rows`), and written by the formats' own writers (see :mod:`.sinks`).
+holds a band of input rows and the rows later windows still need, never the input: memory is O(window rows x
+width) whatever the number of rows. The values, the notes and the bytes written are the whole-array path's:
+each band is filtered and pooled by the engine's public functions (see :mod:`.rows`), and written by the
+formats' own writers (see :mod:`.sinks`).
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def try_stream(
     """Pool ``source`` band by band where it can be; return the run's Result.
 
     Returns None, having read nothing, where the run needs the whole array (adaptive and global pooling,
-    whose windows are spread over all the rows; an input that is neither text, NPY nor an image read band by band), or the
-    :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
+    whose windows are spread over all the rows; an input that is neither text, NPY nor an image read band by
+    band), or the :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
     Keras ``same`` padding needs the number of rows first: a file's text is counted first, a stream held
     in a temporary file, with a note.
     """

@@ -1,5 +1,4 @@
-"""Where a streamed result goes: rows written as they come (text, NPY, PNG of pixels kept as they are), or
-gathered and encoded at the end.
+"""Where a streamed result goes: rows written as they come (text, NPY, PNG), or gathered and encoded at the end.
 
 Each sink is opened before the first row and finished after the last; an error in between leaves no file
 (the atomic writer), while rows sent to standard output stay sent.
