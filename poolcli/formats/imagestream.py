@@ -21,6 +21,7 @@ whole path's own message (a TIFF libtiff only warns about while decoding, which 
 from __future__ import annotations
 
 import struct
+import warnings
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
@@ -189,14 +190,18 @@ def open_tiff(path: str, max_pixels: int, band_bytes: int) -> VipsBands | None:
 def _first_ifd(f: Any) -> Any:
     from PIL import TiffImagePlugin
 
+    from .images import _PIL_LIMIT
+
     f.seek(0)
     head = f.read(8)
     if head[2:4] in (b"+\x00", b"\x00+"):
         return None  # BigTIFF: Pillow reads it its own way
     try:
-        ifd = TiffImagePlugin.ImageFileDirectory_v2(head)
-        f.seek(ifd.next)
-        ifd.load(f)
+        with _PIL_LIMIT, warnings.catch_warnings():  # the filter is process-wide: as images reads headers
+            warnings.simplefilter("ignore")  # Pillow's remarks on odd tags: the whole path's to make or not
+            ifd = TiffImagePlugin.ImageFileDirectory_v2(head)
+            f.seek(ifd.next)
+            ifd.load(f)
     except Exception:
         return None
     return ifd
