@@ -7,6 +7,8 @@ import subprocess
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from poolcli import stream
 from poolcli.formats import codecs, imagestream, pnmstream
@@ -35,9 +37,10 @@ def _outcome(source, destination, spec, keep_values, streams=True):
 
 @pytest.fixture
 def small(monkeypatch):
-    """Every image counts as large; bands of a row or a few; PNG blocks of 3 rows."""
+    """Every image counts as large; bands of a row or a few; values held for a PNG made pixels a row at a time."""
     monkeypatch.setattr(imagestream, "STREAM_PIXELS", 1)
     monkeypatch.setattr(stream, "BAND_BYTES", 7)
+    monkeypatch.setattr(sinks, "PART_CELLS", 1)
 
 
 SPECS = [
@@ -314,3 +317,36 @@ def test_the_png_encoder_by_blocks_is_the_whole_writers(tmp_path):
             from PIL import Image
 
             assert (np.asarray(Image.open(tmp_path / "b.png")) == pixels).all()
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.data(),
+    dtype=st.sampled_from(["float64", "float32", "int64", "uint16", "int16", "uint8"]),
+    rescale=st.sampled_from(["auto", "clip", "minmax"]),
+    mode=st.sampled_from(["max", "avg", "sum"]),
+    block=st.integers(1, 5),
+)
+def test_png_results_of_npy_values_are_the_whole_paths_for_any_values(
+    tmp_path, small, data, dtype, rescale, mode, block
+):
+    """The extremes riding along with each part make the pixel rule decide as for the whole result, whatever
+    the values: NaN, infinities, fractions, values past the pixel range, all equal."""
+    shape = data.draw(st.tuples(st.integers(2, 9), st.integers(1, 6), st.sampled_from([(), (3,)])))
+    shape = shape[:2] + shape[2]
+    if dtype.startswith("float"):
+        special = st.sampled_from([np.nan, np.inf, -np.inf, 0.5, 0.49999999999999994, 1e300, -3.0, 255.5])
+        cell = st.one_of(st.floats(-2, 300, width=32 if dtype == "float32" else 64), special)
+    else:
+        info = np.iinfo(dtype)
+        cell = st.one_of(st.integers(max(info.min, -5), min(info.max, 300)), st.sampled_from([info.min, info.max]))
+    values = np.array(data.draw(st.lists(cell, min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))))
+    src = str(tmp_path / "in.npy")
+    with np.errstate(over="ignore"):  # 1e300 as float32: inf, one more special value
+        np.save(src, values.astype(dtype).reshape(shape))
+    dst = str(tmp_path / "out.png")
+    spec = PoolSpec(window=WindowSpec(size=(2, 1), mode=mode), output=OutputSpec(rescale=rescale))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(codecs, "PNG_BLOCK_ROWS", block)
+        with np.errstate(all="ignore"):
+            assert _outcome(src, dst, spec, True) == _outcome(src, dst, spec, False)

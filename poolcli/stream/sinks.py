@@ -23,6 +23,10 @@ from ..specs import PoolSpec
 
 Say = Callable[[list[Any]], None]
 
+#: values made pixels at once from a temporary file: about a megabyte of float64, as the pixel rule makes a few
+#: copies of them (a private knob: tests make it a few cells, so that parts are single rows)
+PART_CELLS = 1 << 17
+
 
 class Sink:
     """Takes the result a band of rows at a time (:meth:`add`), and completes it (:meth:`close`)."""
@@ -256,7 +260,7 @@ class PngSink(WholeSink):
         self.spool.seek(0)
         rescale, cells = self.spec.output.rescale, int(np.prod(self.row_shape, dtype=np.int64))
         decisive = self.extremes.decisive(self.dtype)
-        step = max(1, (1 << 17) // cells)  # a part of about a megabyte of float64: the rule makes a few copies
+        step = max(1, PART_CELLS // cells)
         self._start()
         for r0 in range(0, self.rows_expected, step):
             n = min(step, self.rows_expected - r0)
