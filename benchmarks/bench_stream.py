@@ -5,6 +5,7 @@ and a three-stage pipe's first-line latency and wall time.
     python benchmarks/bench_stream.py --sizes 0.5 2 8 --npy-gb 8
     python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 16384   # the PNG only
     python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 0 --show-gb 0.5   # views
+    python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 0 --image-side 16384
 
 Every poolcli run is a fresh process; its peak RSS is the kernel's (os.wait4's ru_maxrss) for that process
 alone. The inputs are generated on the fly (a block of rows repeated), so that no file of that size is needed
@@ -167,6 +168,80 @@ def show_streams(gb, tmp):
     return rows
 
 
+def _gradient(side, r0, r1, channels=1):
+    """Rows r0..r1 of a side x side test image: a gradient with 4 bits of noise (compresses about as photographs do)."""
+    rng = np.random.default_rng(r0)
+    shape = (r1 - r0, side) + ((channels,) if channels > 1 else ())
+    block = rng.integers(0, 16, shape, dtype=np.uint8)
+    block += (np.arange(r0, r1) * 240 // side).astype(np.uint8).reshape((-1, 1) + (1,) * (block.ndim - 2))
+    return block
+
+
+def _write_png(path, side, channels):
+    from poolcli.formats import codecs
+
+    with open(path, "wb") as f:  # block by block: the benchmark's own memory stays small
+        rows = codecs.PngRows(f, (side, channels) if channels > 1 else (side,), side, np.dtype(np.uint8), 1)
+        for r0 in range(0, side, codecs.PNG_BLOCK_ROWS):
+            rows.add(_gradient(side, r0, min(side, r0 + codecs.PNG_BLOCK_ROWS), channels))
+        rows.end()
+
+
+def _write_tiff(path, side, tiles):
+    import tifffile
+
+    def parts():
+        step = 256 if tiles else 64
+        for r0 in range(0, side, step):
+            block = _gradient(side, r0, r0 + step)
+            if tiles:
+                yield from (block[:, c : c + 256] for c in range(0, side, 256))
+            else:
+                yield block
+
+    layout = dict(tile=(256, 256)) if tiles else dict(rowsperstrip=64)
+    tifffile.imwrite(path, parts(), shape=(side, side), dtype=np.uint8, **layout)
+
+
+def _write_ppm(path, side):
+    with open(path, "wb") as f:
+        f.write(f"P6\n{side} {side}\n255\n".encode())
+        for r0 in range(0, side, 256):
+            f.write(_gradient(side, r0, min(side, r0 + 256), 3).tobytes())
+
+
+def big_images(side, tmp):
+    """Large images pooled 2x2 to a PNG, streamed: a grey TIFF in strips and in tiles, an RGB PNG (max, whose
+    pixels are written as they come, and avg, whose values are held in a temporary file until their extremes
+    are known), an RGB PPM; and the RGB PNG read whole (the library's run, values kept) for comparison."""
+    made = {
+        "grey TIFF, strips of 64 rows": ("big.tif", lambda p: _write_tiff(p, side, False)),
+        "grey TIFF, tiles of 256x256": ("big_tiles.tif", lambda p: _write_tiff(p, side, True)),
+        "RGB PNG": ("rgb.png", lambda p: _write_png(p, side, 3)),
+        "RGB PPM (P6)": ("rgb.ppm", lambda p: _write_ppm(p, side)),
+    }
+    rows = []
+    out = os.path.join(tmp, "out.png")
+    limit = str(side * side)
+    for label, (name, write) in made.items():
+        path = os.path.join(tmp, name)
+        write(path)
+        size = os.path.getsize(path)
+        runs = [("streamed", POOLCLI + ["pool", path, "-k", "2", "-o", out, "--max-pixels", limit])]
+        if label == "RGB PNG":
+            avg = POOLCLI + ["pool", path, "-k", "2", "-m", "avg", "-o", out, "--max-pixels", limit]
+            runs += [("streamed, `-m avg` (values held in a temporary file)", avg),
+                     ("whole (library run)", [PY, "-c", WHOLE, path, out])]
+        for how, cmd in runs:
+            wall, rss = measure(cmd)
+            rows.append([f"{label} {side}x{side} ({size / 1e6:.0f} MB) to PNG, `-k 2`, {how}", f"{rss:.0f}",
+                         f"{wall:.1f}", f"{size / 1e6 / wall:.0f}"])
+            print(rows[-1], flush=True)
+        os.remove(path)
+        os.remove(out)
+    return rows
+
+
 WHOLE = r"""
 import sys
 from poolcli.pipeline import PoolSpec, WindowSpec, run
@@ -239,6 +314,8 @@ def main():
     ap.add_argument("--pipe-mb", type=float, default=300)
     ap.add_argument("--png-side", type=int, default=16384, help="side of the grey PNG (0: none)")
     ap.add_argument("--show-gb", type=float, default=0.5, help="CSV stream shown by show and pool --show (0: none)")
+    ap.add_argument("--image-side", type=int, default=0,
+                    help="side of the grey TIFFs (strips, tiles), RGB PNG and RGB PPM pooled to PNG (0: none)")
     args = ap.parse_args()
     print(machine(), "\n")
     with tempfile.TemporaryDirectory() as tmp:
@@ -249,6 +326,8 @@ def main():
             rows += png_file(args.png_side, tmp)
         if args.show_gb:
             rows += show_streams(args.show_gb, tmp)
+        if args.image_side:
+            rows += big_images(args.image_side, tmp)
         print(table("Peak memory of streamed runs", ["run", "peak RSS MB", "wall s", "MB/s"], rows))
         if args.text_mb:
             print(table(f"Text throughput, {args.text_mb:g} MB CSV of {WIDTH} columns",

@@ -96,3 +96,23 @@ def test_unpool_shows_a_huge_index_as_the_float_it_was_read_as(tmp_path):
     assert r.exit_code == 1
     assert "cell [0, 1] holds index 1.2345678901234567e+19, outside the 4x4 output" in r.output
     assert "12345678901234567168" not in r.output  # the float's integer, which no file held
+
+
+@pytest.mark.parametrize("tile", ["first", "last"])
+def test_a_damaged_lzw_tile_of_a_16_bit_colour_tiff_is_refused(tmp_path, tile):
+    # libtiff reports LZW codes not yet in the table as a warning, which libvips took (fail_on="error") and
+    # returned the tile's wrong samples without a word (765 of them in the first tile here)
+    pyvips = pytest.importorskip("pyvips")
+    tifffile = pytest.importorskip("tifffile")
+    x = np.random.default_rng(0).integers(0, 65535, (64, 40, 3), dtype=np.uint16)
+    src = tmp_path / "in.tif"
+    pyvips.Image.new_from_array(x).copy(interpretation="rgb16").tiffsave(
+        str(src), compression="lzw", tile=True, tile_width=16, tile_height=16
+    )
+    with tifffile.TiffFile(src) as t:
+        at = t.pages[0].dataoffsets[0 if tile == "first" else -1] + 10
+    data = src.read_bytes()
+    src.write_bytes(data[:at] + b"\xff" * 40 + data[at + 40 :])  # codes LZW has not made yet
+    out = tmp_path / "o.npy"
+    r = _cli(["pool", src, "-k", 1, "-o", out])
+    assert r.exit_code == 1 and "damaged or truncated image" in r.output and not out.exists()

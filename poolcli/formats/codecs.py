@@ -24,7 +24,18 @@ from .headers import (
     too_many_pixels,
 )
 
-__all__ = ["TIFF_TYPES", "have_vips", "png_writer", "read_pnm", "read_vips", "tiff_writer"]
+__all__ = [
+    "PNG_BLOCK_ROWS",
+    "TIFF_TYPES",
+    "PngRows",
+    "have_vips",
+    "png_writer",
+    "pnm_header",
+    "pnm_notes",
+    "read_pnm",
+    "read_vips",
+    "tiff_writer",
+]
 
 
 # --------------------------------------------------------------------------- PGM, PPM, PAM
@@ -41,24 +52,7 @@ def read_pnm(data: bytes, max_pixels: int) -> tuple[np.ndarray, list[str]]:
     ImageMagick would scale it to 0..65535. Raises :class:`Damaged` for a damaged or short file.
     """
     magic = data[:2]
-    if magic == b"P7":
-        width, height, channels, maxval, start = _pam_header(data)
-    else:
-        values, pos = [], 2
-        for _ in range(3):
-            m = _PNM_TOKEN.match(data, pos)
-            if m is None:
-                raise Damaged(f"{_PNM_NAMES[magic]}: unreadable header")
-            values.append(int(m.group(1)))
-            pos = m.end()
-        width, height, maxval = values
-        channels = _PNM_CHANNELS[magic]
-        start = pos + 1  # one whitespace character ends the header
-    name = _PNM_NAMES[magic]
-    if not 0 < maxval < 65536 or width == 0 or height == 0 or not 1 <= channels <= 4:
-        raise Damaged(f"{name}: header says {width}x{height}, {channels} channels, maxval {maxval}")
-    if width * height > max_pixels:
-        raise ImageError(too_many_pixels(max_pixels))
+    name, width, height, channels, maxval, start = pnm_header(data, max_pixels)
     count = width * height * channels
     dtype = np.dtype(np.uint8 if maxval < 256 else np.uint16)
     if magic in (b"P2", b"P3"):
@@ -78,12 +72,40 @@ def read_pnm(data: bytes, max_pixels: int) -> tuple[np.ndarray, list[str]]:
         bad = int(samples.max()) if int(samples.max()) > maxval else int(samples.min())
         raise Damaged(f"{name}: a sample is {bad}, outside its 0..{maxval}")
     arr = samples.astype(dtype).reshape((height, width, channels) if channels > 1 else (height, width))
-    notes = []
-    if maxval not in (255, 65535):
-        notes.append(
-            f"{name} maxval is {maxval}: samples read as stored (0..{maxval}), not scaled to 0..{(1 << 8 * dtype.itemsize) - 1}"
-        )
-    return arr, notes
+    return arr, pnm_notes(name, maxval)
+
+
+def pnm_header(data: bytes, max_pixels: int) -> tuple[str, int, int, int, int, int]:
+    """What the header at the start of ``data`` says: the format's name (PGM, PPM, PAM), width, height,
+    channels, maxval, and where the samples start. Raises :class:`Damaged` or :class:`ImageError`."""
+    magic = data[:2]
+    if magic == b"P7":
+        width, height, channels, maxval, start = _pam_header(data)
+    else:
+        values, pos = [], 2
+        for _ in range(3):
+            m = _PNM_TOKEN.match(data, pos)
+            if m is None:
+                raise Damaged(f"{_PNM_NAMES[magic]}: unreadable header")
+            values.append(int(m.group(1)))
+            pos = m.end()
+        width, height, maxval = values
+        channels = _PNM_CHANNELS[magic]
+        start = pos + 1  # one whitespace character ends the header
+    name = _PNM_NAMES[magic]
+    if not 0 < maxval < 65536 or width == 0 or height == 0 or not 1 <= channels <= 4:
+        raise Damaged(f"{name}: header says {width}x{height}, {channels} channels, maxval {maxval}")
+    if width * height > max_pixels:
+        raise ImageError(too_many_pixels(max_pixels))
+    return name, width, height, channels, maxval, start
+
+
+def pnm_notes(name: str, maxval: int) -> list[str]:
+    """What is said of a PGM/PPM/PAM's samples: read as stored when maxval is not a full 8 or 16 bits."""
+    if maxval in (255, 65535):
+        return []
+    top = 255 if maxval < 256 else 65535
+    return [f"{name} maxval is {maxval}: samples read as stored (0..{maxval}), not scaled to 0..{top}"]
 
 
 def _pam_header(data: bytes) -> tuple[int, int, int, int, int]:
@@ -105,7 +127,6 @@ def _pam_header(data: bytes) -> tuple[int, int, int, int, int]:
 # --------------------------------------------------------------------------- PNG out
 
 _PNG_COLOUR_OF = {1: 0, 2: 4, 3: 2, 4: 6}
-_ROWS_PER_IDAT = 256
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -119,34 +140,54 @@ def png_writer(pixels: np.ndarray, compress_level: int) -> Callable[[IO[bytes]],
     rows), which compresses smooth images about as well as choosing a filter per row, as Pillow and libpng
     do, at a fraction of the time; Pillow also writes no 16-bit colour PNG.
     """
-    height, width = pixels.shape[:2]
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    size = pixels.dtype.itemsize
-    ihdr = struct.pack(">IIBBBBB", width, height, 8 * size, _PNG_COLOUR_OF[channels], 0, 0, 0)
-    row_bytes = width * channels * size
 
     def write(f: IO[bytes]) -> None:
-        f.write(PNG_SIGNATURE + _png_chunk(b"IHDR", ihdr))
-        deflate = zlib.compressobj(compress_level)
-        above = np.zeros((1, row_bytes), dtype=np.uint8)
-        filtered = np.empty((_ROWS_PER_IDAT, row_bytes + 1), dtype=np.uint8)
-        filtered[:, 0] = 2  # "up"
-        for r0 in range(0, height, _ROWS_PER_IDAT):
-            block = pixels[r0 : r0 + _ROWS_PER_IDAT]
-            if size > 1:
-                block = block.astype(">u2")  # PNG's samples are big-endian
-            rows = np.ascontiguousarray(block).view(np.uint8).reshape(-1, row_bytes)
-            n = rows.shape[0]
-            out = filtered[:n]
-            np.subtract(rows[:1], above, out=out[:1, 1:])  # wraps mod 256, as PNG asks
-            np.subtract(rows[1:], rows[:-1], out=out[1:, 1:])
-            above = rows[-1:].copy()
-            data = deflate.compress(out.data)
-            if data:
-                f.write(_png_chunk(b"IDAT", data))
-        f.write(_png_chunk(b"IDAT", deflate.flush()) + _png_chunk(b"IEND", b""))
+        rows = PngRows(f, pixels.shape[1:], len(pixels), pixels.dtype, compress_level)
+        for r0 in range(0, len(pixels), PNG_BLOCK_ROWS):
+            rows.add(pixels[r0 : r0 + PNG_BLOCK_ROWS])
+        rows.end()
 
     return write
+
+
+#: rows a PNG's encoder filters and compresses at once: the bytes written depend on it
+PNG_BLOCK_ROWS = 256
+
+
+class PngRows:
+    """A PNG written block by block: :func:`png_writer`'s encoder, for rows that come a block at a time.
+
+    The file is the same byte for byte when the blocks are :data:`PNG_BLOCK_ROWS` rows each (the last may be
+    shorter) and ``height`` rows in all; the header goes out at once.
+    """
+
+    def __init__(self, f: IO[bytes], row_shape: tuple[int, ...], height: int, dtype: np.dtype, level: int) -> None:
+        width = row_shape[0]
+        channels = 1 if len(row_shape) == 1 else row_shape[1]
+        self.f, self.size = f, dtype.itemsize
+        ihdr = struct.pack(">IIBBBBB", width, height, 8 * self.size, _PNG_COLOUR_OF[channels], 0, 0, 0)
+        f.write(PNG_SIGNATURE + _png_chunk(b"IHDR", ihdr))
+        self.row_bytes = width * channels * self.size
+        self.deflate = zlib.compressobj(level)
+        self.above = np.zeros((1, self.row_bytes), dtype=np.uint8)
+        self.filtered = np.empty((PNG_BLOCK_ROWS, self.row_bytes + 1), dtype=np.uint8)
+        self.filtered[:, 0] = 2  # "up"
+
+    def add(self, block: np.ndarray) -> None:
+        """Filter and compress up to :data:`PNG_BLOCK_ROWS` rows, writing what the compressor gives."""
+        if self.size > 1:
+            block = block.astype(">u2")  # PNG's samples are big-endian
+        rows = np.ascontiguousarray(block).view(np.uint8).reshape(-1, self.row_bytes)
+        out = self.filtered[: rows.shape[0]]
+        np.subtract(rows[:1], self.above, out=out[:1, 1:])  # wraps mod 256, as PNG asks
+        np.subtract(rows[1:], rows[:-1], out=out[1:, 1:])
+        self.above = rows[-1:].copy()
+        data = self.deflate.compress(out.data)
+        if data:
+            self.f.write(_png_chunk(b"IDAT", data))
+
+    def end(self) -> None:
+        self.f.write(_png_chunk(b"IDAT", self.deflate.flush()) + _png_chunk(b"IEND", b""))
 
 
 # --------------------------------------------------------------------------- TIFF
@@ -259,12 +300,12 @@ def read_vips(
     With ``all_pages``, every page (of one size, or libvips refuses) stacked on a first axis: (D, H, W[, C]).
 
     libvips fails on any decoder error (a short or damaged file), where by default it would return the
-    rows it had.
+    rows it had, and on libtiff's warnings, which is how it hears a damaged TIFF strip.
     """
     pyvips = _pyvips(f"a {header.what}, which Pillow reads inexactly or not at all; reading it")
-    options: dict[str, Any] = dict(
-        fail_on="error", revalidate=True
-    )  # revalidate: never an earlier read of the same path
+    # libvips hears libtiff's decode errors (a corrupt LZW strip) as warnings: for TIFF they fail the read too.
+    # revalidate: never an earlier read of the same path
+    options: dict[str, Any] = dict(fail_on="warning" if header.format == "TIFF" else "error", revalidate=True)
     if all_pages:
         options["n"] = -1
     try:

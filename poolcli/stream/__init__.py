@@ -1,11 +1,12 @@
 """Pool what does not fit in memory: rows in bands, output rows written as soon as their windows are complete.
 
 :func:`try_stream` is the streamed form of :func:`poolcli.pipeline.run` for text matrices (files and standard
-input), NPY files (memory-mapped) and large PNG files (decoded by libvips, the codecs extra, see
-:mod:`poolcli.formats.imagestream`). It holds a band of input rows and the rows later windows still need,
-never the input: memory is O(window rows x width) whatever the number of rows. The values, the notes and
-the bytes written are the whole-array path's: each band is filtered and pooled by the engine's public
-functions (see :mod:`.rows`), and written by the formats' own writers (see :mod:`.sinks`).
+input), NPY files (memory-mapped), large PNG and TIFF files (decoded by libvips, the codecs extra, see
+:mod:`poolcli.formats.imagestream`) and large raw PGM/PPM/PAM files (:mod:`poolcli.formats.pnmstream`). It
+holds a band of input rows and the rows later windows still need, never the input: memory is O(window rows x
+width) whatever the number of rows. The values, the notes and the bytes written are the whole-array path's:
+each band is filtered and pooled by the engine's public functions (see :mod:`.rows`), and written by the
+formats' own writers (see :mod:`.sinks`).
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def try_stream(
     """Pool ``source`` band by band where it can be; return the run's Result (``watch``: see :class:`Job`).
 
     Returns None, having read nothing, where the run needs the whole array (adaptive and global pooling,
-    whose windows are spread over all the rows; an input that is neither text, NPY nor a PNG libvips streams), or the
-    :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
+    whose windows are spread over all the rows; an input that is neither text, NPY nor an image read band by
+    band), or the :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
     Keras ``same`` padding needs the number of rows first: a file's text is counted first, a stream held
     in a temporary file, with a note.
     """
@@ -139,11 +140,17 @@ def _npy(path: str, spec: PoolSpec, job: Job) -> Any:
 
 
 def _image(path: str, spec: PoolSpec, job: Job) -> Any:
-    from ..formats.imagestream import open_png
+    from ..formats import imagestream
+    from ..formats.pnmstream import open_pnm
 
     # a quarter of the bands of text: libvips holds rows of its own besides, and smaller bands cost no time here
-    opened = open_png(path, spec.max_pixels, BAND_BYTES // 4)
-    if opened is None:  # not a large PNG libvips reads as the whole path does: read whole
+    band = BAND_BYTES // 4
+    opened = (
+        imagestream.open_png(path, spec.max_pixels, band)
+        or imagestream.open_tiff(path, spec.max_pixels, band)
+        or open_pnm(path, spec.max_pixels, band, imagestream.STREAM_PIXELS)
+    )
+    if opened is None:  # not a large image read band by band as the whole path reads it: read whole
         return None
     with opened as bands:
         if spatial_ndim(bands.shape, spec) != 2:

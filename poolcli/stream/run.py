@@ -213,7 +213,11 @@ def pool_bands(
         rows_out = (
             None if pooled_height is None else output_shape((pooled_height, width), **spec.window.shape_kwargs())[0]
         )
-        sinks = [make_sink(path, fmt, spec, channels, stack, job.say, rows_out) for path, fmt in outputs]
+        source_type = first.dtype if typed else None  # the indices' type is their own
+        sinks = [
+            make_sink(path, fmt, spec, channels, stack, job.say, rows_out, source_type if i == 0 else None)
+            for i, (path, fmt) in enumerate(outputs)
+        ]
         whole_sink = any(isinstance(sink, WholeSink) for sink in sinks)
         if whole_sink:
             stats.add(first)

@@ -1,4 +1,4 @@
-"""Where a streamed result goes: rows written as they come (text, NPY), or gathered and encoded at the end.
+"""Where a streamed result goes: rows written as they come (text, NPY, PNG), or gathered and encoded at the end.
 
 Each sink is opened before the first row and finished after the last; an error in between leaves no file
 (the atomic writer), while rows sent to standard output stay sent.
@@ -9,17 +9,23 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from typing import IO, Any, Callable, cast
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from .. import formats
+from ..formats import codecs
 from ..formats.files import _named, atomic_writer, write_output
+from ..formats.imagewrite import image_bits, round_half_up, to_image_array
 from ..specs import PoolSpec
 
 Say = Callable[[list[Any]], None]
+
+#: values made pixels at once from a temporary file: about a megabyte of float64, as the pixel rule makes a few
+#: copies of them (a private knob: tests make it a few cells, so that parts are single rows)
+PART_CELLS = 1 << 17
 
 
 class Sink:
@@ -162,14 +168,183 @@ class WholeSink(Sink):
         self.bytes = write_output(self.path, write)
 
 
+class PngSink(WholeSink):
+    """PNG: its rows encoded by the PNG writer's own encoder (:class:`poolcli.formats.codecs.PngRows`) in its
+    blocks of rows, so the file is the whole path's byte for byte, with never more than a block of pixels held.
+
+    Where the input's type is known before its values (an image or NPY, not text) and the number of rows is
+    known (the header comes first), the result is either the pixels as they are (uint8 from 8-bit input, uint16
+    from 16-bit input: max and min pooling; not ``--rescale minmax``), written as its rows come; or values that
+    the rule of :func:`poolcli.formats.imagewrite.to_image_array` scales, rounds, clips or stretches by what
+    every value is (averages, sums, float input): those are held in a temporary file as they come, then
+    converted block by block with the extremes of the whole result and written. Else gathered, as any image.
+    """
+
+    def __init__(self, *args: Any, source: np.dtype | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.source = source
+        self.how = ""  # "direct", "spooled" or "gathered", once the first rows have come
+        self.encoder: codecs.PngRows | None = None
+        self.block: list[np.ndarray] = []
+        self.out: _Counter | None = None
+        self.spool: IO[bytes] | None = None
+        self.extremes = _Extremes()
+
+    def add(self, rows: np.ndarray) -> None:
+        if rows.ndim == 3 and rows.shape[2] == 1:
+            rows = rows[:, :, 0]  # as the whole path writes it
+        if not self.how:
+            self.how = self._choose(rows)
+        if self.how == "gathered":
+            super().add(rows)
+            return
+        self.rows += len(rows)
+        if self.how == "direct":
+            self._push(rows)
+            return
+        assert self.spool is not None
+        self.extremes.add(rows)
+        self.spool.write(np.ascontiguousarray(rows).data)
+
+    def _choose(self, rows: np.ndarray) -> str:
+        from ..pipeline import encode
+
+        if self.source is None or self.expected is None or not len(rows):
+            return "gathered"
+        try:
+            _, notes = encode(rows, self.fmt, self.spec, source_dtype=self.source, name=self.name)
+        except (ValueError, OSError):
+            return "gathered"  # refused: said at the end, as the whole path says it
+        self.row_shape, self.dtype = rows.shape[1:], rows.dtype
+        self.pixel = np.dtype(np.uint8 if image_bits(self.fmt, self.source) == 8 else np.uint16)
+        if rows.dtype == self.pixel and self.spec.output.rescale != "minmax" and not notes:
+            self._start()
+            return "direct"
+        self.spool = self.stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
+        return "spooled"
+
+    def _start(self) -> None:
+        self.out = _Counter(self.open())
+        with _named(self.name) if self.path == "-" else nullcontext():
+            level = self.spec.output.compress_level
+            self.encoder = codecs.PngRows(
+                cast(IO[bytes], self.out), self.row_shape, self.rows_expected, self.pixel, level
+            )
+
+    @property
+    def rows_expected(self) -> int:
+        assert self.expected is not None
+        return self.expected
+
+    def _push(self, rows: np.ndarray | None) -> None:
+        """Encode whole blocks of rows as they fill; None: the last rows, and the end of the file."""
+        assert self.encoder is not None and self.out is not None
+        if rows is not None:
+            self.block.append(rows)
+        with _named(self.name) if self.path == "-" else nullcontext():
+            while sum(len(b) for b in self.block) >= codecs.PNG_BLOCK_ROWS or (rows is None and self.block):
+                joined = np.concatenate(self.block)
+                self.encoder.add(joined[: codecs.PNG_BLOCK_ROWS])
+                self.block = [joined[codecs.PNG_BLOCK_ROWS :]] if len(joined) > codecs.PNG_BLOCK_ROWS else []
+            if rows is None:
+                self.encoder.end()
+            if self.path == "-":
+                self.out.f.flush()
+
+    def _convert(self) -> list[Any]:
+        """The held values made pixels a part at a time by the whole path's rule, as if it saw every value
+        (the extremes ride along with each part), pushed as they are made; the whole path's notes."""
+        from ..pipeline import encode
+
+        assert self.spool is not None
+        self.spool.seek(0)
+        rescale, cells = self.spec.output.rescale, int(np.prod(self.row_shape, dtype=np.int64))
+        decisive = self.extremes.decisive(self.dtype)
+        step = max(1, PART_CELLS // cells)
+        self._start()
+        for r0 in range(0, self.rows_expected, step):
+            n = min(step, self.rows_expected - r0)
+            part = np.fromfile(self.spool, self.dtype, count=n * cells)
+            pixels, _ = to_image_array(
+                np.concatenate([part, decisive]),
+                bits=8 * self.pixel.itemsize,
+                rescale=rescale,
+                source_dtype=self.source,
+            )
+            self._push(pixels[: part.size].reshape((n,) + self.row_shape))
+        _, notes = encode(
+            self.extremes.telling(self.dtype), self.fmt, self.spec, source_dtype=self.source, name=self.name
+        )
+        return notes
+
+    def close(self, source_dtype: Callable[[], np.dtype]) -> None:
+        if self.how == "gathered":
+            super().close(source_dtype)
+            return
+        assert self.rows == self.expected  # the header said as many
+        notes = self._convert() if self.how == "spooled" else []
+        self._push(None)
+        self.note(notes)
+        assert self.out is not None
+        self.bytes = self.out.count
+
+
+class _Extremes:
+    """What the rule making values pixels reads of all of them, gathered part by part: the least and greatest
+    finite value, infinities, the NaNs, and one value that is not whole."""
+
+    def __init__(self) -> None:
+        self.lo: Any = None
+        self.hi: Any = None
+        self.infinite: set[float] = set()
+        self.nans = 0
+        self.fraction: Any = None
+
+    def add(self, rows: np.ndarray) -> None:
+        values = rows.ravel()
+        if rows.dtype.kind == "f":
+            finite = values[np.isfinite(values)]
+            self.nans += int(np.isnan(values).sum())
+            self.infinite.update(float(v) for v in np.unique(values[np.isinf(values)]))
+            if self.fraction is None:
+                broken = finite[round_half_up(finite) != finite]
+                self.fraction = broken[0] if broken.size else None
+            values = finite
+        if values.size:
+            lo, hi = values.min(), values.max()
+            self.lo = lo if self.lo is None else min(self.lo, lo)
+            self.hi = hi if self.hi is None else max(self.hi, hi)
+
+    def decisive(self, dtype: np.dtype) -> np.ndarray:
+        """Values that, added to any part, make the rule decide as it does for the whole result."""
+        ends = [] if self.lo is None else [self.lo, self.hi]
+        return np.array(ends + sorted(self.infinite) + ([np.nan] if self.nans else []), dtype)
+
+    def telling(self, dtype: np.dtype) -> np.ndarray:
+        """Values of which the rule says what it says of the whole result: the decisive ones, every NaN (it
+        counts them), and a value it rounds, if any."""
+        ends = [] if self.lo is None else [self.lo, self.hi]
+        fraction = [] if self.fraction is None else [self.fraction]
+        return np.array(ends + sorted(self.infinite) + fraction + [np.nan] * self.nans, dtype)
+
+
 def make_sink(
-    path: str, fmt: str, spec: PoolSpec, channels: int, stack: ExitStack, say: Say, rows: int | None = None
+    path: str,
+    fmt: str,
+    spec: PoolSpec,
+    channels: int,
+    stack: ExitStack,
+    say: Say,
+    rows: int | None = None,
+    source: np.dtype | None = None,
 ) -> Sink:
     """The sink for writing ``fmt`` to ``path``: rows as they come where the format allows; ``rows`` is the
-    number of result rows, where known."""
-    kind = formats.writer_for(fmt).kind
-    if kind == "text":
+    number of result rows, where known; ``source`` the input's value type, where known before its values."""
+    writer = formats.writer_for(fmt)
+    if writer.kind == "text":
         return TextSink(path, fmt, spec, stack, say)
-    if kind == "npy" and not (spec.layout == "chw" and channels > 1):
+    if writer.kind == "npy" and not (spec.layout == "chw" and channels > 1):
         return NpySink(path, fmt, spec, stack, say)
+    if writer.codec == "PNG":
+        return PngSink(path, fmt, spec, stack, say, rows=rows, source=source)
     return WholeSink(path, fmt, spec, stack, say, rows=rows)
