@@ -116,3 +116,19 @@ def test_a_damaged_lzw_tile_of_a_16_bit_colour_tiff_is_refused(tmp_path, tile):
     out = tmp_path / "o.npy"
     r = _cli(["pool", src, "-k", 1, "-o", out])
     assert r.exit_code == 1 and "damaged or truncated image" in r.output and not out.exists()
+
+
+@pytest.mark.parametrize(("size", "stride"), [(2, 2), (3, 1), (3, 3)])
+def test_pool_rounded_says_it_rounded_whichever_path_computes_it(size, stride):
+    # OpenCV (the accel extra) computes these averages bit for bit, but cannot say whether it rounded: the
+    # image path's note "values rounded half up" hangs on that answer
+    from poolcli.engine.pooling import pool_rounded
+
+    x = np.random.default_rng(size).integers(0, 256, (64, 64), dtype=np.uint8)
+    x[:, 0] |= 1  # an odd cell in every window of the first column: no average there is whole
+    exact = ref_pool2d(x, size, stride, mode="avg")
+    values, rounded = pool_rounded(x, size=size, stride=stride, mode="avg")
+    np.testing.assert_array_equal(values, np.floor(exact + 0.5).astype(np.uint8))
+    assert rounded == bool((exact != np.floor(exact)).any()) and rounded
+    even = (x // 4 * 4 // 4 * 4) & 0  # all zeros: every average is whole
+    assert pool_rounded(even, size=size, stride=stride, mode="avg")[1] is False

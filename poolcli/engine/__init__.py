@@ -15,6 +15,7 @@
     unpooling   unpool and unpool1d/unpool2d/unpool3d, max pooling undone from its indices
     fractional  fractional_max_pool2d/3d, PyTorch's windows given its random samples
     conv        conv2d, with exact kernels
+    accel       OpenCV where it gives the same bits (optional: set_accel, get_accel)
 
 Names load their module on first use, so that the command line can read the
 table of modes and the shape arithmetic before numpy is imported.
@@ -34,6 +35,7 @@ __all__ = [
     "conv2d",
     "fractional_max_pool2d",
     "fractional_max_pool3d",
+    "get_accel",
     "get_threads",
     "output_shape",
     "pool",
@@ -41,6 +43,7 @@ __all__ = [
     "pool2d",
     "pool3d",
     "reduction",
+    "set_accel",
     "set_threads",
     "unpool",
     "unpool1d",
@@ -70,6 +73,8 @@ _HOME = {
     "REDUCTIONS": "reductions",
     "Reduction": "reductions",
     "reduction": "reductions",
+    "set_accel": "accel",
+    "get_accel": "accel",
     "set_threads": "threads",
     "get_threads": "threads",
     "using_threads": "threads",
@@ -77,6 +82,7 @@ _HOME = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .threads import get_threads, set_threads, using_threads
+    from .accel import get_accel, set_accel
     from .conv import conv2d
     from .fractional import fractional_max_pool2d, fractional_max_pool3d
     from .dims import pool1d, pool2d, pool3d

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .accel import correlate
 from .banded import band_rows, check_array, guarded
 from .threads import run_bands
 
@@ -87,6 +88,11 @@ def conv2d(x: npt.ArrayLike, kernel: npt.ArrayLike, padding: str = "valid") -> A
             f"filter {kh}x{kw} does not fit the {h}x{w} input with conv padding 'valid'; use conv padding 'same'"
         )
     exact = _exact_weights(k)
+    fast = None if exact is None else correlate(a, exact[0], pads, (oh, ow))  # OpenCV, the same bits (accel.py)
+    if fast is not None:
+        assert exact is not None
+        _divide(fast, exact[1])
+        return fast
     if exact is None:
         weights, divisor, factors = k.astype(np.float64).tolist(), 1, None
     else:
@@ -115,10 +121,7 @@ def conv2d(x: npt.ArrayLike, kernel: npt.ArrayLike, padding: str = "valid") -> A
             else:
                 taps = [(part[i : i + i1 - i0, j : j + ow], weights[i][j]) for i in range(kh) for j in range(kw)]
                 negative_zero = _taps(target, taps, skip_zeros)
-            if divisor & (divisor - 1):
-                np.divide(target, divisor, out=target)
-            elif divisor != 1:
-                np.multiply(target, 1 / divisor, out=target)  # a power of two: the same, correctly rounded
+            _divide(target, divisor)
             # a float quotient may also underflow to -0.0; -0.0 + 0.0 is +0.0, so a zero never prints as -0
             if negative_zero or (divisor != 1 and x.dtype.kind == "f"):
                 np.add(target, 0.0, out=target)
@@ -128,6 +131,14 @@ def conv2d(x: npt.ArrayLike, kernel: npt.ArrayLike, padding: str = "valid") -> A
 
     result: Array = guarded(compute, a, math.fsum(abs(wt) for row in weights for wt in row))
     return result
+
+
+def _divide(target: Array, divisor: int) -> None:
+    """target /= divisor, correctly rounded."""
+    if divisor & (divisor - 1):
+        np.divide(target, divisor, out=target)
+    elif divisor != 1:
+        np.multiply(target, 1 / divisor, out=target)  # a power of two: the same, correctly rounded
 
 
 #: Float weights are read as fractions with denominators up to this (1/9, 1/16, 1/273 ...).

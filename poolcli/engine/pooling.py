@@ -14,6 +14,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
+from .accel import extremes, rounded_avg
 from .adaptive import adaptive_counts, check_adaptive_size, pool_adaptive, regular_plans
 from .banded import check_array, guarded, pool_windows, result_dtype
 from .indices import beats, pool_indices
@@ -302,6 +303,11 @@ def _pool(
         every = plans(a.shape, size, stride, padding, dilation, ceil_mode, count, ndim)
         cells = math.prod(min(plan.k, plan.n) for plan in every)
     sums = integer_sums(target, a.dtype, rec, cells)
+    if sums is not None and every is not None and inexact is None:  # OpenCV cannot say whether it rounded
+        assert target is not None
+        fast = rounded_avg(a, every, rec, target)  # OpenCV where it gives these bits (engine/accel.py)
+        if fast is not None:
+            return fast
     if sums is not None and _is_avg_2x2_uint8(a, every, rec, target):
         return avg_2x2_uint8(a, inexact)
     if sums is not None:
@@ -349,6 +355,9 @@ def _pooled(
         return guarded(lambda b: pool_adaptive(b, adaptive, rec, return_indices), a, cells)
     if return_indices:
         return guarded(lambda b: pool_indices(b, every, rec), a, 1)
+    fast = extremes(a, every, rec)  # OpenCV where it gives these bits (engine/accel.py)
+    if fast is not None:
+        return fast
     if p == math.inf:
         # PyTorch's lp_pool with norm_type inf is max_pool of |x|
         largest = REDUCTIONS["max"]
