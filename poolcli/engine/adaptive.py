@@ -2,7 +2,8 @@
 
 Three routes, by how the windows sit:
 
-- global (one window per axis): one numpy reduction over the spatial axes;
+- global (one window per axis): one numpy reduction over the spatial axes
+  (avg and sum: :class:`.rowsums.GlobalSums`);
 - regular (every ``n`` a multiple of its ``o``): fixed windows of ``n/o``
   cells at stride ``n/o``, which :func:`regular_plans` hands to the banded
   passes when the windows are small; an axis of longer ones is one
@@ -13,6 +14,11 @@ Three routes, by how the windows sit:
   offsets inside a window (each one gathered pass over every window). So it
   never runs more than about ``sqrt(n)`` times, each time over at least
   ``sqrt(n)`` rows.
+
+avg and sum add the rows of a window in the order of :mod:`.rowsums`, which
+depends on the window's own rows only (so a window pooled alone, as a streamed
+run pools it, gives the same bits), then reduce along the other axes as above;
+the banded passes take no adaptive sums.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from .banded import accumulator, count_dtype, result_dtype, ufunc_of
 from .indices import beats, best_keys, flat_indices
 from .reductions import Reduction
 from .results import window_counts
+from .rowsums import GlobalSums, window_rows
 from .windows import AxisPlan
 
 Array = npt.NDArray[Any]
@@ -71,12 +78,19 @@ def pool_adaptive(
         acc = out_dtype if exact_sums and out_dtype is not None else accumulator(x.dtype, rec, cells)
         ufunc = ufunc_of(rec)
         if all(o == 1 for o in sizes):
-            spatial = tuple(range(ndim))
-            total = ufunc.reduce(x, axis=spatial, dtype=acc, keepdims=True)
             counts = [np.array([n]) for n in x.shape[:ndim]]
+            if rec.accumulate == "sum":  # the order of .rowsums, and its own rescue of an overflow
+                global_sums = GlobalSums(rec, ndim, acc=acc)
+                global_sums.add(x)
+                return global_sums.sums()[0] if exact_sums else global_sums.values()
+            else:
+                total = ufunc.reduce(x, axis=tuple(range(ndim)), dtype=acc, keepdims=True)
         else:
             total, counts = x, []
-            for axis, o in enumerate(sizes):
+            if rec.accumulate == "sum":  # down the first axis in the order of .rowsums, whatever the rest
+                starts, ends = _bounds(x.shape[0], sizes[0])
+                total, counts = window_rows(x, starts, ends, acc), [ends - starts]
+            for axis, o in enumerate(sizes[len(counts) :], start=len(counts)):
                 total, count = _adaptive_axis(total, axis, o, ufunc, acc)
                 counts.append(count)
         if exact_sums:

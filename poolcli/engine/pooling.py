@@ -244,7 +244,8 @@ def pool(
     if adaptive is not None:
         check_adaptive_alone(size, stride, padding, dilation, ceil_mode, ndim)
         check_adaptive_size(a.shape, adaptive)
-        every = regular_plans(a.shape[:ndim], adaptive)
+        # sums keep the order of .rowsums, which the banded passes do not
+        every = regular_plans(a.shape[:ndim], adaptive) if rec.accumulate == "input" else None
         cells = math.prod(math.ceil(n / o + 1) for n, o in zip(a.shape, adaptive))  # at most this many in a window
     else:
         count = True if count_pad is None else bool(count_pad)
