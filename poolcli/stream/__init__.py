@@ -46,20 +46,19 @@ def try_stream(
 ) -> Any:
     """Pool ``source`` band by band where it can be; return the run's Result.
 
-    Returns None, having read nothing, where the run needs the whole array (adaptive and global pooling,
-    whose windows are spread over all the rows; an input that is neither text, NPY nor a PNG libvips streams), or the
+    Returns None, having read nothing, where the run needs the whole array (an input that is neither text,
+    NPY nor a PNG libvips streams; adaptive pooling to one row of several columns), or the
     :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
-    Keras ``same`` padding needs the number of rows first: a file's text is counted first, a stream held
-    in a temporary file, with a note.
+    Keras ``same`` padding and adaptive pooling need the number of rows first: a file's text is counted
+    first, a stream held in a temporary file, with a note. Global pooling gathers as the rows come.
     """
     if spec.volume or spec.window.fractional is not None:
         return None  # a volume's windows span slices; fractional windows are drawn for the whole input
-    if spec.window.output_size is not None and output_shape((2, 1), output_size=spec.window.output_size)[0] < 2:
-        return None  # global pooling: one window holds every row, as the whole path does
-    if spec.window.output_size is not None and reduction(spec.window.mode).accumulate != "input":
-        # adaptive sums: the engine adds a window's cells in an order that depends on the whole input's shape,
-        # so a band's float sums could differ in the last bit; max and min are the same in any order
-        return None
+    output_size = spec.window.output_size
+    if output_size is not None and "output_size" not in reduction(spec.window.mode).window_args:
+        return None  # the whole path says the mode takes no output_size
+    if output_size is not None and output_shape((2, 1), output_size=output_size)[0] < 2 and not _global(spec):
+        return None  # one window down every row, several across: the whole path holds the rows as it would
     job = Job(destination, fmt, indices, indices_fmt, make_folders, say)
     if source == "-":
         return _from_stdin(spec, job)
@@ -151,7 +150,12 @@ def _image(path: str, spec: PoolSpec, job: Job) -> Any:
 
 
 def _needs_height(spec: PoolSpec) -> bool:
-    return spec.window.padding == "same" or spec.window.output_size is not None
+    # global pooling gathers as the rows come; adaptive windows are placed by the number of rows
+    return spec.window.padding == "same" or (spec.window.output_size is not None and not _global(spec))
+
+
+def _global(spec: PoolSpec) -> bool:
+    return spec.window.output_size is not None and output_shape((2, 2), output_size=spec.window.output_size) == (1, 1)
 
 
 class _Prefixed:
