@@ -41,6 +41,9 @@ Array = npt.NDArray[Any]
 #: A regular window of at most this many cells along every axis goes to the banded passes; longer ones are
 #: reduced as slices (a banded pass loops over the cells of a window).
 _BANDED_MAX = 8
+#: Adaptive sums pool at least this many windows, or this many bytes of their rows, at a time.
+_RUN_WINDOWS = 64
+_RUN_BYTES = 1 << 21
 
 
 def _bounds(n: int, o: int) -> tuple[Array, Array]:
@@ -87,9 +90,8 @@ def pool_adaptive(
                 total = ufunc.reduce(x, axis=tuple(range(ndim)), dtype=acc, keepdims=True)
         else:
             total, counts = x, []
-            if rec.accumulate == "sum":  # down the first axis in the order of .rowsums, whatever the rest
-                starts, ends = _bounds(x.shape[0], sizes[0])
-                total, counts = window_rows(x, starts, ends, acc), [ends - starts]
+            if rec.accumulate == "sum":
+                total, counts = _adaptive_sums(x, sizes, ufunc, acc)
             for axis, o in enumerate(sizes[len(counts) :], start=len(counts)):
                 total, count = _adaptive_axis(total, axis, o, ufunc, acc)
                 counts.append(count)
@@ -97,7 +99,11 @@ def pool_adaptive(
             return np.asarray(total)
         result_type = result_dtype(x.dtype, rec)
         if rec.finish == "divide":
-            cells_in = window_counts(counts, x.ndim - ndim).astype(count_dtype(acc, result_type))
+            divisor = count_dtype(acc, result_type)
+            if all((c == c[0]).all() for c in counts):  # every window as large: one divisor (the same quotients)
+                cells_in: Any = divisor.type(math.prod(int(c[0]) for c in counts))
+            else:
+                cells_in = window_counts(counts, x.ndim - ndim).astype(divisor)
             total = total / cells_in  # in the wide type, then cast
         with np.errstate(over="ignore"):
             result: Array = np.asarray(total).astype(result_type, copy=False)
@@ -111,9 +117,35 @@ def adaptive_counts(shape: tuple[int, ...], sizes: tuple[int, ...], channels: in
     return window_counts([end - start for start, end in (_bounds(n, o) for n, o in zip(shape, sizes))], channels)
 
 
+def _adaptive_sums(x: Array, sizes: tuple[int, ...], ufunc: np.ufunc, acc: np.dtype[Any]) -> tuple[Array, list[Array]]:
+    """Sums over the adaptive windows: down the first axis in the order of :mod:`.rowsums`, then along the others;
+    a run of windows at a time, so that their row sums are reduced while they are in cache. And the lengths."""
+    starts, ends = _bounds(x.shape[0], sizes[0])
+    row_bytes = max(1, x[:1].nbytes)
+    step = max(_RUN_WINDOWS, _RUN_BYTES // (row_bytes * int((ends - starts).max())))
+    parts, counts = [], [ends - starts]
+    for c in range(0, len(starts), step):
+        part = window_rows(x, starts[c : c + step], ends[c : c + step], acc)
+        for axis, o in enumerate(sizes[1:], start=1):
+            part, count = _adaptive_axis(part, axis, o, ufunc, acc)
+            if c == 0:
+                counts.append(count)
+        parts.append(part)
+    return (parts[0] if len(parts) == 1 else np.concatenate(parts)), counts
+
+
 def _adaptive_axis(x: Array, axis: int, o: int, ufunc: np.ufunc, acc: np.dtype[Any]) -> tuple[Array, Array]:
     """Adaptive pooling along one axis, looping over windows or offsets, whichever are fewer; and the lengths."""
     n = x.shape[axis]
+    if n % o == 0 and n // o <= _BANDED_MAX:  # short regular windows: a pass per cell of a window, strided
+        k = n // o
+        cut: list[Any] = [slice(None)] * x.ndim
+        cut[axis] = slice(0, None, k)
+        out = np.array(x[tuple(cut)], dtype=acc, copy=True)
+        for j in range(1, k):
+            cut[axis] = slice(j, None, k)
+            ufunc(out, x[tuple(cut)], out=out, casting="unsafe")
+        return out, np.full(o, k)
     if n % o == 0:  # regular windows: one reduction over an axis of n / o cells
         split = x.reshape(x.shape[:axis] + (o, n // o) + x.shape[axis + 1 :])
         return ufunc.reduce(split, axis=axis + 1, dtype=acc), np.full(o, n // o)

@@ -38,7 +38,9 @@ Array = npt.NDArray[Any]
 #: Rows per piece: pairwise within, one after another across.
 BLOCK = 128
 #: Bytes of gathered rows pooled at a time (several windows' pieces at once, to keep them in cache).
-_CHUNK_BYTES = 1 << 22
+_CHUNK_BYTES = 1 << 20
+#: Windows of at least this many rows are summed one by one (slices of the rows); shorter ones several at a time.
+_LONG = 8
 #: A float sum that overflowed on its way is computed again with its cells scaled by 2**-_SCALE (exact but
 #: for subnormals), then scaled back: it is inf only when its true value is.
 _SCALE = 64
@@ -48,17 +50,18 @@ __all__ = ["BLOCK", "GlobalSums", "pairwise_rows", "window_rows"]
 
 def pairwise_rows(a: Array, acc: np.dtype[Any]) -> Array:
     """The sum along axis 1 of ``a`` (pieces, rows, ...), pairwise: 0+1, 2+3, ..., an odd last row carried."""
-    if a.shape[1] == 1:
+    m = a.shape[1]
+    if m == 1:
         return a[:, 0].astype(acc)
-    while a.shape[1] > 1:
-        m = a.shape[1]
-        half = m // 2
-        out = np.empty((a.shape[0], half + m % 2) + a.shape[2:], acc)
-        np.add(a[:, 0 : 2 * half : 2], a[:, 1 : 2 * half : 2], out=out[:, :half], dtype=acc)
-        if m % 2:
-            out[:, half] = a[:, m - 1]
-        a = out
-    return a[:, 0]
+    # the first level into a new array, the others in place: the sum of rows j and j + step lands on row j
+    work = np.add(a[:, 0 : m - 1 : 2], a[:, 1:m:2], dtype=acc)
+    if m % 2:
+        work = np.concatenate([work, a[:, m - 1 : m].astype(acc)], axis=1)
+    n, step = work.shape[1], 1
+    while step < n:
+        np.add(work[:, 0 : n - step : 2 * step], work[:, step : n : 2 * step], out=work[:, 0 : n - step : 2 * step])
+        step *= 2
+    return work[:, 0]
 
 
 def window_rows(x: Array, starts: Array, ends: Array, acc: np.dtype[Any]) -> Array:
@@ -67,11 +70,20 @@ def window_rows(x: Array, starts: Array, ends: Array, acc: np.dtype[Any]) -> Arr
     lengths = ends - starts
     out = np.empty((o,) + x.shape[1:], acc)
     row_bytes = max(1, math.prod(x.shape[1:]) * x.dtype.itemsize)
-    regular = x.shape[0] == o * int(lengths[0]) and bool((lengths == lengths[0]).all())
-    stacked = x.reshape((o, int(lengths[0])) + x.shape[1:]) if regular else None  # a view: no rows copied
-    for m in np.unique(lengths).tolist():
+    if int(lengths.min()) >= _LONG:  # long windows: each a slice of the rows (a view), pieces one after another
+        for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
+            run: Array | None = None
+            for j in range(a, b, BLOCK):
+                piece = pairwise_rows(x[np.newaxis, j : min(j + BLOCK, b)], acc)[0]
+                run = piece if run is None else np.add(run, piece, out=run)
+            out[i] = run
+        return out
+    first, size = int(starts[0]), int(lengths[0])
+    regular = bool((lengths == size).all() and (np.diff(starts) == size).all())  # windows side by side
+    stacked = x[first : first + o * size].reshape((o, size) + x.shape[1:]) if regular else None  # a view
+    for m in np.unique(lengths).tolist():  # short windows: several at a time, gathered
         chosen = np.flatnonzero(lengths == m)
-        step = max(1, _CHUNK_BYTES // (row_bytes * min(m, BLOCK)))
+        step = max(1, _CHUNK_BYTES // (row_bytes * m))
         for c in range(0, len(chosen), step):
             part = chosen[c : c + step]
             total: Array | None = None
