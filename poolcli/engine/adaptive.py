@@ -15,8 +15,8 @@ Three routes, by how the windows sit:
   never runs more than about ``sqrt(n)`` times, each time over at least
   ``sqrt(n)`` rows.
 
-avg and sum add the rows of a window in the order of :mod:`.rowsums`, which
-depends on the window's own rows only (so a window pooled alone, as a streamed
+avg and sum in a float type add the rows of a window in the order of
+:mod:`.rowsums`, which depends on the window's own rows only (so a window pooled alone, as a streamed
 run pools it, gives the same bits), then reduce along the other axes as above;
 the banded passes take no adaptive sums.
 """
@@ -90,7 +90,7 @@ def pool_adaptive(
                 total = ufunc.reduce(x, axis=tuple(range(ndim)), dtype=acc, keepdims=True)
         else:
             total, counts = x, []
-            if rec.accumulate == "sum":
+            if rec.accumulate == "sum" and acc.kind == "f":  # exact integer sums are the same in any order
                 total, counts = _adaptive_sums(x, sizes, ufunc, acc)
             for axis, o in enumerate(sizes[len(counts) :], start=len(counts)):
                 total, count = _adaptive_axis(total, axis, o, ufunc, acc)
@@ -123,15 +123,20 @@ def _adaptive_sums(x: Array, sizes: tuple[int, ...], ufunc: np.ufunc, acc: np.dt
     starts, ends = _bounds(x.shape[0], sizes[0])
     row_bytes = max(1, x[:1].nbytes)
     step = max(_RUN_WINDOWS, _RUN_BYTES // (row_bytes * int((ends - starts).max())))
-    parts, counts = [], [ends - starts]
+    out: Array | None = None
+    counts = [ends - starts]
     for c in range(0, len(starts), step):
         part = window_rows(x, starts[c : c + step], ends[c : c + step], acc)
         for axis, o in enumerate(sizes[1:], start=1):
             part, count = _adaptive_axis(part, axis, o, ufunc, acc)
             if c == 0:
                 counts.append(count)
-        parts.append(part)
-    return (parts[0] if len(parts) == 1 else np.concatenate(parts)), counts
+        if out is None:
+            out = part if len(part) == len(starts) else np.empty((len(starts),) + part.shape[1:], acc)
+        if out is not part:
+            out[c : c + step] = part
+    assert out is not None
+    return out, counts
 
 
 def _adaptive_axis(x: Array, axis: int, o: int, ufunc: np.ufunc, acc: np.dtype[Any]) -> tuple[Array, Array]:

@@ -54,9 +54,11 @@ def pairwise_rows(a: Array, acc: np.dtype[Any]) -> Array:
     if m == 1:
         return a[:, 0].astype(acc)
     # the first level into a new array, the others in place: the sum of rows j and j + step lands on row j
-    work = np.add(a[:, 0 : m - 1 : 2], a[:, 1:m:2], dtype=acc)
+    half = m // 2
+    work = np.empty((a.shape[0], half + m % 2) + a.shape[2:], acc)
+    np.add(a[:, 0 : m - 1 : 2], a[:, 1:m:2], out=work[:, :half], dtype=acc)
     if m % 2:
-        work = np.concatenate([work, a[:, m - 1 : m].astype(acc)], axis=1)
+        work[:, half] = a[:, m - 1]
     n, step = work.shape[1], 1
     while step < n:
         np.add(work[:, 0 : n - step : 2 * step], work[:, step : n : 2 * step], out=work[:, 0 : n - step : 2 * step])
