@@ -18,6 +18,7 @@ Three routes, by how the windows sit:
 avg and sum in a float type add the rows of a window in the order of
 :mod:`.rowsums`, which depends on the window's own rows only (so a window pooled alone, as a streamed
 run pools it, gives the same bits), then reduce along the other axes as above;
+where one window spans every column (global pooling among them) each row is summed first, then the rows;
 the banded passes take no adaptive sums.
 """
 
@@ -33,7 +34,7 @@ from .banded import accumulator, count_dtype, result_dtype, ufunc_of
 from .indices import beats, best_keys, flat_indices
 from .reductions import Reduction
 from .results import window_counts
-from .rowsums import GlobalSums, window_rows
+from .rowsums import GlobalSums, row_sums, window_rows
 from .windows import AxisPlan
 
 Array = npt.NDArray[Any]
@@ -121,6 +122,10 @@ def _adaptive_sums(x: Array, sizes: tuple[int, ...], ufunc: np.ufunc, acc: np.dt
     """Sums over the adaptive windows: down the first axis in the order of :mod:`.rowsums`, then along the others;
     a run of windows at a time, so that their row sums are reduced while they are in cache. And the lengths."""
     starts, ends = _bounds(x.shape[0], sizes[0])
+    if all(o == 1 for o in sizes[1:]):  # one window across: each row summed first, as global pooling sums
+        rest = [np.array([n]) for n in x.shape[1 : len(sizes)]]
+        rows = row_sums(x, len(sizes), acc).reshape((x.shape[0],) + (1,) * len(rest) + x.shape[len(sizes) :])
+        return window_rows(rows, starts, ends, acc), [ends - starts] + rest
     row_bytes = max(1, x[:1].nbytes)
     step = max(_RUN_WINDOWS, _RUN_BYTES // (row_bytes * int((ends - starts).max())))
     out: Array | None = None

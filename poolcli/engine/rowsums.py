@@ -11,7 +11,9 @@ rows of a window are added in this order, which depends only on the window's own
 3. the pieces are added one after another, first to last;
 
 and the row of totals is then reduced along the other axes by numpy, in an order that depends only on
-that row. Every step is elementwise over the cells of a row, so pooling any set of windows, all at once
+that row. Where one window spans every column (global pooling, or adaptive pooling to one column), each
+row is reduced first (numpy's pairwise sum along it, which depends on the row alone) and its sums are the
+rows added as above: the input is read once, as ``x.sum()`` reads it. Every step is elementwise over the cells of a row, so pooling any set of windows, all at once
 or one by one, gives the same bits. The error is that of pairwise summation within a piece and of
 sequential summation across pieces: for ``n`` rows at most about ``(log2(min(n, BLOCK)) + n / BLOCK)``
 roundings on the way down the rows, against ``n - 1`` for a sum row after row.
@@ -45,7 +47,7 @@ _LONG = 8
 #: for subnormals), then scaled back: it is inf only when its true value is.
 _SCALE = 64
 
-__all__ = ["BLOCK", "GlobalSums", "pairwise_rows", "window_rows"]
+__all__ = ["BLOCK", "GlobalSums", "pairwise_rows", "row_sums", "window_rows"]
 
 
 def pairwise_rows(a: Array, acc: np.dtype[Any]) -> Array:
@@ -101,15 +103,27 @@ def window_rows(x: Array, starts: Array, ends: Array, acc: np.dtype[Any]) -> Arr
     return out
 
 
+def row_sums(a: Array, ndim: int, acc: np.dtype[Any]) -> Array:
+    """Each row's sum over the other spatial axes (rows, channels...): numpy's pairwise sum, in ``acc``
+    (converted first, so that no buffer of a cast cuts a row where the array's size says)."""
+    work = a if a.dtype == acc else a.astype(acc)
+    return np.add.reduce(work, axis=tuple(range(1, ndim))) if ndim > 1 else work
+
+
 class GlobalSums:
     """Global avg or sum (one window over every spatial cell) of an input given as bands of rows, in order.
 
     ``add`` each band (along the first spatial axis; the same trailing shape each time), then ``result``:
     the value :func:`poolcli.engine.pool` gives for ``output_size="global"`` on all the rows at once
     (spatial axes of length 1, then the channels), bit for bit, its ``dtype=`` rule included. Holds fewer
-    than :data:`BLOCK` rows. ``acc``, when given, is the type to sum in (the engine's own, for the input's
-    size); else integers are summed in int64 or uint64 (exact for up to 2**32 cells of 32-bit integers:
-    the same sums) and floats as the engine sums them.
+    than :data:`BLOCK` rows' sums. ``acc``, when given, is the type to sum in (the engine's own, for the
+    input's size); else integers are summed in int64 or uint64 (exact for up to 2**32 cells of 32-bit
+    integers: the same sums) and floats as the engine sums them.
+
+    Floats: each row is summed first (numpy's pairwise sum along the row, which depends on the row alone),
+    then the row sums in the order of the module's docstring. Where a sum overflows on the way, the same is
+    done with the cells scaled by 2**-64 (a row's scaled sum is its sum scaled, exactly, unless that sum is not
+    finite: then it is summed again from the scaled cells), and the result is scaled back.
     """
 
     def __init__(self, rec: Reduction, ndim: int, dtype: object = None, acc: np.dtype[Any] | None = None) -> None:
@@ -125,7 +139,7 @@ class GlobalSums:
         self.total: Array | None = None  # the sum of the pieces so far
         self.scaled: Array | None = None  # the same with every cell scaled by 2**-_SCALE, once an overflow was seen
         self.scaling = False
-        self.held: Array | None = None  # rows of the piece not yet complete
+        self.held: tuple[Array, Array] | None = None  # sums (and scaled sums) of the rows of the piece not complete
 
     def add(self, band: Any) -> None:
         """Take the next rows."""
@@ -138,17 +152,24 @@ class GlobalSums:
             raise ValueError(f"rows of {a.dtype} {a.shape[1:]} follow rows of {self.kind} {self.shape}")
         self.rows += len(a)
         if self.acc.kind in "iu":  # exact: any order gives the same sums
-            part = np.add.reduce(a, axis=0, dtype=self.acc)
+            part = np.asarray(np.add.reduce(a, axis=tuple(range(self.ndim)), dtype=self.acc))
             self.total = part if self.total is None else np.add(self.total, part, out=self.total)
             return
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums = row_sums(a, self.ndim, self.acc)
+            scaled = np.ldexp(sums, -_SCALE) if self.floats else sums
+            bad = ~np.isfinite(sums).reshape(len(a), -1).all(axis=1) if self.floats else None
+            if bad is not None and bad.any():  # an overflow in the row (or an infinity or NaN in it)
+                scaled[bad] = row_sums(np.ldexp(a[bad].astype(self.acc), -_SCALE), self.ndim, self.acc)
         if self.held is not None:
-            a = np.concatenate([self.held, a])
+            sums, scaled = np.concatenate([self.held[0], sums]), np.concatenate([self.held[1], scaled])
             self.held = None
-        whole = len(a) // BLOCK * BLOCK
+        whole = len(sums) // BLOCK * BLOCK
         if whole:
-            self._fold(a[:whole].reshape((-1, BLOCK) + a.shape[1:]))
-        if whole < len(a):
-            self.held = a[whole:]
+            shape = (-1, BLOCK) + sums.shape[1:]
+            self._fold(sums[:whole].reshape(shape), scaled[:whole].reshape(shape))
+        if whole < len(sums):
+            self.held = (sums[whole:], scaled[whole:])
 
     def sums(self) -> tuple[Array, Array | None]:
         """The sum over every spatial cell, in the type summed in, spatial axes kept (of length 1); and, where
@@ -156,19 +177,15 @@ class GlobalSums:
         if self.kind is None:
             raise ValueError("no rows were given")
         if self.held is not None:
-            self._fold(self.held[np.newaxis])
+            self._fold(self.held[0][np.newaxis], self.held[1][np.newaxis])
             self.held = None
         assert self.total is not None
-        axes = tuple(range(self.ndim - 1))
         keep = (1,) * self.ndim + self.shape[self.ndim - 1 :]
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = np.add.reduce(self.total, axis=axes, dtype=self.acc) if axes else self.total
-            back = None
-            if self.kind.kind == "f" and not np.isfinite(total).all():  # an overflow, or an infinity or NaN
-                scaled = self.scaled if self.scaling else np.ldexp(self.total, -_SCALE)
-                assert scaled is not None
-                back = (np.add.reduce(scaled, axis=axes, dtype=self.acc) if axes else scaled).reshape(keep)
-        return np.asarray(total).reshape(keep), back
+        back = None
+        if self.floats and not np.isfinite(self.total).all():  # an overflow, or an infinity or NaN
+            with np.errstate(over="ignore"):
+                back = np.asarray(self.scaled if self.scaling else np.ldexp(self.total, -_SCALE)).reshape(keep)
+        return np.asarray(self.total).reshape(keep), back
 
     def values(self) -> Array:
         """The record's own result (avg or sum, in its type): where a sum overflowed on finite cells, the sum
@@ -207,22 +224,19 @@ class GlobalSums:
         spatial = [np.array([n]) for n in (self.rows,) + self.shape[: self.ndim - 1]]
         return window_counts(spatial, len(self.shape) - (self.ndim - 1))
 
-    def _fold(self, pieces: Array) -> None:
-        """Add pieces of rows (pieces, rows, ...): each pairwise, then one after another."""
-        step = max(1, _CHUNK_BYTES // max(1, pieces[0].nbytes))
+    def _fold(self, pieces: Array, scaled: Array) -> None:
+        """Add pieces of row sums (pieces, rows, ...): each pairwise, then one after another."""
         with np.errstate(over="ignore", invalid="ignore"):
-            for c in range(0, len(pieces), step):
-                chunk = pieces[c : c + step]
-                sums = pairwise_rows(chunk, self.acc)
-                scaled: Array | None = None
-                for i, piece in enumerate(sums):
-                    new = piece if self.total is None else self.total + piece
-                    # an overflow (or an infinity or NaN among the cells): from here on the scaled cells too
-                    if not self.scaling and self.floats and not np.isfinite(new).all():
-                        self.scaling = True
-                        self.scaled = None if self.total is None else np.ldexp(self.total, -_SCALE)
-                    if self.scaling:
-                        if scaled is None:
-                            scaled = pairwise_rows(np.ldexp(chunk.astype(self.acc), -_SCALE), self.acc)
-                        self.scaled = scaled[i] if self.scaled is None else self.scaled + scaled[i]
-                    self.total = new
+            sums = pairwise_rows(pieces, self.acc)
+            scaled_sums: Array | None = None
+            for i, piece in enumerate(sums):
+                new = piece if self.total is None else self.total + piece
+                # an overflow (or an infinity or NaN among the cells): from here on the scaled sums too
+                if not self.scaling and self.floats and not np.isfinite(new).all():
+                    self.scaling = True
+                    self.scaled = None if self.total is None else np.ldexp(self.total, -_SCALE)
+                if self.scaling:
+                    if scaled_sums is None:
+                        scaled_sums = pairwise_rows(scaled, self.acc)
+                    self.scaled = scaled_sums[i] if self.scaled is None else self.scaled + scaled_sums[i]
+                self.total = new
