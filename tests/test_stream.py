@@ -33,8 +33,9 @@ def outcome(source, destination, spec, **kw):
     """What a run gives: the output's bytes and the notes, or the error's text (and no output)."""
     runner = kw.pop("runner", streamed)
     adaptive = spec.window.output_size is not None
-    # read whole: adaptive pooling to one row of several columns (one window down every row)
-    global_pool = adaptive and spec.window.output_size[0] == 1 and spec.window.output_size[1] > 1
+    # read whole: adaptive avg and sum to one row of several columns (one window down every row)
+    one_row = adaptive and spec.window.output_size[0] == 1 and spec.window.output_size[1] > 1
+    global_pool = one_row and spec.window.mode in ("avg", "sum")
     try:
         result = runner(source, destination, spec, **kw)
     except (InputError, ValueError) as exc:

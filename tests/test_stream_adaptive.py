@@ -59,9 +59,9 @@ def adaptive_windows(draw):
 
 
 def _one_row_of_several(window):
-    """Adaptive pooling to one row of several columns: its one window down the rows is read whole."""
+    """avg or sum to one row of several columns: its one window down the rows is read whole."""
     size = window.output_size
-    return isinstance(size, tuple) and size[0] == 1 and size[1] > 1
+    return isinstance(size, tuple) and size[0] == 1 and size[1] > 1 and window.mode in ("avg", "sum")
 
 
 def values(draw, shape, kind, huge=False):

@@ -46,19 +46,20 @@ def try_stream(
 ) -> Any:
     """Pool ``source`` band by band where it can be; return the run's Result.
 
-    Returns None, having read nothing, where the run needs the whole array (an input that is neither text,
-    NPY nor a PNG libvips streams; adaptive pooling to one row of several columns), or the
-    :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
-    Keras ``same`` padding and adaptive pooling need the number of rows first: a file's text is counted
-    first, a stream held in a temporary file, with a note. Global pooling gathers as the rows come.
+        Returns None, having read nothing, where the run needs the whole array (an input that is neither text,
+        NPY nor a PNG libvips streams; adaptive avg or sum to one row of several columns), or the
+        :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
+        Keras ``same`` padding and adaptive pooling need the number of rows first: a file's text is counted
+        first, a stream held in a temporary file, with a note. Global pooling (and max or min to one row) gathers
+    as the rows come.
     """
     if spec.volume or spec.window.fractional is not None:
         return None  # a volume's windows span slices; fractional windows are drawn for the whole input
     output_size = spec.window.output_size
     if output_size is not None and "output_size" not in reduction(spec.window.mode).window_args:
         return None  # the whole path says the mode takes no output_size
-    if output_size is not None and output_shape((2, 1), output_size=output_size)[0] < 2 and not _global(spec):
-        return None  # one window down every row, several across: the whole path holds the rows as it would
+    if output_size is not None and output_shape((2, 1), output_size=output_size)[0] < 2 and not _gathers(spec):
+        return None  # adaptive sums to one row of several columns: the whole path holds the rows as it would
     job = Job(destination, fmt, indices, indices_fmt, make_folders, say)
     if source == "-":
         return _from_stdin(spec, job)
@@ -150,12 +151,18 @@ def _image(path: str, spec: PoolSpec, job: Job) -> Any:
 
 
 def _needs_height(spec: PoolSpec) -> bool:
-    # global pooling gathers as the rows come; adaptive windows are placed by the number of rows
-    return spec.window.padding == "same" or (spec.window.output_size is not None and not _global(spec))
+    # one window down every row gathers as the rows come; other adaptive windows are placed by the number of rows
+    return spec.window.padding == "same" or (spec.window.output_size is not None and not _gathers(spec))
 
 
-def _global(spec: PoolSpec) -> bool:
-    return spec.window.output_size is not None and output_shape((2, 2), output_size=spec.window.output_size) == (1, 1)
+def _gathers(spec: PoolSpec) -> bool:
+    """Whether one window runs down every row and the stream gathers it band by band: global pooling, and
+    max or min to one row (their best is that of the bands' bests)."""
+    size = spec.window.output_size
+    if size is None:
+        return False
+    one_row = output_shape((2, 1), output_size=size)[0] == 1
+    return one_row and (output_shape((2, 2), output_size=size) == (1, 1) or spec.window.mode in ("max", "min"))
 
 
 class _Prefixed:

@@ -54,8 +54,8 @@ def _pool_stage(spec: PoolSpec, width: int, height: int | None, with_indices: bo
     from ..pipeline import apply_pool
 
     window = spec.window
-    if window.output_size is not None and output_shape((2, 2), output_size=window.output_size) == (1, 1):
-        return _global_stage(window, with_indices)
+    if window.output_size is not None and output_shape((2, 1), output_size=window.output_size)[0] == 1:
+        return _global_stage(window, with_indices)  # one window down every row: gathered band by band
     if window.output_size is not None:
         assert height is not None
         oh, ow = output_shape((height, width), output_size=window.output_size)
@@ -100,7 +100,7 @@ def _pool_stage(spec: PoolSpec, width: int, height: int | None, with_indices: bo
 
 
 def _global_stage(window: WindowSpec, with_indices: bool) -> Stage:
-    """Global pooling down the rows, band by band: no count of the rows is needed."""
+    """One window down every row (global pooling; max or min to one row), band by band: no count of the rows."""
     from ..engine import GlobalSums
     from ..pipeline import apply_pool
 
