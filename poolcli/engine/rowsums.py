@@ -12,11 +12,16 @@ rows of a window are added in this order, which depends only on the window's own
 
 and the row of totals is then reduced along the other axes by numpy, in an order that depends only on
 that row. Where one window spans every column (global pooling, or adaptive pooling to one column), each
-row is reduced first (numpy's pairwise sum along it, which depends on the row alone) and its sums are the
-rows added as above: the input is read once, as ``x.sum()`` reads it. Every step is elementwise over the cells of a row, so pooling any set of windows, all at once
-or one by one, gives the same bits. The error is that of pairwise summation within a piece and of
-sequential summation across pieces: for ``n`` rows at most about ``(log2(min(n, BLOCK)) + n / BLOCK)``
-roundings on the way down the rows, against ``n - 1`` for a sum row after row.
+row is reduced first (numpy's pairwise sum along it, which depends on the row alone) and its sums are then
+added as above: the input is read once, as ``x.sum()`` reads it. Every step is elementwise over the cells of
+a row, so pooling any set of windows, all at once or one by one, gives the same bits. The error is that of
+pairwise summation within a piece and of sequential summation across pieces: for ``n`` rows at most about
+``log2(min(n, BLOCK)) + n / BLOCK`` roundings on the way down the rows, against ``n - 1`` for a sum row
+after row (``tests/test_stream_adaptive.py`` holds the sums to that bound against ``math.fsum``).
+
+A float sum that overflows on finite cells is computed again from the cells scaled by a power of two and
+scaled back (see :func:`poolcli.engine.pool`); the power differs with the window's size, which only
+matters to subnormal cells in a window whose sum overflowed.
 
 Integer sums held exactly (in a wide enough integer type) are the same in any order; they take the
 fastest. :class:`GlobalSums` is global avg and sum given the rows a band at a time: the engine's own
