@@ -62,8 +62,9 @@ def global_and_adaptive(n: int, repeat: int) -> str:
         for out in (7, 64, 100, n // 3):
             torch_fn = (lambda o=out: F.adaptive_max_pool2d(t, o)) if torch is not None and dtype == np.float32 else None
             cases.append((f"adaptive max {out}x{out}", dict(output_size=out), torch_fn, "torch adaptive_max_pool2d"))
-        torch_avg = (lambda: F.adaptive_avg_pool2d(t, 100)) if torch is not None and dtype == np.float32 else None
-        cases.append(("adaptive avg 100x100", dict(output_size=100, mode="avg"), torch_avg, "torch adaptive_avg_pool2d"))
+        for out in (7, 100, n // 2):  # 7 and 100: irregular windows; n // 2: 2x2 ones side by side
+            torch_avg = (lambda o=out: F.adaptive_avg_pool2d(t, o)) if torch is not None and dtype == np.float32 else None
+            cases.append((f"adaptive avg {out}x{out}", dict(output_size=out, mode="avg"), torch_avg, "torch adaptive_avg_pool2d"))
         torch_idx = (lambda: F.adaptive_max_pool2d(t, 100, return_indices=True)) if torch is not None and dtype == np.float32 else None
         cases.append(
             ("adaptive max 100x100 + indices", dict(output_size=100, return_indices=True), torch_idx, "torch return_indices")

@@ -6,6 +6,7 @@ and a three-stage pipe's first-line latency and wall time.
     python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 16384   # the PNG only
     python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 0 --show-gb 0.5   # views
     python benchmarks/bench_stream.py --sizes --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 0 --image-side 16384
+    python benchmarks/bench_stream.py --sizes --adaptive-sizes 0.1 0.4 --npy-gb 0 --text-mb 0 --pipe-mb 0 --png-side 0
 
 Every poolcli run is a fresh process; its peak RSS is the kernel's (os.wait4's ru_maxrss) for that process
 alone. The inputs are generated on the fly (a block of rows repeated), so that no file of that size is needed
@@ -94,6 +95,21 @@ def csv_streams(sizes):
         gen.wait()
         rows.append([f"CSV {gb:g} GB on stdin, `pool - -k 2`", f"{rss:.0f}", f"{wall:.1f}", f"{nbytes / 1e6 / wall:.0f}"])
         print(rows[-1], flush=True)
+    return rows
+
+
+def adaptive_streams(sizes):
+    """Global and adaptive averages of CSV streams: global gathers as the rows come, adaptive spools stdin to count."""
+    rows = []
+    for gb in sizes:
+        nbytes = gb * 1e9
+        for args in (["--output-size", "global", "-m", "avg"], ["--output-size", "100x100", "-m", "avg"]):
+            gen = subprocess.Popen(gen_cmd(nbytes), stdout=subprocess.PIPE)
+            wall, rss = measure(POOLCLI + ["pool", "-", *args, "--max-pixels", LIMIT], stdin=gen.stdout)
+            gen.wait()
+            name = f"CSV {gb:g} GB on stdin, `pool - {' '.join(args)}`"
+            rows.append([name, f"{rss:.0f}", f"{wall:.1f}", f"{nbytes / 1e6 / wall:.0f}"])
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -310,6 +326,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=float, nargs="*", default=[0.5, 2])
     ap.add_argument("--npy-gb", type=float, default=2)
+    ap.add_argument("--adaptive-sizes", type=float, nargs="*", default=[], help="GB of CSV for global/adaptive avg")
     ap.add_argument("--text-mb", type=float, default=200)
     ap.add_argument("--pipe-mb", type=float, default=300)
     ap.add_argument("--png-side", type=int, default=16384, help="side of the grey PNG (0: none)")
@@ -319,7 +336,7 @@ def main():
     args = ap.parse_args()
     print(machine(), "\n")
     with tempfile.TemporaryDirectory() as tmp:
-        rows = csv_streams(args.sizes)
+        rows = csv_streams(args.sizes) + adaptive_streams(args.adaptive_sizes)
         if args.npy_gb:
             rows.append(npy_file(args.npy_gb, tmp))
         if args.png_side:

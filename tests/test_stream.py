@@ -33,14 +33,15 @@ def outcome(source, destination, spec, **kw):
     """What a run gives: the output's bytes and the notes, or the error's text (and no output)."""
     runner = kw.pop("runner", streamed)
     adaptive = spec.window.output_size is not None
-    # read whole: global pooling (one window holds every row) and adaptive sums (their order is the whole input's)
-    global_pool = adaptive and (spec.window.output_size[0] == 1 or spec.window.mode not in ("max", "min"))
+    # read whole: adaptive avg and sum to one row of several columns (one window down every row)
+    one_row = adaptive and spec.window.output_size[0] == 1 and spec.window.output_size[1] > 1
+    global_pool = one_row and spec.window.mode in ("avg", "sum")
     try:
         result = runner(source, destination, spec, **kw)
     except (InputError, ValueError) as exc:
         assert not os.path.exists(destination)
         return str(exc)
-    if runner is streamed and not global_pool:  # global pooling's one window holds every row: the whole path
+    if runner is streamed and not global_pool:
         assert result.values.shape[0] == 0  # streamed: the rows were written, not held
     with open(destination, "rb") as f:
         data = f.read()

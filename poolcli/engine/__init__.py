@@ -9,6 +9,7 @@
     small       cached recipes for small inputs
     results     results in a type the caller names (dtype=)
     adaptive    adaptive and global pooling
+    rowsums     the order adaptive and global sums add their rows in; global sums given a band at a time
     indices     max/min with the index of the chosen cell
     pooling     pool, over all of these
     dims        pool1d, pool2d, pool3d: pool with the number of spatial axes fixed
@@ -31,6 +32,7 @@ __all__ = [
     "MODES",
     "MODE_NAMES",
     "REDUCTIONS",
+    "GlobalSums",
     "Reduction",
     "conv2d",
     "fractional_max_pool2d",
@@ -54,6 +56,7 @@ __all__ = [
 ]
 
 _HOME = {
+    "GlobalSums": "rowsums",
     "pool": "pooling",
     "pool1d": "dims",
     "pool2d": "dims",
@@ -88,6 +91,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dims import pool1d, pool2d, pool3d
     from .pooling import pool
     from .reductions import MODE_NAMES, MODES, REDUCTIONS, Reduction, reduction
+    from .rowsums import GlobalSums
     from .unpooling import unpool, unpool1d, unpool2d, unpool3d
     from .shapes import output_shape, window_cells
     from .windows import DEFAULT_SIZE

@@ -2,7 +2,8 @@
 
 Three routes, by how the windows sit:
 
-- global (one window per axis): one numpy reduction over the spatial axes;
+- global (one window per axis): one numpy reduction over the spatial axes
+  (avg and sum: :class:`.rowsums.GlobalSums`);
 - regular (every ``n`` a multiple of its ``o``): fixed windows of ``n/o``
   cells at stride ``n/o``, which :func:`regular_plans` hands to the banded
   passes when the windows are small; an axis of longer ones is one
@@ -13,6 +14,12 @@ Three routes, by how the windows sit:
   offsets inside a window (each one gathered pass over every window). So it
   never runs more than about ``sqrt(n)`` times, each time over at least
   ``sqrt(n)`` rows.
+
+avg and sum in a float type add the rows of a window in the order of
+:mod:`.rowsums`, which depends on the window's own rows only (so a window pooled alone, as a streamed
+run pools it, gives the same bits), then reduce along the other axes as above;
+where one window spans every column (global pooling among them) each row is summed first, then the rows;
+the banded passes take no adaptive sums.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from .banded import accumulator, count_dtype, result_dtype, ufunc_of
 from .indices import beats, best_keys, flat_indices
 from .reductions import Reduction
 from .results import window_counts
+from .rowsums import GlobalSums, row_sums, window_rows
 from .windows import AxisPlan
 
 Array = npt.NDArray[Any]
@@ -34,6 +42,9 @@ Array = npt.NDArray[Any]
 #: A regular window of at most this many cells along every axis goes to the banded passes; longer ones are
 #: reduced as slices (a banded pass loops over the cells of a window).
 _BANDED_MAX = 8
+#: Adaptive sums pool at least this many windows, or this many bytes of their rows, at a time.
+_RUN_WINDOWS = 64
+_RUN_BYTES = 1 << 21
 
 
 def _bounds(n: int, o: int) -> tuple[Array, Array]:
@@ -71,19 +82,29 @@ def pool_adaptive(
         acc = out_dtype if exact_sums and out_dtype is not None else accumulator(x.dtype, rec, cells)
         ufunc = ufunc_of(rec)
         if all(o == 1 for o in sizes):
-            spatial = tuple(range(ndim))
-            total = ufunc.reduce(x, axis=spatial, dtype=acc, keepdims=True)
             counts = [np.array([n]) for n in x.shape[:ndim]]
+            if rec.accumulate == "sum":  # the order of .rowsums, and its own rescue of an overflow
+                global_sums = GlobalSums(rec, ndim, acc=acc)
+                global_sums.add(x)
+                return global_sums.sums()[0] if exact_sums else global_sums.values()
+            else:
+                total = ufunc.reduce(x, axis=tuple(range(ndim)), dtype=acc, keepdims=True)
         else:
             total, counts = x, []
-            for axis, o in enumerate(sizes):
+            if rec.accumulate == "sum" and acc.kind == "f":  # exact integer sums are the same in any order
+                total, counts = _adaptive_sums(x, sizes, ufunc, acc)
+            for axis, o in enumerate(sizes[len(counts) :], start=len(counts)):
                 total, count = _adaptive_axis(total, axis, o, ufunc, acc)
                 counts.append(count)
         if exact_sums:
             return np.asarray(total)
         result_type = result_dtype(x.dtype, rec)
         if rec.finish == "divide":
-            cells_in = window_counts(counts, x.ndim - ndim).astype(count_dtype(acc, result_type))
+            divisor = count_dtype(acc, result_type)
+            if all((c == c[0]).all() for c in counts):  # every window as large: one divisor (the same quotients)
+                cells_in: Any = divisor.type(math.prod(int(c[0]) for c in counts))
+            else:
+                cells_in = window_counts(counts, x.ndim - ndim).astype(divisor)
             total = total / cells_in  # in the wide type, then cast
         with np.errstate(over="ignore"):
             result: Array = np.asarray(total).astype(result_type, copy=False)
@@ -97,9 +118,44 @@ def adaptive_counts(shape: tuple[int, ...], sizes: tuple[int, ...], channels: in
     return window_counts([end - start for start, end in (_bounds(n, o) for n, o in zip(shape, sizes))], channels)
 
 
+def _adaptive_sums(x: Array, sizes: tuple[int, ...], ufunc: np.ufunc, acc: np.dtype[Any]) -> tuple[Array, list[Array]]:
+    """Sums over the adaptive windows: down the first axis in the order of :mod:`.rowsums`, then along the others;
+    a run of windows at a time, so that their row sums are reduced while they are in cache. And the lengths."""
+    starts, ends = _bounds(x.shape[0], sizes[0])
+    if all(o == 1 for o in sizes[1:]):  # one window across: each row summed first, as global pooling sums
+        rest = [np.array([n]) for n in x.shape[1 : len(sizes)]]
+        rows = row_sums(x, len(sizes), acc).reshape((x.shape[0],) + (1,) * len(rest) + x.shape[len(sizes) :])
+        return window_rows(rows, starts, ends, acc), [ends - starts] + rest
+    row_bytes = max(1, x[:1].nbytes)
+    step = max(_RUN_WINDOWS, _RUN_BYTES // (row_bytes * int((ends - starts).max())))
+    out: Array | None = None
+    counts = [ends - starts]
+    for c in range(0, len(starts), step):
+        part = window_rows(x, starts[c : c + step], ends[c : c + step], acc)
+        for axis, o in enumerate(sizes[1:], start=1):
+            part, count = _adaptive_axis(part, axis, o, ufunc, acc)
+            if c == 0:
+                counts.append(count)
+        if out is None:
+            out = part if len(part) == len(starts) else np.empty((len(starts),) + part.shape[1:], acc)
+        if out is not part:
+            out[c : c + step] = part
+    assert out is not None
+    return out, counts
+
+
 def _adaptive_axis(x: Array, axis: int, o: int, ufunc: np.ufunc, acc: np.dtype[Any]) -> tuple[Array, Array]:
     """Adaptive pooling along one axis, looping over windows or offsets, whichever are fewer; and the lengths."""
     n = x.shape[axis]
+    if n % o == 0 and n // o <= _BANDED_MAX:  # short regular windows: a pass per cell of a window, strided
+        k = n // o
+        cut: list[Any] = [slice(None)] * x.ndim
+        cut[axis] = slice(0, None, k)
+        out = np.array(x[tuple(cut)], dtype=acc, copy=True)
+        for j in range(1, k):
+            cut[axis] = slice(j, None, k)
+            ufunc(out, x[tuple(cut)], out=out, casting="unsafe")
+        return out, np.full(o, k)
     if n % o == 0:  # regular windows: one reduction over an axis of n / o cells
         split = x.reshape(x.shape[:axis] + (o, n // o) + x.shape[axis + 1 :])
         return ufunc.reduce(split, axis=axis + 1, dtype=acc), np.full(o, n // o)

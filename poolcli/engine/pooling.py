@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from .accel import extremes, rounded_avg
 from .adaptive import adaptive_counts, check_adaptive_size, pool_adaptive, regular_plans
-from .banded import check_array, guarded, pool_windows, result_dtype
+from .banded import accumulator, check_array, guarded, pool_windows, result_dtype
 from .indices import beats, pool_indices
 from .reductions import REDUCTIONS, Reduction, reduction
 from .results import (
@@ -296,8 +296,10 @@ def _pool(
     if adaptive is not None:
         check_adaptive_alone(size, stride, padding, dilation, ceil_mode, ndim)
         check_adaptive_size(a.shape, adaptive)
-        every = regular_plans(a.shape[:ndim], adaptive)
         cells = math.prod(math.ceil(n / o + 1) for n, o in zip(a.shape, adaptive))  # at most this many in a window
+        # float sums keep the order of .rowsums, which the banded passes do not; exact ones are the same in any
+        exact = rec.accumulate == "input" or accumulator(a.dtype, rec, cells).kind in "iu"
+        every = regular_plans(a.shape[:ndim], adaptive) if exact else None
     else:
         count = True if count_pad is None else bool(count_pad)
         every = plans(a.shape, size, stride, padding, dilation, ceil_mode, count, ndim)

@@ -48,20 +48,20 @@ def try_stream(
 ) -> Any:
     """Pool ``source`` band by band where it can be; return the run's Result (``watch``: see :class:`Job`).
 
-    Returns None, having read nothing, where the run needs the whole array (adaptive and global pooling,
-    whose windows are spread over all the rows; an input that is neither text, NPY nor an image read band by
-    band), or the :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
-    Keras ``same`` padding needs the number of rows first: a file's text is counted first, a stream held
-    in a temporary file, with a note.
+    Returns None, having read nothing, where the run needs the whole array (an input that is neither text,
+    NPY nor an image read band by band; adaptive avg or sum to one row of several columns), or the
+    :class:`Loaded` input when standard input turned out to hold neither (it has been read whole).
+    Keras ``same`` padding and adaptive pooling need the number of rows first: a file's text is counted
+    first, a stream held in a temporary file, with a note. Global pooling (and max or min to one row) gathers
+    as the rows come.
     """
     if spec.volume or spec.window.fractional is not None:
         return None  # a volume's windows span slices; fractional windows are drawn for the whole input
-    if spec.window.output_size is not None and output_shape((2, 1), output_size=spec.window.output_size)[0] < 2:
-        return None  # global pooling: one window holds every row, as the whole path does
-    if spec.window.output_size is not None and reduction(spec.window.mode).accumulate != "input":
-        # adaptive sums: the engine adds a window's cells in an order that depends on the whole input's shape,
-        # so a band's float sums could differ in the last bit; max and min are the same in any order
-        return None
+    output_size = spec.window.output_size
+    if output_size is not None and "output_size" not in reduction(spec.window.mode).window_args:
+        return None  # the whole path says the mode takes no output_size
+    if output_size is not None and output_shape((2, 1), output_size=output_size)[0] < 2 and not _gathers(spec):
+        return None  # adaptive sums to one row of several columns: the whole path holds the rows as it would
     job = Job(destination, fmt, indices, indices_fmt, make_folders, say, watch)
     if source == "-":
         return _from_stdin(spec, job)
@@ -161,7 +161,18 @@ def _image(path: str, spec: PoolSpec, job: Job) -> Any:
 
 
 def _needs_height(spec: PoolSpec) -> bool:
-    return spec.window.padding == "same" or spec.window.output_size is not None
+    # one window down every row gathers as the rows come; other adaptive windows are placed by the number of rows
+    return spec.window.padding == "same" or (spec.window.output_size is not None and not _gathers(spec))
+
+
+def _gathers(spec: PoolSpec) -> bool:
+    """Whether one window runs down every row and the stream gathers it band by band: global pooling, and
+    max or min to one row (their best is that of the bands' bests)."""
+    size = spec.window.output_size
+    if size is None:
+        return False
+    one_row = output_shape((2, 1), output_size=size)[0] == 1
+    return one_row and (output_shape((2, 2), output_size=size) == (1, 1) or spec.window.mode in ("max", "min"))
 
 
 class _Prefixed:

@@ -21,7 +21,7 @@ Arrays = tuple[np.ndarray, ...]
 
 
 class Stage(Protocol):
-    """Rows in, the output rows they complete out (:class:`RowStage`, :class:`AdaptiveRows`)."""
+    """Rows in, the output rows they complete out (:class:`RowStage`, :class:`AdaptiveRows`, :class:`GlobalRows`)."""
 
     def push(self, rows: np.ndarray) -> Arrays | None: ...
 
@@ -163,3 +163,59 @@ class AdaptiveRows:
 
     def _end(self, i: int) -> int:
         return -(-(i + 1) * self.h // self.o)
+
+
+class GlobalRows:
+    """Global pooling (one window over every row), with the :class:`RowStage` interface: nothing is held but
+    what the window has gathered, and the one output row is given when the input ends.
+
+    ``op(band, t)`` pools a band (from input row ``t``) whole; max and min keep the best of the bands' (the
+    first best cell in row-major order, the last NaN, as the whole array's indices), compared as they are and
+    given to ``convert`` at the end (the type asked for); ``sums``, for avg and
+    sum, takes every band and gives the whole array's value at the end (the engine's
+    :class:`~poolcli.engine.GlobalSums`, whose order of additions is fixed by the rows alone).
+    """
+
+    def __init__(
+        self,
+        op: Callable[[np.ndarray, int], Arrays],
+        *,
+        largest: bool,
+        sums: Any = None,
+        convert: Callable[[np.ndarray], np.ndarray],
+        first: bool = True,
+    ) -> None:
+        self.op, self.largest, self.sums, self.convert = op, largest, sums, convert
+        self.best: Arrays | None = None
+        self.t = 0
+        self.checked = not first  # the first band is pooled by ``op`` too: the engine's checks of the windows
+
+    def push(self, rows: np.ndarray) -> Arrays | None:
+        if not len(rows):
+            return None
+        if self.sums is not None:
+            if not self.checked:
+                self.op(rows, self.t)
+                self.checked = True
+            self.sums.add(rows)
+        else:
+            self._keep(self.op(rows, self.t))
+        self.t += len(rows)
+        return None
+
+    def finish(self) -> Arrays | None:
+        if self.sums is not None:
+            return (self.sums.result(),)
+        if self.best is None:
+            return None
+        return (self.convert(self.best[0]),) + self.best[1:]
+
+    def _keep(self, got: Arrays) -> None:
+        if self.best is None:
+            self.best = got
+            return
+        old, new = self.best[0], got[0]
+        better = new > old if self.largest else new < old
+        if new.dtype.kind == "f":
+            better |= np.isnan(new)  # a later NaN: the last NaN is the one chosen
+        self.best = tuple(np.where(better, n, o) for n, o in zip(got, self.best))

@@ -13,11 +13,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from .. import formats
-from ..engine import output_shape
+from ..engine import output_shape, reduction
 from ..formats.files import Loaded
 from ..shapes import as_2d_window, spatial_ndim
-from ..specs import PoolSpec
-from .rows import AdaptiveRows, RowStage, Stage, chain, joined
+from ..specs import PoolSpec, WindowSpec
+from .rows import AdaptiveRows, GlobalRows, RowStage, Stage, chain, joined
 from .sinks import WholeSink, make_sink
 
 __all__ = ["Bands", "Job", "pool_bands"]
@@ -57,6 +57,8 @@ def _pool_stage(
     from ..pipeline import apply_pool
 
     window = spec.window
+    if window.output_size is not None and output_shape((2, 1), output_size=window.output_size)[0] == 1:
+        return _global_stage(window, with_indices)  # one window down every row: gathered band by band
     if window.output_size is not None:
         assert height is not None
         oh, ow = output_shape((height, width), output_size=window.output_size)
@@ -98,6 +100,25 @@ def _pool_stage(
         rows_out=lambda n: output_shape((n, width), **window.shape_kwargs())[0],
         align=align,
     )
+
+
+def _global_stage(window: WindowSpec, with_indices: bool) -> Stage:
+    """One window down every row (global pooling; max or min to one row), band by band: no count of the rows."""
+    from ..engine import GlobalSums
+    from ..pipeline import apply_pool
+
+    rec = reduction(window.mode)
+    raw = dataclasses.replace(window, dtype=None)  # the bands' best compared as they are, converted at the end
+
+    def op(band: np.ndarray, t: int) -> tuple[np.ndarray, ...]:
+        if not with_indices:
+            return (apply_pool(band, raw),)
+        values, idx = apply_pool(band, raw, indices=True)
+        return values, idx + t * band.shape[1]
+
+    sums = GlobalSums(rec, 2, window.dtype) if rec.accumulate == "sum" else None
+    # the global pool of the one best cell is that cell, in the type asked for
+    return GlobalRows(op, largest=rec.ufunc == "maximum", sums=sums, convert=lambda v: apply_pool(v, window))
 
 
 def _filter_stage(spec: PoolSpec) -> RowStage:
