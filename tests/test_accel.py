@@ -34,12 +34,12 @@ DECLINED = [np.int8, np.int32, np.int64, np.uint32, np.float16]
 
 @pytest.fixture(autouse=True)
 def no_small_recipes():
-    saved = small.SMALL_BYTES
-    small.SMALL_BYTES = -1
+    saved, cells = small.SMALL_BYTES, accel.MIN_CELLS
+    small.SMALL_BYTES, accel.MIN_CELLS = -1, 0  # every input reaches the dispatch, and OpenCV where it applies
     try:
         yield
     finally:
-        small.SMALL_BYTES = saved
+        small.SMALL_BYTES, accel.MIN_CELLS = saved, cells
         poolcli.set_accel(None)
 
 
@@ -412,8 +412,12 @@ def test_the_switch_and_the_environment(monkeypatch):
 
 
 def test_opencv_is_imported_only_for_a_case_it_takes():
-    """Importing OpenCV takes a tenth of a second: a run it cannot speed up does not pay it."""
-    code = "import sys, numpy as np, poolcli; poolcli.pool2d(np.zeros((300, 300), np.float32), {}); print('cv2' in sys.modules)"
-    for args, loaded in (("2", "False"), ("3, 1", "True")):
-        out = subprocess.run([sys.executable, "-c", code.format(args)], capture_output=True, text=True, check=True)
+    """Importing OpenCV takes tens of milliseconds: a run it cannot speed up, or an input numpy pools in less,
+    does not pay it."""
+    code = "import sys, numpy as np, poolcli; poolcli.pool2d(np.zeros({}, np.float32), {}); print('cv2' in sys.modules)"
+    cases = (("(600, 600)", "2", "False"), ("(600, 600)", "3, 1", "True"), ("(300, 300)", "3, 1", "False"))
+    for shape, args, loaded in cases:
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(shape, args)], capture_output=True, text=True, check=True
+        )
         assert out.stdout.strip() == loaded

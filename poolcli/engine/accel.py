@@ -2,7 +2,8 @@
 
 Installed with ``pip install 'poolcli[accel]'`` (opencv-python-headless);
 without it, or switched off (:func:`set_accel`, or ``POOLCLI_ACCEL=0`` in the
-environment), every result comes from the numpy passes. Where it is used the
+environment), every result comes from the numpy passes, as it does for inputs
+of fewer than :data:`MIN_CELLS` cells. Where it is used the
 values are the same bit for bit, by construction and by test
 (``tests/test_accel.py`` holds each case to the numpy path):
 
@@ -63,6 +64,9 @@ _MAX_TAPS = 25
 #: OpenCV takes at most this many interleaved channels (CV_CN_MAX); its resize and blur are checked up to 4.
 _MAX_CHANNELS = 512
 _AVG_CHANNELS = 4
+#: Inputs of fewer cells stay with numpy: it takes them in a millisecond or two, less than importing OpenCV
+#: costs a process (30-60 ms here), so a command on a small image starts as fast as without the extra
+MIN_CELLS = 1 << 18
 
 _setting: bool | None = None  # None: the environment decides
 _module: Any = False  # the cv2 module once imported, None when absent; False before the first try
@@ -90,6 +94,11 @@ def set_accel(on: bool | None) -> None:
 def get_accel() -> bool:
     """Whether the accelerated path is in use: switched on and OpenCV importable."""
     return _cv2() is not None
+
+
+def _cv2_for(a: Array) -> Any:
+    """OpenCV for an input of at least :data:`MIN_CELLS` cells, when it is switched on and importable; else None."""
+    return _cv2() if a.size >= MIN_CELLS else None
 
 
 def _cv2() -> Any:
@@ -152,7 +161,7 @@ def extremes(a: Array, every: Sequence[AxisPlan], rec: Reduction) -> Array | Non
     padded = any(p.before or p.after for p in every)
     if any(p.s != 1 for p in every) or (padded and a.ndim == 3 and a.shape[2] > 4):
         return None  # OpenCV's border value has four channels: a fifth's padding would hold 0
-    cv2 = _cv2()  # imported only now: it takes a tenth of a second
+    cv2 = _cv2_for(a)  # imported only now: it takes tens of milliseconds
     if cv2 is None:
         return None
     a = np.ascontiguousarray(a)  # OpenCV copies a view anyway; the check runs faster on the copy
@@ -179,7 +188,7 @@ def rounded_avg(a: Array, every: Sequence[AxisPlan], rec: Reduction, target: np.
     area = h.s == w.s == k and h.before == w.before == 0 and k in _AREA[a.dtype]
     if not area and not (h.s == w.s == 1 and k in _BLUR[a.dtype]):
         return None
-    cv2 = _cv2()
+    cv2 = _cv2_for(a)
     if cv2 is None:
         return None
     with _threads(cv2, a):
@@ -201,7 +210,7 @@ def correlate(
     info = np.iinfo(a.dtype)
     if float(np.abs(kernel).sum()) * max(-int(info.min), int(info.max)) >= 2.0**53:
         return None  # a sum could leave the integers float64 holds exactly
-    cv2 = _cv2()
+    cv2 = _cv2_for(a)
     if cv2 is None:
         return None
     with _threads(cv2, a):
