@@ -132,3 +132,13 @@ def test_pool_rounded_says_it_rounded_whichever_path_computes_it(size, stride):
     assert rounded == bool((exact != np.floor(exact)).any()) and rounded
     even = (x // 4 * 4 // 4 * 4) & 0  # all zeros: every average is whole
     assert pool_rounded(even, size=size, stride=stride, mode="avg")[1] is False
+
+
+def test_a_global_float16_sum_beyond_its_range_is_inf_beside_a_nan_channel():
+    # the NaN in channel 0 sent every channel through the overflow rescue, which scaled channel 1's sum by
+    # 2**-64 into float16 (0) before scaling it back: 32770 + 32770 came out 0 instead of inf (hypothesis)
+    x = np.array([[[np.nan, 32770], [32770, 32770]]], np.float16)
+    got = poolcli.pool2d(x, output_size=1, mode="sum")
+    np.testing.assert_array_equal(got, [[[np.nan, np.inf]]])
+    np.testing.assert_array_equal(got, ref_pool2d(x, output_size=1, mode="sum"))
+    assert poolcli.pool2d(np.full((4, 4), 6e4, np.float16), output_size=1, mode="avg")[0, 0] == np.float16(6e4)

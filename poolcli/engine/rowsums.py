@@ -199,13 +199,16 @@ class GlobalSums:
         assert self.kind is not None
         out_type = result_dtype(self.kind, self.rec)
         counts = self._counts().astype(count_dtype(self.acc, out_type))
+        divide = self.rec.finish == "divide"
         with np.errstate(over="ignore", invalid="ignore"):
-            out: Array = np.asarray(total / counts if self.rec.finish == "divide" else total).astype(out_type)
+            exact = np.asarray(total / counts if divide else total)
+            out: Array = exact.astype(out_type)
             if scaled is not None:
-                back = np.asarray(scaled / counts if self.rec.finish == "divide" else scaled).astype(out_type)
-                back = np.ldexp(back, _SCALE).astype(out_type)
-                fix = ~np.isfinite(out) & ~np.isnan(back)
-                out[fix] = back[fix]
+                # scaled back in the type summed in, then narrowed once: 2**-64 of a float16 sum is below
+                # float16's range, so narrowing first would make an overflowed sum 0 instead of inf
+                back = np.ldexp(np.asarray(scaled / counts if divide else scaled), _SCALE)
+                fix = ~np.isfinite(exact) & ~np.isnan(back)
+                out[fix] = back[fix].astype(out_type)
         return out
 
     def result(self) -> Array:
