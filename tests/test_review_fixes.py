@@ -73,7 +73,7 @@ def test_an_engine_refusal_names_the_file(tmp_path):
     np.save(tmp_path / "h.npy", np.array([[np.nan, 1.0]], np.float16))
     result = run(["pool", tmp_path / "h.npy", "-m", "avg", "-k", 1, "--dtype", "int16", "-o", tmp_path / "o.npy"])
     assert result.exit_code == 1
-    assert result.stderr == f"poolcli: error: {tmp_path / 'h.npy'}: the result holds 1 NaN value, which dtype int16 cannot hold\n"
+    assert result.stderr == f"poolcli: error: {tmp_path / 'h.npy'}: the result holds NaN, which dtype int16 cannot hold\n"
     assert not (tmp_path / "o.npy").exists()
 
 

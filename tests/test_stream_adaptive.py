@@ -4,7 +4,6 @@ window's own rows, and as accurate as it says."""
 
 import math
 import os
-import re
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import poolcli.stream as stream
+from poolcli import stream
 from poolcli.engine import GlobalSums, pool, reduction, rowsums
 from poolcli.formats import codecs
 from poolcli.formats.errors import InputError
@@ -29,8 +28,7 @@ def outcome(source, destination, spec, *, keep_values, indices=None, streams=Tru
         result = run(source, destination, spec, keep_values=keep_values, **kw)
     except (InputError, ValueError) as exc:
         assert not os.path.exists(destination)
-        # a streamed run stops at the first band whose result holds NaN: it cannot know how many the rest hold
-        return re.sub(r"holds \d+ NaN values?", "holds NaN", str(exc))
+        return str(exc)
     if not keep_values and streams is not None:
         assert (result.values.shape[0] == 0) == streams  # streamed: the rows were written, not handed back
     got = []

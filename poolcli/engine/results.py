@@ -139,10 +139,8 @@ def convert(result: Array, target: np.dtype[Any]) -> Array:
             return result.astype(target)
     if result.dtype.kind in "biu":
         return saturate(result, target)
-    nan = np.isnan(result)
-    if nan.any():
-        n = int(nan.sum())
-        raise ValueError(f"the result holds {n} NaN value{'s' if n != 1 else ''}, which dtype {target} cannot hold")
+    if np.isnan(result).any():  # not counted: a stream stops at its first band that holds one
+        raise ValueError(f"the result holds NaN, which dtype {target} cannot hold")
     lo, hi = _range(target)
     # float32 holds every 8- and 16-bit integer and its halves exactly; wider types round in float64
     work = result if result.dtype.itemsize >= 4 and target.itemsize <= 2 else result.astype(np.float64)
