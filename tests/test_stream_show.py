@@ -231,6 +231,24 @@ def test_show_streams_a_large_png_as_the_whole_path_shows_it(tmp_path, monkeypat
     assert streamed.stderr == whole.stderr
 
 
+@pytest.mark.parametrize("kind", ["tiff", "ppm"])
+def test_show_streams_a_large_tiff_or_ppm_as_the_whole_path_shows_it(tmp_path, monkeypatch, kind):
+    tifffile = pytest.importorskip("tifffile")
+    values = np.random.default_rng(7).integers(0, 65535, size=(70, 90, 3), dtype=np.uint16)
+    path = tmp_path / f"a.{kind}"
+    if kind == "tiff":
+        pytest.importorskip("pyvips")  # libvips reads TIFF band by band
+        tifffile.imwrite(path, values, photometric="rgb", rowsperstrip=8)
+    else:
+        path.write_bytes(b"P6\n90 70\n65535\n" + values.astype(">u2").tobytes())
+    whole = run(["show", str(path), "--no-color"], monkeypatch)
+    monkeypatch.setattr(imagestream, "STREAM_PIXELS", 1)  # a 70x90 image read as a large one, band by band
+    streamed = run(["show", str(path), "--no-color"], monkeypatch, band=2000)
+    view, lines = without_stream_lines(streamed.stdout)
+    assert view == whole.stdout and len(lines) == 3
+    assert streamed.stderr == whole.stderr
+
+
 @pytest.mark.parametrize("extra", [[], ["-c", "sobel-x", "--relu", "-s", "3"], ["--color"]])
 def test_pool_show_on_a_streamed_run_shows_the_whole_runs_views(csv_with_header, tmp_path, monkeypatch, extra):
     out = tmp_path / "out.csv"

@@ -139,17 +139,22 @@ def _npy(path: str, spec: PoolSpec, job: Job) -> Any:
         return pool_bands(bands, "npy", spec, job, bytes_in=os.path.getsize(path), single=single, height=height)
 
 
-def _image(path: str, spec: PoolSpec, job: Job) -> Any:
+def open_image(path: str, max_pixels: int) -> Any:
+    """The bands of a large PNG, TIFF or PGM/PPM/PAM read as the whole path reads it, or None (read it whole)."""
     from ..formats import imagestream
     from ..formats.pnmstream import open_pnm
 
     # a quarter of the bands of text: libvips holds rows of its own besides, and smaller bands cost no time here
     band = BAND_BYTES // 4
-    opened = (
-        imagestream.open_png(path, spec.max_pixels, band)
-        or imagestream.open_tiff(path, spec.max_pixels, band)
-        or open_pnm(path, spec.max_pixels, band, imagestream.STREAM_PIXELS)
+    return (
+        imagestream.open_png(path, max_pixels, band)
+        or imagestream.open_tiff(path, max_pixels, band)
+        or open_pnm(path, max_pixels, band, imagestream.STREAM_PIXELS)
     )
+
+
+def _image(path: str, spec: PoolSpec, job: Job) -> Any:
+    opened = open_image(path, spec.max_pixels)
     if opened is None:  # not a large image read band by band as the whole path reads it: read whole
         return None
     with opened as bands:

@@ -56,13 +56,13 @@ def glimpse_input(
     if reader.name == "npy":
         return _npy(source, glimpse, spec, say, BAND_BYTES)
     if reader.name == "image" and spec.layout != "chw":  # chw: the whole path refuses it
-        from ..formats.imagestream import open_png
+        from . import open_image
 
-        opened = open_png(source, max_pixels, BAND_BYTES // 4)
-        if opened is None:  # small, or not a PNG libvips reads as the whole path does
+        opened = open_image(source, max_pixels)
+        if opened is None:  # small, or not an image read band by band as the whole path reads it
             return None
-        with opened as png:
-            return _feed(png, "image", glimpse, spec, say)
+        with opened as bands:
+            return _feed(bands, "image", glimpse, spec, say)
     return None
 
 
