@@ -151,12 +151,14 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
         dtype = np.dtype(np.uint8) if len(set(bits)) != 1 or bits[0] < 8 else np.dtype(f"{kind}{bits[0] // 8}")
         if dtype.itemsize * 8 != bits[0] and bits[0] >= 8:
             return None  # 12- or 24-bit samples: Pillow's own open says what it makes of them
+        compression = int(ifd.get(259, 1))
+        planar_tiles = 322 in ifd and int(ifd.get(284, 1)) == 2 and channels > 1
     except Exception:
         return None
     size = f.seek(0, 2)
     if ends and max(ends) > size:
         raise Damaged(f"TIFF: its pixel data runs to byte {max(ends):,} and the file has {size:,}")
-    if ifd.get(259) in (8, 32946):
+    if compression in (8, 32946):
         try:
             _check_deflate(f, ifd, channels, bits[0])
         except Damaged:
@@ -170,9 +172,9 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
         channels,
         dtype,
         what,
-        compression=int(ifd.get(259, 1)),
+        compression=compression,
         big_endian=head[:2] == b"MM",
-        planar_tiles=322 in ifd and ifd.get(284, 1) == 2 and channels > 1,
+        planar_tiles=planar_tiles,
     )
 
 
