@@ -137,7 +137,7 @@ def fits(a, kw):
     return True
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_max_and_min_are_the_numpy_paths_bits(data):
     a = data.draw(inputs(MORPH + [np.bool_]))
@@ -193,7 +193,7 @@ def test_strided_windows_and_dilation_stay_numpy():
     assert not any(used)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_integer_averages_are_the_numpy_paths_bits(data):
     # mostly what OpenCV takes, and some of what it must not
@@ -316,7 +316,7 @@ def test_what_opencv_rounds_otherwise_is_not_used():
 # --------------------------------------------------------------------------- conv2d
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_integer_convolutions_are_the_numpy_paths_bits(data):
     a = data.draw(inputs([np.uint8, np.uint16, np.int16, np.uint8, np.uint16, np.int16, np.bool_, np.int32]))

@@ -101,7 +101,7 @@ def expected(x, ndim, kw, target):
 # --------------------------------------------------------------------------- small inputs
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_small_recipes_with_every_result_type_match_the_reference_and_the_banded_passes(data):
     ndim = data.draw(st.sampled_from([1, 2, 2, 3]))

@@ -89,7 +89,7 @@ def slow_view_format(values, precision=None):
     return ".4e"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     matrices(),
     st.lists(st.integers(1, 39), max_size=40),
