@@ -14,7 +14,7 @@ from .formats.imagewrite import ROUNDED, image_bits
 from .notes import Note
 from .specs import PoolSpec, WindowSpec
 
-__all__ = ["dtype_notes", "encode", "encode_volume", "image_rounding", "rounding_notes"]
+__all__ = ["dtype_notes", "encode", "encode_volume", "image_rounding", "rounding_notes", "written_type"]
 
 
 def image_rounding(spec: PoolSpec, fmt: str, source: np.dtype, pooled: np.dtype) -> list[bool] | None:
@@ -74,7 +74,7 @@ def encode(
     format does to any values ("JPEG is lossy"), "values" for these values ("rounded half up").
     """
     writer = formats.writer_for(fmt)
-    source_dtype = _asked_type(spec, writer, source_dtype)
+    source_dtype = written_type(spec, writer, source_dtype)
     if spec.volume:
         return encode_volume(result, writer, spec, source_dtype=source_dtype, name=name)
     if result.ndim == 1 and writer.kind != "npy":
@@ -87,7 +87,7 @@ def encode(
     return write, [Note.about(name, line, kind) for line, kind in lines]
 
 
-def _asked_type(spec: PoolSpec, writer: formats.Writer, source_dtype: Any) -> Any:
+def written_type(spec: PoolSpec, writer: formats.Writer, source_dtype: Any) -> Any:
     """The type whose rules write the result: a --dtype asked for, where the format can hold it as asked.
 
     An integer type is written by its own range (--dtype uint16 gives a 16-bit PNG of the values, not 8-bit

@@ -87,7 +87,7 @@ def inputs(draw, dtypes, specials=True):
     infinities and now and then NaN or -0.0."""
     dtype = np.dtype(draw(st.sampled_from(dtypes)))
     h, w = draw(st.integers(1, 30)), draw(st.integers(1, 30))
-    channels = draw(st.sampled_from([(), (), (1,), (3,), (4,), (5,)]))
+    channels = draw(st.sampled_from([(), (), (1,), (2,), (3,), (4,), (5,)]))
     view = draw(st.sampled_from(["plain", "reversed", "strided", "fortran", "channel"]))
     shape = (h, w) + channels
     big = tuple(2 * n for n in shape) if view == "strided" else shape
@@ -153,7 +153,7 @@ def test_max_and_min_are_the_numpy_paths_bits(data):
     too_long = isinstance(pads, tuple) and (2 * pads[0] >= kh or 2 * pads[1] >= kw_)  # output longer than the input
     dirty = a.dtype.kind == "f" and (np.isnan(a).any() or (np.signbit(a) & (a == 0)).any())
     every = plans(a.shape, kw["size"], 1, pads, 1, kw["ceil_mode"], True, 2)
-    five = a.ndim == 3 and a.shape[2] > 4 and any(p.before or p.after for p in every)
+    five = a.ndim == 3 and a.shape[2] > 4  # OpenCV's filters refuse some counts above 4
     assert used[0] == (not too_long and not dirty and not five)
     event(f"OpenCV used: {used[0]}")
 

@@ -94,7 +94,7 @@ def test_unpool_shows_a_huge_index_as_the_float_it_was_read_as(tmp_path):
     idx.write_text("0,12345678901234567890\n2,3\n")  # past int64, and past 2**53: text holds it as a float64
     r = _cli(["unpool", values, "--indices", idx, "-k", 2])
     assert r.exit_code == 1
-    assert "cell [0, 1] holds index 1.2345678901234567e+19, outside the 4x4 output" in r.output
+    assert "cell [0, 1] holds index 1.2345678901234567e+19 (as read: text holds numbers as float64" in r.output
     assert "12345678901234567168" not in r.output  # the float's integer, which no file held
 
 
@@ -142,3 +142,37 @@ def test_a_global_float16_sum_beyond_its_range_is_inf_beside_a_nan_channel():
     np.testing.assert_array_equal(got, [[[np.nan, np.inf]]])
     np.testing.assert_array_equal(got, ref_pool2d(x, output_size=1, mode="sum"))
     assert poolcli.pool2d(np.full((4, 4), 6e4, np.float16), output_size=1, mode="avg")[0, 0] == np.float16(6e4)
+
+
+def test_the_accel_path_keeps_every_bit_for_two_channels_and_many():
+    # OpenCV's area resize rounds 2x2 averages of 2 channels half to even (4,001 of 32,768 pixels of a grey+alpha
+    # PNG were one less); its dilate refuses 512 channels of a 40x40 image with an assertion (a traceback)
+    pytest.importorskip("cv2")
+    x = np.random.default_rng(0).integers(0, 256, (512, 512, 2), dtype=np.uint8)
+    try:
+        poolcli.set_accel(True)
+        fast = poolcli.pool2d(x, size=2, mode="avg", dtype="same")
+        many = poolcli.pool2d(np.zeros((40, 40, 512), np.uint8), size=3, stride=1)
+    finally:
+        poolcli.set_accel(None)
+    assert fast.tobytes() == (x.reshape(256, 2, 256, 2, 2).astype(int).sum(axis=(1, 3)) + 2 >> 2).astype(np.uint8).tobytes()
+    assert many.shape == (38, 38, 512) and not many.any()
+
+
+@pytest.mark.parametrize(
+    ("values", "asked", "mode"),
+    [(np.array([[0.2, 3.7], [255, 7]]), "uint16", "I;16"), (np.array([[0, 300], [65535, 7]], np.uint16), "uint8", "L")],
+)
+def test_a_streamed_npy_to_png_takes_the_depth_dtype_asks_for(tmp_path, values, asked, mode):
+    # NPY is read band by band; its PNG sink chose the depth from the input's type, not --dtype's
+    from PIL import Image
+
+    src, out = tmp_path / "x.npy", tmp_path / "o.png"
+    np.save(src, values)
+    r = _cli(["pool", src, "-k", 1, "--dtype", asked, "-o", out])
+    assert r.exit_code == 0, r.output
+    with Image.open(out) as im:
+        assert im.mode == mode
+        got = np.array(im)
+    want = poolcli.pool2d(values, 1, dtype=asked)
+    np.testing.assert_array_equal(got, want)

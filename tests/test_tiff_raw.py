@@ -135,3 +135,31 @@ def test_no_python_warning_reaches_stderr_from_a_damaged_tiff(tmp_path):
     r = CliRunner().invoke(main, ["pool", src, "-k", "2", "-o", str(tmp_path / "o.npy")])
     assert r.exit_code == 1
     assert "damaged or truncated image" in r.output and "Warning" not in r.output and ".py" not in r.output
+
+
+@pytest.mark.parametrize(
+    ("dtype", "samples", "photometric", "compression"),
+    [
+        ("u2", 2, "minisblack", None),  # libvips read each plane's strips out of order
+        ("f4", 3, "minisblack", "zlib"),
+        ("f2", 3, "rgb", None),  # half floats in RGB planes too
+        ("u1", 2, "minisblack", "zlib"),  # 8-bit: Pillow could not open it, and libvips misread it
+        ("u1", 3, "minisblack", None),
+    ],
+)
+def test_separate_planes_in_strips_of_several_rows_are_read_as_written(tmp_path, dtype, samples, photometric, compression):
+    x = (np.arange(samples * 19 * 26).reshape(samples, 19, 26) * 7).astype(dtype)
+    path = tmp_path / "planes.tif"
+    tifffile.imwrite(path, x, photometric=photometric, planarconfig="separate", rowsperstrip=4, compression=compression)
+    got = read_input(str(path), max_pixels=LIMIT).array
+    assert got.dtype == x.dtype
+    np.testing.assert_array_equal(got, np.moveaxis(x, 0, -1))
+
+
+def test_a_tiff_with_odd_tags_says_one_line(tmp_path):
+    # a TIFF header whose directory is cut: Pillow warns ("Corrupt EXIF data") while it reads the tags, and the
+    # warning reached stderr on the streamed image path beside the error
+    path = tmp_path / "t.tif"
+    path.write_bytes(b"MM\0*\0\0\0\0")
+    r = CliRunner().invoke(main, ["pool", str(path), "-k", "1", "-o", str(tmp_path / "o.npy")])
+    assert r.exit_code == 1 and r.output.count("\n") == 1 and "Warning" not in r.output

@@ -337,7 +337,7 @@ def _check_whole(idx: Any, name: str) -> None:
 def _shown(index: Any) -> str:
     """An index as its file gave it: an integer, or a float past 2**53 as the float it was read as (not a made-up integer)."""
     if index.dtype.kind == "f" and abs(float(index)) >= 2**53:
-        return repr(float(index))
+        return f"{float(index)!r} (as read: text holds numbers as float64, whole only below 2**53)"
     return str(int(index))
 
 

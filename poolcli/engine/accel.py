@@ -61,9 +61,11 @@ _BLUR = {np.dtype(np.uint8): (3, 5, 7, 9, 11, 13, 15), np.dtype(np.uint16): (3, 
 #: The integer types cv2.filter2D takes; and the most taps it applies directly (it switches to a DFT at 50).
 _FILTER = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.int16))
 _MAX_TAPS = 25
-#: OpenCV takes at most this many interleaved channels (CV_CN_MAX); its resize and blur are checked up to 4.
-_MAX_CHANNELS = 512
+#: Interleaved channels handed to OpenCV: its filters refuse some counts above 4 (an assertion, by shape: 129
+#: channels of a 5x5 image), and its area resize of 2 channels rounds 2x2 averages half to even
+_MAX_CHANNELS = 4
 _AVG_CHANNELS = 4
+_AREA_CHANNELS = (1, 3, 4)
 #: Inputs of fewer cells stay with numpy: it takes them in a millisecond or two, less than importing OpenCV
 #: costs a process (30-60 ms here), so a command on a small image starts as fast as without the extra
 MIN_CELLS = 1 << 18
@@ -171,8 +173,11 @@ def extremes(a: Array, every: Sequence[AxisPlan], rec: Reduction) -> Array | Non
     kernel = np.ones((every[0].k, every[1].k), np.uint8)
     anchor = (every[1].before, every[0].before)
     border = (neutral(a.dtype, rec),) * 4  # one value per channel (a single number fills only the first)
-    with _threads(cv2, a):
-        out = op(a, kernel, anchor=anchor, borderType=cv2.BORDER_CONSTANT, borderValue=border)
+    try:
+        with _threads(cv2, a):
+            out = op(a, kernel, anchor=anchor, borderType=cv2.BORDER_CONSTANT, borderValue=border)
+    except cv2.error:  # a layout this OpenCV build refuses: numpy computes it
+        return None
     return _shaped(out, a, every)
 
 
@@ -185,17 +190,21 @@ def rounded_avg(a: Array, every: Sequence[AxisPlan], rec: Reduction, target: np.
     (h, w), k = every, every[0].k
     if w.k != k or any(full_windows(p) != (0, p.out) for p in every):
         return None  # a window with uncounted cells (same padding, the ceil_mode overhang) divides by fewer
-    area = h.s == w.s == k and h.before == w.before == 0 and k in _AREA[a.dtype]
+    channels = 1 if a.ndim == 2 else a.shape[2]
+    area = h.s == w.s == k and h.before == w.before == 0 and k in _AREA[a.dtype] and channels in _AREA_CHANNELS
     if not area and not (h.s == w.s == 1 and k in _BLUR[a.dtype]):
         return None
     cv2 = _cv2_for(a)
     if cv2 is None:
         return None
-    with _threads(cv2, a):
-        if area:
-            out = cv2.resize(a[: h.out * k, : w.out * k], (w.out, h.out), interpolation=cv2.INTER_AREA)
-        else:  # padded cells are zeros that count (count_pad): a constant zero border
-            out = cv2.blur(a, (k, k), anchor=(w.before, h.before), borderType=cv2.BORDER_CONSTANT)
+    try:
+        with _threads(cv2, a):
+            if area:
+                out = cv2.resize(a[: h.out * k, : w.out * k], (w.out, h.out), interpolation=cv2.INTER_AREA)
+            else:  # padded cells are zeros that count (count_pad): a constant zero border
+                out = cv2.blur(a, (k, k), anchor=(w.before, h.before), borderType=cv2.BORDER_CONSTANT)
+    except cv2.error:  # a layout this OpenCV build refuses: numpy computes it
+        return None
     return _shaped(out, a, every).astype(target, copy=False)
 
 
@@ -213,8 +222,11 @@ def correlate(
     cv2 = _cv2_for(a)
     if cv2 is None:
         return None
-    with _threads(cv2, a):
-        out = cv2.filter2D(a, cv2.CV_64F, kernel, anchor=(pads[1][0], pads[0][0]), borderType=cv2.BORDER_CONSTANT)
+    try:
+        with _threads(cv2, a):
+            out = cv2.filter2D(a, cv2.CV_64F, kernel, anchor=(pads[1][0], pads[0][0]), borderType=cv2.BORDER_CONSTANT)
+    except cv2.error:  # a layout this OpenCV build refuses: numpy computes it
+        return None
     out = out.reshape(out.shape[:2] + a.shape[2:])
     sums: Array = np.ascontiguousarray(out[: shape[0], : shape[1]])
     # the numpy path's zeros are +0.0; OpenCV's sums start from +0.0 and so stay +0.0, but a product 0 * -1 is

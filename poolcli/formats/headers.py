@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -88,7 +89,9 @@ class Header:
     #: a TIFF's compression scheme and whether its samples are big-endian (Pillow misreads some of those)
     compression: int = 1
     big_endian: bool = False
-    planar_tiles: bool = False  # tiles, each channel in a plane of its own
+    #: each channel in a plane of its own: "" (no), "rgb" (RGB strips libvips reads), "other" (libvips misreads
+    #: the strips of other planes, 16-bit float RGB too, and refuses tiles of any)
+    planar: str = ""
 
     @property
     def reader(self) -> str:
@@ -98,12 +101,12 @@ class Header:
         swapped = self.big_endian and self.compression != 1 and self.dtype.name in ("int16", "int32", "float32")
         if self.format == "TIFF" and self.channels == 1 and swapped:  # Pillow swaps their bytes once too often
             return "tiff" if self.compression in _NUMPY_COMPRESSIONS else "vips"
+        if self.planar == "other":  # Pillow, libvips or both misread these planes: numpy reads them, or none
+            return "tiff" if self.compression in _NUMPY_COMPRESSIONS else "none"
         if self.dtype == np.uint8 and self.channels <= 4:
             return "pillow"
         if self.channels == 1 and self.dtype.name in _PILLOW_GREY.get(self.format, ()):
             return "pillow"
-        if self.planar_tiles and self.compression in _NUMPY_COMPRESSIONS:
-            return "tiff"  # libvips reads no tiles of separate planes
         if self.dtype.name in _VIPS_TYPES and self.format in _VIPS_FORMATS:
             return "vips"
         return "tiff" if self.format == "TIFF" and self.dtype.kind in "iuf" else "none"
@@ -142,7 +145,9 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
     try:
         ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh)
         f.seek(ifd.next)
-        ifd.load(f)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's remarks on odd tags ("Corrupt EXIF data"): not the user's
+            ifd.load(f)
         ends = [o + c for o, c in zip(ifd.get(273) or ifd.get(324) or (), ifd.get(279) or ifd.get(325) or ())]
         bits = ifd.get(258) or (1,)
         channels = int(ifd.get(277, len(bits)))
@@ -152,7 +157,10 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
         if dtype.itemsize * 8 != bits[0] and bits[0] >= 8:
             return None  # 12- or 24-bit samples: Pillow's own open says what it makes of them
         compression = int(ifd.get(259, 1))
-        planar_tiles = 322 in ifd and int(ifd.get(284, 1)) == 2 and channels > 1
+        planar = ""
+        if int(ifd.get(284, 1)) == 2 and channels > 1:
+            rgb = int(ifd.get(262, 1)) == 2 and 322 not in ifd and dtype != np.float16
+            planar = "rgb" if rgb else "other"
     except Exception:
         return None
     size = f.seek(0, 2)
@@ -174,7 +182,7 @@ def _tiff_header(f: BinaryIO, head: bytes) -> Header | None:
         what,
         compression=compression,
         big_endian=head[:2] == b"MM",
-        planar_tiles=planar_tiles,
+        planar=planar,
     )
 
 

@@ -182,7 +182,10 @@ class PngSink(WholeSink):
 
     def __init__(self, *args: Any, source: np.dtype | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.source = source
+        from ..encoding import written_type
+
+        # the type whose rules make the pixels: --dtype uint16 asks for 16-bit samples, as the whole path writes
+        self.source = None if source is None else written_type(self.spec, formats.writer_for(self.fmt), source)
         self.how = ""  # "direct", "spooled" or "gathered", once the first rows have come
         self.encoder: codecs.PngRows | None = None
         self.block: list[np.ndarray] = []
