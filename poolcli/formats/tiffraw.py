@@ -44,7 +44,7 @@ def _read(data: str | bytes, max_pixels: int, all_pages: bool) -> tuple[np.ndarr
     with open(data, "rb") if isinstance(data, str) else io.BytesIO(data) as f:
         head = f.read(16)
         if head[2:4] in (b"+\x00", b"\x00+"):
-            raise ImageError("a BigTIFF of 64-bit samples: not read; convert it to NPY")
+            raise ImageError("a BigTIFF of samples Pillow and libvips misread: not read; convert it to NPY")
         ifd = TiffImagePlugin.ImageFileDirectory_v2(head[:8])
         pages: list[np.ndarray] = []
         offset, seen = ifd.next, set()
@@ -61,6 +61,8 @@ def _read(data: str | bytes, max_pixels: int, all_pages: bool) -> tuple[np.ndarr
             if sum(p.size for p in pages) > max_pixels:
                 raise ImageError(f"more than --max-pixels {max_pixels:,} samples")
             offset = ifd.next
+        if not pages:
+            raise Damaged("TIFF: it has no image directory")
         count = len(seen) if all_pages else _count(f, ifd, seen)
     return (np.stack(pages) if all_pages else pages[0]), count
 
