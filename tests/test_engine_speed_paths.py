@@ -5,30 +5,20 @@ Every path is drawn over int16, uint8, float32 and float64, with NaN, non-contig
 """
 
 import math
-from contextlib import contextmanager
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from helpers import no_small_recipes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from reference import ref_pool, ref_pool2d
 
 import poolcli
 from poolcli.engine import small
-from reference import ref_pool, ref_pool2d
 
 DTYPES = [np.int16, np.uint8, np.float32, np.float64]
-
-
-@contextmanager
-def no_small_recipes():
-    saved = small.SMALL_BYTES
-    small.SMALL_BYTES = -1
-    try:
-        yield
-    finally:
-        small.SMALL_BYTES = saved
 
 
 @st.composite

@@ -9,25 +9,16 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from helpers import no_small_recipes
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import poolcli
-from poolcli.engine import banded, small
 from reference import ref_pool
 from test_engine_speed_paths import arrays, assert_same, half_up
 
+import poolcli
+from poolcli.engine import banded
+
 TARGETS = [None, "same", np.uint8, np.int16, np.uint16, np.int32, np.float32, np.float64]
-
-
-@contextmanager
-def no_small_recipes():
-    saved = small.SMALL_BYTES
-    small.SMALL_BYTES = -1
-    try:
-        yield
-    finally:
-        small.SMALL_BYTES = saved
 
 
 @contextmanager

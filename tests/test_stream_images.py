@@ -9,11 +9,10 @@ import zlib
 
 import numpy as np
 import pytest
+from helpers import outcome as _outcome
 
-from poolcli.formats import imagestream
 from poolcli import stream
-from poolcli.formats import codecs
-from poolcli.formats.errors import InputError
+from poolcli.formats import codecs, imagestream
 from poolcli.pipeline import FilterSpec, PoolSpec, WindowSpec, run
 
 pytestmark = pytest.mark.skipif(not codecs.have_vips(), reason="libvips (the codecs extra) is not installed")
@@ -22,21 +21,6 @@ pytestmark = pytest.mark.skipif(not codecs.have_vips(), reason="libvips (the cod
 def _png(path, pixels):
     with open(path, "wb") as f:
         codecs.png_writer(pixels, 6)(f)
-
-
-def _outcome(source, destination, spec, keep_values, streams=True):
-    """The output's bytes and the notes, or the error's text (and then no output)."""
-    try:
-        result = run(source, destination, spec, keep_values=keep_values)
-    except (InputError, ValueError) as exc:
-        assert not os.path.exists(destination)
-        return str(exc)
-    if not keep_values:
-        assert (result.values.shape[0] == 0) == streams  # streamed: the result was not handed back
-    with open(destination, "rb") as f:
-        data = f.read()
-    os.remove(destination)
-    return data, [str(n) for n in result.notes]
 
 
 @pytest.fixture

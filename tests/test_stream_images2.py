@@ -1,38 +1,22 @@
 """Large TIFFs (libvips) and raw PGM/PPM/PAM files read band by band, and PNG results written row by row: the
 whole path's bytes and notes, what is declined read whole, damage refused with the whole path's message."""
 
-import os
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
+from helpers import outcome as _outcome
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from poolcli import stream
 from poolcli.formats import codecs, imagestream, pnmstream
-from poolcli.formats.errors import InputError
-from poolcli.pipeline import FilterSpec, OutputSpec, PoolSpec, WindowSpec, run
+from poolcli.pipeline import FilterSpec, OutputSpec, PoolSpec, WindowSpec
 from poolcli.stream import sinks
 
 tifffile = pytest.importorskip("tifffile")
 vips = pytest.mark.skipif(not codecs.have_vips(), reason="libvips (the codecs extra) is not installed")
-
-
-def _outcome(source, destination, spec, keep_values, streams=True):
-    """The output's bytes and the notes, or the error's text (and then no output)."""
-    try:
-        result = run(source, destination, spec, keep_values=keep_values)
-    except (InputError, ValueError) as exc:
-        assert not os.path.exists(destination)
-        return str(exc)
-    if not keep_values:
-        assert (result.values.shape[0] == 0) == streams  # streamed: the result was not handed back
-    with open(destination, "rb") as f:
-        data = f.read()
-    os.remove(destination)
-    return data, [str(n) for n in result.notes]
 
 
 @pytest.fixture
