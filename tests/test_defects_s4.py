@@ -130,8 +130,9 @@ def test_pool_rounded_says_it_rounded_whichever_path_computes_it(size, stride):
     values, rounded = pool_rounded(x, size=size, stride=stride, mode="avg")
     np.testing.assert_array_equal(values, np.floor(exact + 0.5).astype(np.uint8))
     assert rounded == bool((exact != np.floor(exact)).any()) and rounded
-    even = (x // 4 * 4 // 4 * 4) & 0  # all zeros: every average is whole
-    assert pool_rounded(even, size=size, stride=stride, mode="avg")[1] is False
+    whole = np.full_like(x, 7)  # every average is 7: nothing rounded
+    values, rounded = pool_rounded(whole, size=size, stride=stride, mode="avg")
+    assert rounded is False and (values == 7).all()
 
 
 def test_a_global_float16_sum_beyond_its_range_is_inf_beside_a_nan_channel():
